@@ -1,0 +1,82 @@
+#pragma once
+// Transformer blocks [first, last) of one LLaMA model, with the KV caches of every session
+// that passes through them. Torch lives behind the pimpl: this header is torch-free, so block
+// hosts in actors/ can own one.
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "model/gguf.hpp"
+#include "model/llama_config.hpp"
+#include "model/tensor_data.hpp"
+
+namespace llamps {
+
+using session_id = uint64_t;
+
+// One decode step of one session inside a batched call.
+struct decode_step {
+  session_id session = 0;
+  int32_t pos = 0;            // position of this token
+  std::vector<float> hidden;  // n_embd values
+};
+
+class block_stack {
+public:
+  // Loads only blocks [first, last) from the file (other blocks are never read).
+  // kv_budget_bytes bounds the memory all sessions' caches may take (0 = unbounded).
+  block_stack(const gguf::file& f, const llama_config& cfg, int first, int last,
+              uint64_t kv_budget_bytes = 0);
+  block_stack(block_stack&&) noexcept;
+  block_stack& operator=(block_stack&&) noexcept;
+  ~block_stack();
+
+  int first() const;
+  int last() const;
+  const llama_config& config() const;
+
+  // Runs hidden states of n consecutive tokens of one session (shape {n, n_embd}) at
+  // positions pos..pos+n-1. The session's cache is first cut back to pos tokens, so a
+  // session can rewind or replay (pos 0 rebuilds it from scratch). Throws model_error when
+  // pos is past what is cached, past the context, or the KV budget is exhausted.
+  tensor_data forward(session_id s, int32_t pos, const tensor_data& hidden);
+
+  // One token for each of several sessions in one batched forward call (the matrix
+  // products run once for the whole batch). Results are in the order of the steps.
+  std::vector<std::vector<float>> forward_batch(const std::vector<decode_step>& steps);
+
+  void drop(session_id s);            // frees the session's caches (no-op if unknown)
+  bool has(session_id s) const;
+  int32_t cached_tokens(session_id s) const; // 0 if unknown
+  std::vector<session_id> sessions() const;
+  uint64_t kv_bytes() const;          // bytes held by all caches now
+  uint64_t kv_budget_bytes() const;
+  uint64_t weight_bytes() const;      // bytes of the loaded weights
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+// Token embedding, final norm and output projection (tied to the embedding when the file
+// has no output.weight).
+class model_head {
+public:
+  model_head(const gguf::file& f, const llama_config& cfg);
+  model_head(model_head&&) noexcept;
+  model_head& operator=(model_head&&) noexcept;
+  ~model_head();
+
+  tensor_data embed(const std::vector<int32_t>& tokens) const; // {n, n_embd}
+  std::vector<float> logits(const float* hidden_row) const;    // one row -> n_vocab
+  uint64_t weight_bytes() const;
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+// Sets libtorch's intra-op threads (0 = all cores). Called once by each command.
+void set_compute_threads(int n);
+
+} // namespace llamps

@@ -1,0 +1,52 @@
+#pragma once
+// Single-process generation: tokenizer, head, all blocks, sampler. The reference that the
+// distributed path must match token for token.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/block_stack.hpp"
+#include "model/sampler.hpp"
+#include "model/tokenizer.hpp"
+
+namespace llamps {
+
+struct generation_request {
+  std::string prompt;
+  int steps = 256;            // positions in all, as llama2.c's -n: BOS + prompt + generated
+  sampling_params sampling;
+  bool stop_at_eos = true;
+};
+
+struct generation_result {
+  std::vector<int32_t> ids;   // BOS, prompt ids, generated ids
+  int prompt_tokens = 0;      // including BOS
+  double prefill_seconds = 0;
+  double decode_seconds = 0;
+};
+
+// The steps that every generation loop shares (single-process here; the session actor uses
+// the same function with its own step function): encode, check the context, prefill, then
+// sample-and-step until `steps` positions or EOS.
+// step(pos, tokens) returns the last row's logits after running `tokens` at `pos`.
+using step_fn = std::function<std::vector<float>(int32_t pos, const std::vector<int32_t>& tokens)>;
+using token_fn = std::function<void(int32_t token, const std::string& piece)>;
+generation_result run_generation(const tokenizer& tok, int n_ctx, const generation_request& req,
+                                 const step_fn& step, const token_fn& on_token);
+
+class generator {
+public:
+  explicit generator(const std::string& model_path); // throws model_error
+  ~generator();
+  generation_result generate(const generation_request& req, const token_fn& on_token = {});
+  const llama_config& config() const;
+  const tokenizer& tok() const;
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace llamps

@@ -1,0 +1,15 @@
+#pragma once
+// The subcommands of the one `llamps` binary. Each takes the arguments after its name
+// (argv[0] is the command name) and returns the process exit code.
+namespace llamps::cmd {
+
+int generate(int argc, char** argv);   // runtime/cmd_generate.cpp
+int inspect(int argc, char** argv);    // runtime/cmd_inspect.cpp
+int make_model(int argc, char** argv); // runtime/cmd_make_model.cpp
+int bench(int argc, char** argv);      // runtime/cmd_bench.cpp
+int plan(int argc, char** argv);       // runtime/cmd_plan.cpp
+int node(int argc, char** argv);       // runtime/cmd_node.cpp
+int shell(int argc, char** argv);      // runtime/cmd_shell.cpp
+int demo(int argc, char** argv);       // runtime/cmd_demo.cpp
+
+} // namespace llamps::cmd

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs everything LLaMPS needs to build, run and test on a fresh Debian 12 machine.
+# Only Debian packages (and, for the browser test, npm packages installed by tests/web/).
+set -euo pipefail
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libcaf-dev                      # C++ Actor Framework 0.17 (core, io, openssl)
+  libtorch-dev                    # libtorch 1.13 CPU
+  libopenblas0-openmp             # fast BLAS for libtorch (the reference BLAS is ~40x slower)
+  libspdlog-dev libboost-program-options-dev catch2
+  nlohmann-json3-dev libcpp-httplib-dev libssl-dev openssl
+  clang libclang-rt-14-dev        # libFuzzer targets
+  iproute2 procps curl            # integration tests (network namespaces, process control)
+)
+missing=()
+for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# libtorch dlopens whatever libblas.so.3 points at: make sure it is OpenBLAS.
+if [ -e /usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3 ]; then
+  $SUDO update-alternatives --set libblas.so.3-x86_64-linux-gnu \
+    /usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3 >/dev/null 2>&1 || true
+fi
+echo "install-deps: ok"
