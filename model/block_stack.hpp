@@ -21,6 +21,13 @@ struct decode_step {
   std::vector<float> hidden;  // n_embd values
 };
 
+// Where forward time went, summed over calls while profiling is on (llamps bench).
+struct forward_profile {
+  double matmul_seconds = 0;    // the four weight products per block
+  double attention_seconds = 0; // RoPE, cache writes, scores, softmax, weighted values
+  double other_seconds = 0;     // norms and SwiGLU
+};
+
 class block_stack {
 public:
   // Loads only blocks [first, last) from the file (other blocks are never read).
@@ -53,6 +60,10 @@ public:
   uint64_t kv_budget_bytes() const;
   uint64_t weight_bytes() const;      // bytes of the loaded weights
 
+  // Times the phases of every forward call (resets the profile); off by default.
+  void set_profiling(bool on);
+  forward_profile profile() const;
+
 private:
   struct impl;
   std::unique_ptr<impl> impl_;
@@ -70,6 +81,9 @@ public:
   tensor_data embed(const std::vector<int32_t>& tokens) const; // {n, n_embd}
   std::vector<float> logits(const float* hidden_row) const;    // one row -> n_vocab
   uint64_t weight_bytes() const;
+  // Bytes read per generated token: the final norm and the output matrix (the embedding
+  // lookup reads one row).
+  uint64_t logits_bytes() const;
 
 private:
   struct impl;

@@ -8,17 +8,11 @@
 #include <vector>
 
 #include "model/block_stack.hpp"
+#include "model/generation_loop.hpp"
 #include "model/sampler.hpp"
 #include "model/tokenizer.hpp"
 
 namespace llamps {
-
-struct generation_request {
-  std::string prompt;
-  int steps = 256;            // positions in all, as llama2.c's -n: BOS + prompt + generated
-  sampling_params sampling;
-  bool stop_at_eos = true;
-};
 
 struct generation_result {
   std::vector<int32_t> ids;   // BOS, prompt ids, generated ids
@@ -27,12 +21,10 @@ struct generation_result {
   double decode_seconds = 0;
 };
 
-// The steps that every generation loop shares (single-process here; the session actor uses
-// the same function with its own step function): encode, check the context, prefill, then
-// sample-and-step until `steps` positions or EOS.
+// Drives a generation_loop (model/generation_loop.hpp: encode, context check, sampling, stop
+// rules — shared with the session actor) with a synchronous step function.
 // step(pos, tokens) returns the last row's logits after running `tokens` at `pos`.
 using step_fn = std::function<std::vector<float>(int32_t pos, const std::vector<int32_t>& tokens)>;
-using token_fn = std::function<void(int32_t token, const std::string& piece)>;
 generation_result run_generation(const tokenizer& tok, int n_ctx, const generation_request& req,
                                  const step_fn& step, const token_fn& on_token);
 

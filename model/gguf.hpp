@@ -29,6 +29,13 @@ const char* type_name(tensor_type t);
 bool is_supported(tensor_type t);
 // Bytes taken by n elements of type t (n must be a multiple of the type's block size).
 uint64_t row_bytes(tensor_type t, uint64_t n);
+bool is_known(tensor_type t);      // a ggml type this code knows the block layout of
+uint32_t block_size(tensor_type t); // elements per block (1 for f32/f16/bf16; 0 if unknown)
+
+// Half-precision conversions (round-to-nearest-even, as ggml).
+float fp16_to_f32(uint16_t h);
+uint16_t f32_to_fp16(float f);
+float bf16_to_f32(uint16_t h);
 
 // One metadata value. Integers of every width are kept as int64 (uint64 values above
 // INT64_MAX are rejected as corrupt), floats as double; arrays hold their element type.
@@ -55,6 +62,8 @@ public:
   // the problem (missing file, bad magic, unsupported version, truncated table, offsets past
   // the end, unsupported tensor type, ...).
   static file open(const std::string& path);
+  // Same checks on a copy of an in-memory image (tests, fuzzing); `name` stands for the path.
+  static file open_memory(const uint8_t* data, size_t size, const std::string& name = "<memory>");
 
   file(file&&) noexcept;
   file& operator=(file&&) noexcept;

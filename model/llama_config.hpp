@@ -51,5 +51,9 @@ std::string block_tensor_name(int block, const char* what); // "blk.<block>.<wha
 // The nine weight tensors of one block, by suffix: attn_norm, attn_q, attn_k, attn_v,
 // attn_output, ffn_norm, ffn_gate, ffn_up, ffn_down.
 const std::vector<const char*>& block_tensor_kinds();
+// Expected dims (ggml order) of a block tensor by kind, and of a head tensor by kind
+// ("token_embd", "output_norm", "output"); used both to validate and to write models.
+std::vector<uint64_t> block_tensor_dims(const llama_config& c, const std::string& kind);
+std::vector<uint64_t> head_tensor_dims(const llama_config& c, const std::string& kind);
 
 } // namespace llamps

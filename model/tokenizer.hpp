@@ -28,6 +28,7 @@ public:
 private:
   std::vector<std::string> tokens_;
   std::vector<float> scores_;
+  std::vector<std::string> pieces_; // what each token prints as (see from_gguf)
   std::unordered_map<std::string, int32_t> index_;
   int32_t bos_ = 1, eos_ = 2, unk_ = 0;
   int32_t byte_tokens_[256] = {};

@@ -1,9 +1,180 @@
-// Placeholder until the command lands.
+// llamps bench: prefill and decode tokens/s of the whole model in this process, batched decode,
+// and decode's weight traffic against the bandwidth of one large matrix-vector product
+// measured in the same run (the roofline). Without --model, only the BLAS probes run.
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <string>
 
+#include "model/block_stack.hpp"
+#include "model/roofline.hpp"
+#include "runtime/cli.hpp"
 #include "runtime/commands.hpp"
 
-int llamps::cmd::bench(int, char**) {
-  std::fprintf(stderr, "llamps bench: not implemented yet\n");
-  return 1;
+namespace {
+
+using namespace llamps;
+using clock_type = std::chrono::steady_clock;
+
+double since(clock_type::time_point t0) {
+  return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+int32_t argmax(const std::vector<float>& v) {
+  return int32_t(std::max_element(v.begin(), v.end()) - v.begin());
+}
+
+struct model_under_test {
+  gguf::file file;
+  llama_config cfg;
+  model_head head;
+  block_stack blocks;
+  double head_seconds = 0; // time in embed + logits, summed by step()
+
+  explicit model_under_test(const std::string& path)
+      : file(gguf::file::open(path)), cfg(read_llama_config(file)), head(file, cfg),
+        blocks(file, cfg, 0, cfg.n_blocks) {}
+
+  // Runs `tokens` of session s at pos; returns the last row's logits.
+  std::vector<float> step(session_id s, int32_t pos, const std::vector<int32_t>& tokens) {
+    auto t0 = clock_type::now();
+    tensor_data in = head.embed(tokens);
+    head_seconds += since(t0);
+    tensor_data h = blocks.forward(s, pos, in);
+    t0 = clock_type::now();
+    auto logits = head.logits(h.values.data() + (h.rows() - 1) * h.cols());
+    head_seconds += since(t0);
+    return logits;
+  }
+
+  // Greedy decode of n tokens after the session's first `pos` positions; returns seconds.
+  double decode(session_id s, int32_t pos, std::vector<float> logits, int n) {
+    auto t0 = clock_type::now();
+    for (int k = 0; k < n; ++k)
+      logits = step(s, pos + k, {argmax(logits)});
+    return since(t0);
+  }
+};
+
+void print_rate(const char* what, double count, double seconds, const char* unit) {
+  std::printf("%-28s %10.1f %s  (%d in %.1f ms)\n", what, count / seconds, unit, int(count),
+              seconds * 1e3);
+}
+
+} // namespace
+
+int llamps::cmd::bench(int argc, char** argv) {
+  namespace po = cli::po;
+  po::options_description opts("options");
+  opts.add_options()
+    ("model", po::value<std::string>(), "GGUF model file (without it: only the BLAS probes)")
+    ("prompt-tokens", po::value<int>()->default_value(64), "tokens in the prefill")
+    ("decode-tokens", po::value<int>()->default_value(128), "tokens decoded one at a time")
+    ("batch", po::value<int>()->default_value(4), "sessions decoded together by forward_batch")
+    ("threads", po::value<int>()->default_value(0), "compute threads (0 = all cores)")
+    ("probe-rows", po::value<int64_t>()->default_value(8192), "rows of the roofline matrix")
+    ("probe-cols", po::value<int64_t>()->default_value(16384), "columns of the roofline matrix")
+    ("matmul-size", po::value<int64_t>()->default_value(1024), "n of the n x n BLAS probe")
+    ("runs", po::value<int>()->default_value(5), "repetitions of each probe (best is kept)");
+  auto parsed = cli::parse(argc, argv, "llamps bench [--model PATH] [options]", opts);
+  if (parsed.exit_code)
+    return *parsed.exit_code;
+  const auto& vars = parsed.vars;
+  const int threads = vars["threads"].as<int>();
+  set_compute_threads(threads);
+  const int runs = std::max(1, vars["runs"].as<int>());
+
+  matmul_probe mm = measure_matmul(vars["matmul-size"].as<int64_t>(), runs);
+  std::printf("%-28s %10.2f GFLOP/s  (F32 %lld x %lld matrix product, best of %d)\n",
+              "BLAS matrix product", mm.flops_per_second() / 1e9, (long long)mm.n,
+              (long long)mm.n, runs);
+  matvec_probe mv = measure_matvec(vars["probe-rows"].as<int64_t>(),
+                                   vars["probe-cols"].as<int64_t>(), runs);
+  std::printf("%-28s %10.2f GB/s     (F32 %lld x %lld = %.0f MB times a vector, best of %d)\n",
+              "matrix-vector bandwidth", mv.bytes_per_second() / 1e9, (long long)mv.rows,
+              (long long)mv.cols, mv.bytes / 1e6, runs);
+  if (!vars.count("model"))
+    return 0;
+
+  model_under_test m(vars["model"].as<std::string>());
+  const llama_config& c = m.cfg;
+  const int decode_n = std::max(1, std::min(vars["decode-tokens"].as<int>(), c.n_ctx / 2));
+  const int prompt_n = std::max(1, std::min(vars["prompt-tokens"].as<int>(), c.n_ctx - decode_n));
+  const int batch = std::max(1, vars["batch"].as<int>());
+  std::printf("model %s: %d blocks, embedding %d, %d threads\n", c.name.c_str(), c.n_blocks,
+              c.n_embd, threads);
+
+  // A deterministic prompt: BOS, then ids spread over the vocabulary.
+  std::vector<int32_t> prompt{1};
+  for (int i = 1; i < prompt_n; ++i)
+    prompt.push_back(int32_t((i * 7919) % c.n_vocab));
+
+  // Prefill: the prompt in one call from position 0 (the cache is rebuilt each time).
+  double prefill = 1e30;
+  std::vector<float> logits;
+  for (int r = 0; r < 3; ++r) {
+    auto t0 = clock_type::now();
+    logits = m.step(1, 0, prompt);
+    prefill = std::min(prefill, since(t0));
+  }
+  print_rate("prefill", prompt_n, prefill, "tokens/s");
+
+  // Decode, one session: a warm-up, the timed run, then a profiled run for the breakdown
+  // (each rewinds to the prompt's end).
+  m.decode(1, prompt_n, logits, std::min(decode_n, 8));
+  const double decode = m.decode(1, prompt_n, logits, decode_n);
+  print_rate("decode (1 session)", decode_n, decode, "tokens/s");
+  m.head_seconds = 0;
+  m.blocks.set_profiling(true);
+  const double profiled = m.decode(1, prompt_n, logits, decode_n);
+  const forward_profile prof = m.blocks.profile();
+  const double head_s = m.head_seconds;
+  m.blocks.set_profiling(false);
+
+  // Batched decode: `batch` sessions at different positions, one forward_batch per step.
+  {
+    std::vector<std::vector<float>> last(static_cast<size_t>(batch));
+    std::vector<int32_t> pos(static_cast<size_t>(batch));
+    for (int s = 0; s < batch; ++s) {
+      std::vector<int32_t> p(prompt.begin(), prompt.begin() + std::max(1, prompt_n - 3 * s));
+      last[size_t(s)] = m.step(session_id(100 + s), 0, p);
+      pos[size_t(s)] = int32_t(p.size());
+    }
+    auto t0 = clock_type::now();
+    for (int k = 0; k < decode_n; ++k) {
+      std::vector<decode_step> steps;
+      for (int s = 0; s < batch; ++s)
+        steps.push_back({session_id(100 + s), pos[size_t(s)] + k,
+                         m.head.embed({argmax(last[size_t(s)])}).values});
+      auto out = m.blocks.forward_batch(steps);
+      for (int s = 0; s < batch; ++s)
+        last[size_t(s)] = m.head.logits(out[size_t(s)].data());
+    }
+    const double t = since(t0);
+    char label[64];
+    std::snprintf(label, sizeof label, "decode (%d sessions)", batch);
+    print_rate(label, double(batch) * decode_n, t, "tokens/s");
+  }
+
+  // Roofline: every block weight and the output head are read once per decoded token.
+  const uint64_t per_token = m.blocks.weight_bytes() + m.head.logits_bytes();
+  const double streamed = double(per_token) * decode_n / decode;
+  std::printf("%-28s %10.2f GB/s     (%.1f MB per token)\n", "decode weight traffic",
+              streamed / 1e9, per_token / 1e6);
+  std::printf("%-28s %10.1f %%        of the matrix-vector bandwidth\n", "roofline ratio",
+              100.0 * streamed / mv.bytes_per_second());
+
+  // Where a decode token's time goes.
+  const double blocks_s = prof.matmul_seconds + prof.attention_seconds + prof.other_seconds;
+  auto share = [&](const char* what, double s) {
+    std::printf("  %-32s %8.1f us/token %6.1f %%\n", what, s / decode_n * 1e6,
+                100.0 * s / profiled);
+  };
+  std::printf("decode time per token (profiled run, %.1f us/token):\n", profiled / decode_n * 1e6);
+  share("block matrix products", prof.matmul_seconds);
+  share("attention (rope, cache, softmax)", prof.attention_seconds);
+  share("norms and swiglu", prof.other_seconds);
+  share("head (embed, norm, logits)", head_s);
+  share("rest (copies, dispatch)", profiled - blocks_s - head_s);
+  return 0;
 }

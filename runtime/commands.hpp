@@ -11,5 +11,6 @@ int plan(int argc, char** argv);       // runtime/cmd_plan.cpp
 int node(int argc, char** argv);       // runtime/cmd_node.cpp
 int shell(int argc, char** argv);      // runtime/cmd_shell.cpp
 int demo(int argc, char** argv);       // runtime/cmd_demo.cpp
+int ca(int argc, char** argv);         // runtime/cmd_ca.cpp
 
 } // namespace llamps::cmd

@@ -11,9 +11,14 @@ packages=(
   libopenblas0-openmp             # fast BLAS for libtorch (the reference BLAS is ~40x slower)
   libspdlog-dev libboost-program-options-dev catch2
   nlohmann-json3-dev libcpp-httplib-dev libssl-dev openssl
+  libreadline-dev                 # line editing and history in `llamps shell`
   clang libclang-rt-14-dev        # libFuzzer targets
   iproute2 procps curl            # integration tests (network namespaces, process control)
+  chromium python3                # the browser test (driven by playwright-core); JSON checks
 )
+# node and npm run the HTTP API and browser tests (npm packages pinned in tests/web/). A
+# preinstalled node (e.g. NodeSource's, which bundles npm) is kept; else Debian's.
+command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -1,0 +1,63 @@
+#pragma once
+// How to start each LLaMPS actor. One actor per file in actors/; each file defines its
+// spawn function here. Every actor works the same whether its peers are in this process or
+// on another machine: they only exchange the messages of actors/protocol.hpp.
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "actors/protocol.hpp"
+
+namespace llamps {
+
+struct registry_options {
+  std::string join_token;                                  // "" = no token required
+  std::chrono::milliseconds heartbeat_timeout{3000};      // a silent node is marked gone
+  std::string state_file;                                  // "" = keep deployments in memory only
+};
+registry_actor spawn_registry(caf::actor_system& sys, const registry_options& opts);
+
+struct contributor_options {
+  std::string node_id;             // unique; defaults to hostname:port
+  std::string address;             // host:port where this node is reachable
+  uint64_t share_memory_bytes = 0; // cap on what it offers (0 = what the machine has free)
+  int32_t share_cores = 0;         // cap on cores (0 = all)
+  std::string model_dir;           // local GGUF copies, used when the identity matches
+  std::string cache_dir;           // where fetched block bytes are kept
+  bool use_local_copies = true;    // false: always pull blocks from the deployer (tests, demo)
+  std::string join_token;
+  std::chrono::milliseconds heartbeat_interval{1000};
+};
+contributor_actor spawn_contributor(caf::actor_system& sys, const contributor_options& opts,
+                                    registry_actor registry);
+
+// What a node publishes instead of the registry: answers hello(token) with `registry` when
+// the token matches `join_token`, and logs and refuses anything else. Link it to the actor
+// whose lifetime it shares, so that it exits with it (CAF waits for it at shutdown).
+gate_actor spawn_gate(caf::actor_system& sys, registry_actor registry, std::string join_token,
+                      caf::actor owner);
+
+planner_actor spawn_planner(caf::actor_system& sys, registry_actor registry);
+deployer_actor spawn_deployer(caf::actor_system& sys, registry_actor registry, planner_actor planner);
+
+struct block_host_options {
+  std::string node_id;
+  std::string cache_dir = "/tmp/llamps-cache"; // where pulled block bytes are written
+  std::chrono::milliseconds session_idle_timeout{std::chrono::minutes(10)};
+  int32_t compute_threads = 0;     // 0 = leave libtorch's default
+  caf::actor_addr owner;           // the host ends when this actor (its contributor) ends
+};
+// A block host starts empty; a load_atom message gives it its blocks. It runs detached (its
+// own thread): forward passes block, and must not stall the scheduler's workers.
+block_host_actor spawn_block_host(caf::actor_system& sys, const block_host_options& opts);
+
+struct session_options {
+  std::string model;               // deployed model name
+  std::string model_path;          // local GGUF with the tokenizer and head ("" = the
+                                   // deployment's path, when it exists on this machine)
+  std::chrono::milliseconds step_timeout{std::chrono::seconds(30)};
+  int32_t max_recoveries = 3;      // re-routes (with replay) before giving up
+};
+session_actor spawn_session(caf::actor_system& sys, registry_actor registry, const session_options& opts);
+
+} // namespace llamps

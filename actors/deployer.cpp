@@ -1,0 +1,359 @@
+// The deployer: executes a placement plan. It asks the planner for a plan, orders every
+// chosen contributor to load its block range (all in parallel), reports per-server progress,
+// and records the deployment with the registry once every host is ready. If any server fails,
+// it unloads the deployment everywhere: no half-deployed model stays behind.
+//
+// Hosts without their own copy of the model pull their blocks' bytes from here, chunk by chunk
+// (fetch_atom): neither side ever holds the whole model, and only the nodes of the plan get
+// bytes, and only those of their own blocks.
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "actors/actors.hpp"
+#include "model/gguf.hpp"
+#include "runtime/logging.hpp"
+#include "runtime/weight_source.hpp"
+
+namespace llamps {
+
+namespace {
+
+constexpr auto ask_timeout = std::chrono::seconds(30);
+constexpr auto load_timeout = std::chrono::minutes(60); // a 70B range takes a while
+constexpr uint64_t max_fetch_bytes = 8u << 20;          // the streaming window
+
+// One deployment as this deployer runs it.
+struct deployment_record {
+  deploy_status status;          // model, id, state, one load_progress per plan entry
+  plan_request request;
+  placement_plan plan;
+  std::vector<host_ref> hosts;   // by plan entry, filled as the hosts report ready
+  size_t awaiting = 0;           // plan entries still loading
+  std::map<std::string, contributor_actor> contributors; // by node id, as they are looked up
+  std::shared_ptr<weight_source> source;                 // only while deploying
+  caf::typed_response_promise<deploy_status> promise;
+  bool deploying() const { return status.state == "deploying"; }
+};
+
+struct deployer_state {
+  registry_actor registry;
+  planner_actor planner;
+  int next_number = 1;
+  std::map<std::string, deployment_record> records; // by model name
+  std::shared_ptr<spdlog::logger> log = logger("deployer");
+  const char* name = "deployer";
+
+  // The record of `model` if it is still deploying as `id` (answers to a deployment that has
+  // since failed or been replaced are stale and must change nothing).
+  deployment_record* deploying(const std::string& model, const std::string& id) {
+    auto found = records.find(model);
+    if (found == records.end() || found->second.status.deployment_id != id ||
+        !found->second.deploying())
+      return nullptr;
+    return &found->second;
+  }
+
+  deployment_record* by_id(const std::string& id) {
+    for (auto& [model, record] : records)
+      if (record.status.deployment_id == id)
+        return &record;
+    return nullptr;
+  }
+};
+
+using deployer_pointer = deployer_actor::stateful_pointer<deployer_state>;
+
+void set_server_state(deployment_record& r, const std::string& node, const std::string& state) {
+  for (load_progress& p : r.status.servers)
+    if (p.node_id == node)
+      p.state = state;
+}
+
+// Unloads `id` on each of `nodes`, through the known handle or by asking the registry.
+void unload_everywhere(deployer_pointer self, const std::string& id,
+                       const std::set<std::string>& nodes,
+                       const std::map<std::string, contributor_actor>& known) {
+  auto unload = [=](contributor_actor contributor, std::string node) {
+    self->request(contributor, ask_timeout, unload_atom::value, id)
+        .then([](bool) {}, [=](caf::error& err) {
+          self->state.log->warn("unloading {} on {} failed: {}", id, node, error_text(err));
+        });
+  };
+  for (const std::string& node : nodes) {
+    auto handle = known.find(node);
+    if (handle != known.end()) {
+      unload(handle->second, node);
+      continue;
+    }
+    self->request(self->state.registry, ask_timeout, join_atom::value, node)
+        .then([=](contributor_actor& c) { unload(c, node); },
+              [=](caf::error&) { /* the node is gone, and its hosts with it */ });
+  }
+}
+
+// Rolls back a deployment that cannot complete, and answers the deploy request.
+void fail(deployer_pointer self, const std::string& model, const std::string& id,
+          const std::string& reason) {
+  deployment_record* r = self->state.deploying(model, id);
+  if (!r)
+    return;
+  r->status.state = "failed: " + reason;
+  std::set<std::string> nodes;
+  for (load_progress& p : r->status.servers) {
+    nodes.insert(p.node_id);
+    if (p.state.rfind("failed", 0) != 0)
+      p.state = "rolled back";
+  }
+  r->source.reset();
+  self->state.log->error("deploying {} ({}) failed, rolling back: {}", model, id, reason);
+  unload_everywhere(self, id, nodes, r->contributors);
+  r->promise.deliver(make_llamps_error("deploying " + model + " failed: " + reason));
+}
+
+// Every host is ready: record the deployment with the registry, then answer.
+void complete(deployer_pointer self, deployment_record& r) {
+  deployment d{r.status.model, r.status.deployment_id, r.request.model, r.plan.replicas, r.hosts};
+  const std::string model = r.status.model, id = r.status.deployment_id;
+  self->request(self->state.registry, ask_timeout, deployed_atom::value, std::move(d))
+      .then(
+          [=](bool) {
+            deployment_record* rec = self->state.deploying(model, id);
+            if (!rec)
+              return;
+            rec->status.state = "ready";
+            rec->source.reset();
+            self->state.log->info("{} deployed as {} on {} server(s)", model, id,
+                                  rec->hosts.size());
+            rec->promise.deliver(rec->status);
+          },
+          [=](caf::error& err) {
+            fail(self, model, id, "the registry did not record it: " + error_text(err));
+          });
+}
+
+// Orders one contributor to load its plan entry.
+void load_entry(deployer_pointer self, const std::string& model, const std::string& id,
+                size_t index, contributor_actor contributor) {
+  deployment_record* r = self->state.deploying(model, id);
+  if (!r)
+    return;
+  const plan_entry& e = r->plan.entries[index];
+  r->contributors[e.node_id] = contributor;
+  self->monitor(contributor); // a contributor that dies mid-load fails the deployment
+  load_order order{id, r->request.model, e.first, e.last, e.kv_budget_bytes, ""};
+  const std::string node = e.node_id;
+  self->request(contributor, load_timeout, load_atom::value, std::move(order),
+                caf::actor_cast<deployer_actor>(self))
+      .then(
+          [=](host_ref& host) {
+            deployment_record* rec = self->state.deploying(model, id);
+            if (!rec)
+              return;
+            set_server_state(*rec, node, "ready");
+            rec->hosts[index] = std::move(host);
+            if (--rec->awaiting == 0)
+              complete(self, *rec);
+          },
+          [=](caf::error& err) {
+            std::string why = error_text(err);
+            if (deployment_record* rec = self->state.deploying(model, id))
+              set_server_state(*rec, node, "failed: " + why);
+            // Contributors name themselves in their errors; others get named here.
+            fail(self, model, id, why.find(node) == std::string::npos ? node + ": " + why : why);
+          });
+}
+
+// The plan arrived: look up every chosen contributor and start all loads at once.
+void execute(deployer_pointer self, const std::string& model, const std::string& id,
+             placement_plan plan) {
+  deployment_record* r = self->state.deploying(model, id);
+  if (!r)
+    return;
+  try {
+    // Hosts check what they load against the profile's identity: so does the source.
+    auto file = gguf::file::open(r->request.model.path);
+    if (file.identity() != r->request.model.identity)
+      throw model_error(file.path() + " changed since it was profiled (identity differs)");
+    r->source = std::make_shared<weight_source>(file, plan);
+  } catch (const std::exception& e) {
+    return fail(self, model, id, e.what());
+  }
+  r->plan = std::move(plan);
+  r->hosts.resize(r->plan.entries.size());
+  r->awaiting = r->plan.entries.size();
+  for (const plan_entry& e : r->plan.entries)
+    r->status.servers.push_back(load_progress{id, e.node_id, 0, e.weight_bytes, "loading"});
+  self->state.log->info("deploying {} as {}: {}", model, id, r->plan.summary);
+  for (size_t i = 0; i < r->plan.entries.size(); ++i) {
+    const std::string node = r->plan.entries[i].node_id;
+    self->request(self->state.registry, ask_timeout, join_atom::value, node)
+        .then([=](contributor_actor& c) { load_entry(self, model, id, i, std::move(c)); },
+              [=](caf::error& err) {
+                fail(self, model, id, "cannot reach " + node + ": " + error_text(err));
+              });
+  }
+}
+
+caf::result<deploy_status> deploy(deployer_pointer self, const plan_request& req) {
+  const std::string& model = req.model.name;
+  auto existing = self->state.records.find(model);
+  if (existing != self->state.records.end() &&
+      (existing->second.deploying() || existing->second.status.state == "ready"))
+    return make_llamps_error("model " + model + " is already " +
+                             (existing->second.deploying() ? "being deployed" : "deployed") +
+                             " (deployment " + existing->second.status.deployment_id +
+                             "); undeploy it first");
+  const std::string id = "d-" + std::to_string(self->state.next_number++) + "-" + model;
+  deployment_record& r = self->state.records[model];
+  r = deployment_record{};
+  r.status = deploy_status{model, id, "deploying", {}};
+  r.request = req;
+  r.promise = self->make_response_promise<deploy_status>();
+  // The registry knows deployments this deployer did not make (e.g. before it restarted).
+  self->request(self->state.registry, ask_timeout, deployments_atom::value)
+      .then(
+          [=](const std::vector<deployment>& deployed) {
+            for (const deployment& d : deployed)
+              if (d.model == model) {
+                if (deployment_record* r = self->state.deploying(model, id)) {
+                  r->promise.deliver(make_llamps_error("model " + model +
+                                                       " is already deployed (deployment " +
+                                                       d.deployment_id + "); undeploy it first"));
+                  self->state.records.erase(model);
+                }
+                return;
+              }
+            self->request(self->state.planner, ask_timeout, plan_atom::value, req)
+                .then([=](placement_plan& plan) { execute(self, model, id, std::move(plan)); },
+                      [=](caf::error& err) { fail(self, model, id, error_text(err)); });
+          },
+          [=](caf::error& err) {
+            fail(self, model, id, "the registry did not answer: " + error_text(err));
+          });
+  return r.promise;
+}
+
+// Unloads a deployment from its nodes and marks this deployer's record of it undeployed.
+void release(deployer_pointer self, const std::string& model, const std::string& id,
+             const std::set<std::string>& nodes) {
+  std::map<std::string, contributor_actor> known;
+  auto rec = self->state.records.find(model);
+  if (rec != self->state.records.end() && rec->second.status.deployment_id == id) {
+    known = rec->second.contributors;
+    rec->second.status.state = "undeployed";
+  }
+  unload_everywhere(self, id, nodes, known);
+  self->state.log->info("undeployed {} ({})", model, id);
+}
+
+caf::result<bool> undeploy(deployer_pointer self, const std::string& model) {
+  auto local = self->state.records.find(model);
+  if (local != self->state.records.end() && local->second.deploying()) {
+    fail(self, model, local->second.status.deployment_id, "undeployed while deploying");
+    return true;
+  }
+  auto promise = self->make_response_promise<bool>();
+  self->request(self->state.registry, ask_timeout, undeploy_atom::value, model)
+      .then(
+          [=](const deployment& d) mutable {
+            std::set<std::string> nodes;
+            for (const host_ref& h : d.hosts)
+              nodes.insert(h.node_id);
+            release(self, model, d.deployment_id, nodes);
+            promise.deliver(true);
+          },
+          [=](caf::error& err) mutable {
+            // A registry that restarted may have lost the record this deployer still has.
+            auto rec = self->state.records.find(model);
+            if (rec == self->state.records.end() || rec->second.status.state != "ready") {
+              promise.deliver(make_llamps_error("cannot undeploy " + model + ": " +
+                                                error_text(err)));
+              return;
+            }
+            std::set<std::string> nodes;
+            for (const load_progress& p : rec->second.status.servers)
+              nodes.insert(p.node_id);
+            release(self, model, rec->second.status.deployment_id, nodes);
+            promise.deliver(true);
+          });
+  return promise;
+}
+
+// Bytes of the model file for a host of the plan, within its own blocks (or the header).
+caf::result<std::vector<char>> fetch(deployer_pointer self, const std::string& id,
+                                     const std::string& node, uint64_t offset, uint64_t length) {
+  deployment_record* r = self->state.by_id(id);
+  if (!r || !r->source)
+    return make_llamps_error("deployment " + id + " is not loading: nothing to fetch");
+  if (!r->source->in_plan(node))
+    return make_llamps_error("node " + node + " is not in the plan of " + id +
+                             ": refusing to stream weights");
+  // A node id is only a name: the request must come from the machine of that node's
+  // contributor (its block host runs in the contributor's process).
+  auto contributor = r->contributors.find(node);
+  auto sender = self->current_sender();
+  if (contributor == r->contributors.end() || !sender ||
+      sender->node() != caf::actor_cast<caf::strong_actor_ptr>(contributor->second)->node())
+    return make_llamps_error("fetch for " + node + " in " + id +
+                             " does not come from that node: refusing to stream weights");
+  length = std::min(length, max_fetch_bytes);
+  if (!r->source->may_read(node, offset, length))
+    return make_llamps_error("bytes [" + std::to_string(offset) + ", " +
+                             std::to_string(offset + length) + ") of " + r->status.model +
+                             " lie outside the header and the blocks of " + node);
+  std::vector<char> bytes(length);
+  if (!r->source->read(offset, bytes))
+    return make_llamps_error("reading " + r->request.model.path + " failed");
+  return bytes;
+}
+
+deployer_actor::behavior_type deployer(deployer_pointer self, registry_actor registry,
+                                       planner_actor planner) {
+  self->state.registry = std::move(registry);
+  self->state.planner = std::move(planner);
+  self->set_down_handler([=](caf::down_msg& down) {
+    for (auto& [model, r] : self->state.records)
+      if (r.deploying())
+        for (auto& [node, c] : r.contributors)
+          if (down.source == c.address()) {
+            set_server_state(r, node, "failed: went down");
+            fail(self, model, r.status.deployment_id, node + " went down during deployment");
+            break;
+          }
+  });
+  return {
+      [=](deploy_atom, const plan_request& req) { return deploy(self, req); },
+      [=](undeploy_atom, const std::string& model) { return undeploy(self, model); },
+      [=](progress_atom) {
+        std::vector<deploy_status> all;
+        for (const auto& [model, r] : self->state.records)
+          all.push_back(r.status);
+        return all;
+      },
+      [=](progress_atom, const load_progress& p) {
+        deployment_record* r = self->state.by_id(p.deployment_id);
+        if (!r || !r->deploying())
+          return;
+        // Progress and the contributor's answer travel separately: never undo a "ready".
+        for (load_progress& mine : r->status.servers)
+          if (mine.node_id == p.node_id && mine.state != "ready")
+            mine = p;
+      },
+      [=](fetch_atom, const std::string& id, const std::string& node, uint64_t offset,
+          uint64_t length) { return fetch(self, id, node, offset, length); },
+  };
+}
+
+} // namespace
+
+deployer_actor spawn_deployer(caf::actor_system& sys, registry_actor registry,
+                              planner_actor planner) {
+  return sys.spawn(deployer, std::move(registry), std::move(planner));
+}
+
+} // namespace llamps

@@ -1,0 +1,257 @@
+// registry: the list of available servers and of what each hosts. Contributors join (with
+// the cluster's join token), send heartbeats, and leave; a silent or vanished node is marked
+// gone. The deployer records deployments here; sessions ask here for a route through the
+// block hosts, and the registry admits each new session on every host of its route first.
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <optional>
+#include <random>
+
+#include "actors/actors.hpp"
+#include "runtime/logging.hpp"
+
+namespace llamps {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+struct server_entry {
+  node_offer offer;
+  contributor_actor contributor;
+  clock_type::time_point last_seen;
+  bool healthy = true;
+  std::vector<host_ref> hosts; // as last reported by the node
+};
+
+struct registry_state {
+  const char* name = "registry";
+  registry_options options;
+  std::map<std::string, server_entry> servers;
+  std::map<std::string, deployment> deployments; // by model name
+  std::map<uint64_t, session_info> sessions;
+  std::mt19937_64 ids{std::random_device{}()};
+  std::shared_ptr<spdlog::logger> log = logger("registry");
+};
+
+using registry_pointer = registry_actor::stateful_pointer<registry_state>;
+
+bool node_usable(const registry_state& st, const std::string& node_id) {
+  auto i = st.servers.find(node_id);
+  return i != st.servers.end() && i->second.healthy;
+}
+
+void mark_gone(registry_state& st, const std::string& node_id, const char* why) {
+  auto i = st.servers.find(node_id);
+  if (i == st.servers.end() || !i->second.healthy)
+    return;
+  i->second.healthy = false;
+  st.log->warn("node {} is gone ({})", node_id, why);
+}
+
+// Picks one host per stage so that the stages cover [0, n_blocks): at each block, the
+// least busy live host whose range starts there.
+std::optional<std::vector<host_ref>> pick_route(const registry_state& st, const deployment& d,
+                                                const std::vector<std::string>& avoid,
+                                                std::string& why) {
+  std::vector<host_ref> route;
+  int32_t block = 0;
+  while (block < d.profile.n_blocks) {
+    const host_ref* best = nullptr;
+    for (auto& h : d.hosts) {
+      if (h.range.first != block || h.range.draining || !node_usable(st, h.node_id) ||
+          std::find(avoid.begin(), avoid.end(), h.node_id) != avoid.end())
+        continue;
+      if (!best || h.range.sessions < best->range.sessions)
+        best = &h;
+    }
+    if (!best) {
+      why = "no live host serves blocks from " + std::to_string(block) + " of model '" + d.model + "'";
+      return std::nullopt;
+    }
+    route.push_back(*best);
+    block = best->range.last;
+  }
+  return route;
+}
+
+// Sessions per host, so that new routes go to the least busy replica.
+void count_route_sessions(registry_state& st, const std::string& model,
+                          const std::vector<std::string>& route_nodes, int delta) {
+  auto d = st.deployments.find(model);
+  if (d == st.deployments.end())
+    return;
+  for (auto& node : route_nodes)
+    for (auto& h : d->second.hosts)
+      if (h.node_id == node)
+        h.range.sessions = std::max(0, h.range.sessions + delta);
+}
+
+caf::result<session_route> route_for(registry_pointer self, const std::string& model,
+                                     const std::vector<std::string>& avoid) {
+  auto& st = self->state;
+  auto d = st.deployments.find(model);
+  if (d == st.deployments.end())
+    return make_llamps_error("unknown model '" + model + "': it is not deployed");
+  std::string why;
+  auto hosts = pick_route(st, d->second, avoid, why);
+  if (!hosts)
+    return make_llamps_error(why);
+  session_route route{st.ids() >> 1, model, d->second.profile, *hosts};
+  session_info info{route.session, model, 0, {}};
+  for (auto& h : route.hosts)
+    info.route.push_back(h.node_id);
+  count_route_sessions(st, model, info.route, +1);
+  st.sessions[route.session] = info;
+  // Admit the session on every host before handing out the route: hosts refuse steps of
+  // sessions they were not told about, and refuse admission when their KV budget is full.
+  auto promise = self->make_response_promise<session_route>();
+  auto pending = std::make_shared<size_t>(route.hosts.size());
+  auto failed = std::make_shared<bool>(false);
+  for (auto& h : route.hosts) {
+    self->request(h.host, std::chrono::seconds(10), admit_atom::value, route.session)
+        .then(
+            [=](bool) mutable {
+              if (--*pending == 0 && !*failed)
+                promise.deliver(route);
+            },
+            [=](caf::error& e) mutable {
+              if (!*failed) {
+                *failed = true;
+                for (auto& other : route.hosts)
+                  self->send(other.host, drop_atom::value, route.session);
+                promise.deliver(make_llamps_error(h.node_id + ": " + error_text(e)));
+              }
+            });
+  }
+  return promise;
+}
+
+registry_actor::behavior_type registry(registry_pointer self, registry_options options) {
+  self->state.options = std::move(options);
+  auto tick_every = std::max(std::chrono::milliseconds(100), self->state.options.heartbeat_timeout / 3);
+  self->delayed_send(self, tick_every, tick_atom::value);
+  self->set_down_handler([=](caf::down_msg& down) {
+    for (auto& [id, s] : self->state.servers)
+      if (s.contributor.address() == down.source)
+        mark_gone(self->state, id, "its contributor went down");
+  });
+  return {
+    [=](join_atom, node_offer& offer, contributor_actor& contributor) -> caf::result<bool> {
+      auto& st = self->state;
+      if (offer.join_token != st.options.join_token) {
+        st.log->warn("refused node {} from {}: wrong join token", offer.node_id, offer.address);
+        return make_llamps_error("join refused: wrong join token");
+      }
+      if (offer.node_id.empty())
+        return make_llamps_error("join refused: empty node id");
+      auto& entry = st.servers[offer.node_id];
+      entry.offer = offer;
+      entry.offer.join_token.clear(); // never echo the secret in server lists
+      entry.contributor = contributor;
+      entry.last_seen = clock_type::now();
+      entry.healthy = true;
+      self->monitor(contributor);
+      st.log->info("node {} joined from {} ({:.1f} GB, {} cores)", offer.node_id, offer.address,
+                   offer.memory_bytes / 1e9, offer.cores);
+      return true;
+    },
+    [=](heartbeat_atom, node_offer& offer, std::vector<host_ref>& hosts) {
+      auto& st = self->state;
+      auto i = st.servers.find(offer.node_id);
+      if (i == st.servers.end() || offer.join_token != st.options.join_token)
+        return; // unknown nodes must join first
+      i->second.offer.memory_bytes = offer.memory_bytes;
+      i->second.offer.cores = offer.cores;
+      i->second.last_seen = clock_type::now();
+      i->second.healthy = true;
+      i->second.hosts = std::move(hosts);
+    },
+    [=](leave_atom, const std::string& node_id) {
+      self->state.servers.erase(node_id);
+      self->state.log->info("node {} left", node_id);
+    },
+    [=](servers_atom) {
+      auto& st = self->state;
+      std::vector<server_status> out;
+      auto now = clock_type::now();
+      for (auto& [id, s] : st.servers) {
+        server_status row{s.offer, s.healthy,
+                          std::chrono::duration_cast<std::chrono::milliseconds>(now - s.last_seen).count(), {}};
+        for (auto& h : s.hosts)
+          row.hosting.push_back(h.range);
+        out.push_back(std::move(row));
+      }
+      return out;
+    },
+    [=](join_atom, const std::string& node_id) -> caf::result<contributor_actor> {
+      auto i = self->state.servers.find(node_id);
+      if (i == self->state.servers.end() || !i->second.healthy)
+        return make_llamps_error("node '" + node_id + "' is not an available server");
+      return i->second.contributor;
+    },
+    [=](deployed_atom, deployment& d) -> caf::result<bool> {
+      auto& st = self->state;
+      if (st.deployments.count(d.model))
+        return make_llamps_error("model '" + d.model + "' is already deployed");
+      st.log->info("model {} deployed on {} hosts", d.model, d.hosts.size());
+      st.deployments.emplace(d.model, std::move(d));
+      return true;
+    },
+    [=](undeploy_atom, const std::string& model) -> caf::result<deployment> {
+      auto& st = self->state;
+      auto i = st.deployments.find(model);
+      if (i == st.deployments.end())
+        return make_llamps_error("unknown model '" + model + "': it is not deployed");
+      auto d = std::move(i->second);
+      st.deployments.erase(i);
+      return d;
+    },
+    [=](deployments_atom) {
+      std::vector<deployment> out;
+      for (auto& [name, d] : self->state.deployments)
+        out.push_back(d);
+      return out;
+    },
+    [=](route_atom, const std::string& model, const std::vector<std::string>& avoid) {
+      return route_for(self, model, avoid);
+    },
+    [=](failed_atom, const std::string& node_id) { mark_gone(self->state, node_id, "a session saw it fail"); },
+    [=](sessions_atom) {
+      std::vector<session_info> out;
+      for (auto& [id, s] : self->state.sessions)
+        out.push_back(s);
+      return out;
+    },
+    [=](sessions_atom, session_info& info) {
+      auto i = self->state.sessions.find(info.session);
+      if (i != self->state.sessions.end())
+        i->second.tokens = info.tokens;
+    },
+    [=](close_atom, uint64_t session) {
+      auto& st = self->state;
+      auto i = st.sessions.find(session);
+      if (i == st.sessions.end())
+        return;
+      count_route_sessions(st, i->second.model, i->second.route, -1);
+      st.sessions.erase(i);
+    },
+    [=](tick_atom) {
+      auto& st = self->state;
+      auto now = clock_type::now();
+      for (auto& [id, s] : st.servers)
+        if (s.healthy && now - s.last_seen > st.options.heartbeat_timeout)
+          mark_gone(st, id, "no heartbeat");
+      self->delayed_send(self, tick_every, tick_atom::value);
+    },
+  };
+}
+
+} // namespace
+
+registry_actor spawn_registry(caf::actor_system& sys, const registry_options& opts) {
+  return sys.spawn(registry, opts);
+}
+
+} // namespace llamps

@@ -1,0 +1,265 @@
+// session: the client side of one conversation. It holds the tokenizer, the embedding, the
+// output head and the sampler; asks the registry for a route through the block hosts; sends
+// each step into the chain and gets the last host's hidden states back; streams tokens to its
+// caller. When a host dies or stops answering, it asks for a new route that avoids the dead
+// node and replays everything it has fed so far, so the output is the same as without the
+// fault. On close it frees its caches on every host.
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <set>
+
+#include "actors/actors.hpp"
+#include "model/client_model.hpp"
+#include "model/generation_loop.hpp"
+#include "runtime/logging.hpp"
+
+namespace llamps {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+struct generation_in_flight {
+  std::unique_ptr<generation_loop> loop;
+  caf::actor listener;
+  caf::typed_response_promise<generation_report> promise;
+  clock_type::time_point started, first_token;
+  bool prefilled = false;
+};
+
+struct session_state {
+  const char* name = "session";
+  session_options options;
+  registry_actor registry;
+  std::shared_ptr<const client_model> model;
+  std::optional<session_route> route;
+  std::vector<int32_t> conversation; // ids whose K/V the hosts hold
+  std::optional<generation_in_flight> current;
+  uint64_t attempt = 0;              // replies to older attempts are stale and ignored
+  std::set<std::string> failed_nodes;
+  int32_t recoveries = 0;
+  std::shared_ptr<spdlog::logger> log = logger("session");
+};
+
+using session_pointer = session_actor::stateful_pointer<session_state>;
+
+void send_feed(session_pointer self, const generation_loop::feed& feed);
+
+std::vector<std::string> route_nodes(const session_state& st) {
+  std::vector<std::string> out;
+  if (st.route)
+    for (auto& h : st.route->hosts)
+      out.push_back(h.node_id);
+  return out;
+}
+
+void fail(session_pointer self, const std::string& why) {
+  auto& st = self->state;
+  if (!st.current)
+    return;
+  st.log->warn("session {}: {}", st.route ? st.route->session : 0, why);
+  st.current->promise.deliver(make_llamps_error(why));
+  st.current.reset();
+  st.conversation.clear(); // the caches may be partial: the next generation starts afresh
+}
+
+void finish(session_pointer self) {
+  auto& st = self->state;
+  auto& g = *st.current;
+  auto end = clock_type::now();
+  generation_report report;
+  report.session = st.route->session;
+  report.ids = g.loop->ids();
+  report.route = route_nodes(st);
+  report.prompt_tokens = g.loop->prompt_tokens();
+  report.generated_tokens = g.loop->generated_tokens();
+  report.prefill_seconds = std::chrono::duration<double>(g.first_token - g.started).count();
+  report.decode_seconds = std::chrono::duration<double>(end - g.first_token).count();
+  report.recoveries = st.recoveries;
+  st.conversation = report.ids;
+  self->send(st.registry, sessions_atom::value,
+             session_info{report.session, st.options.model, static_cast<int32_t>(report.ids.size()),
+                          report.route});
+  g.promise.deliver(std::move(report));
+  st.current.reset();
+}
+
+void on_step_result(session_pointer self, const step_result& result) {
+  auto& st = self->state;
+  auto& g = *st.current;
+  if (!g.prefilled) {
+    g.prefilled = true;
+    g.first_token = clock_type::now();
+  }
+  auto hidden = from_wire(result.hidden);
+  if (hidden.rows() < 1 || hidden.cols() != st.model->config.n_embd)
+    return fail(self, "a host returned malformed hidden states");
+  auto logits = st.model->head.logits(hidden.values.data() + (hidden.rows() - 1) * hidden.cols());
+  auto session = st.route->session;
+  auto next = g.loop->next(logits, [&](int32_t token, const std::string& piece) {
+    if (g.listener)
+      caf::anon_send(g.listener, token_atom::value, session, token, piece);
+  });
+  if (next)
+    send_feed(self, *next);
+  else
+    finish(self);
+}
+
+// Frees the session's caches on hosts that are no longer on its route.
+void drop_on(session_pointer self, const std::vector<host_ref>& hosts, uint64_t session) {
+  for (auto& h : hosts)
+    self->send(h.host, drop_atom::value, session);
+}
+
+void adopt_route(session_pointer self, session_route route) {
+  auto& st = self->state;
+  if (st.route) {
+    drop_on(self, st.route->hosts, st.route->session);
+    self->send(st.registry, close_atom::value, st.route->session);
+  }
+  for (auto& h : route.hosts)
+    self->monitor(h.host);
+  st.route = std::move(route);
+}
+
+// Asks the registry for a route that avoids every node seen failing, then runs `then`.
+template <class Continue>
+void request_route(session_pointer self, Continue then) {
+  auto& st = self->state;
+  std::vector<std::string> avoid(st.failed_nodes.begin(), st.failed_nodes.end());
+  self->request(st.registry, std::chrono::seconds(30), route_atom::value, st.options.model, avoid)
+      .then(
+          [=](session_route& route) {
+            adopt_route(self, std::move(route));
+            then();
+          },
+          [=](caf::error& e) { fail(self, "no route for model '" + self->state.options.model + "': " + error_text(e)); });
+}
+
+void recover(session_pointer self, const std::string& why) {
+  auto& st = self->state;
+  if (!st.current)
+    return;
+  ++st.attempt; // whatever the old chain still sends back is now stale
+  if (st.recoveries >= st.options.max_recoveries)
+    return fail(self, why + " (gave up after " + std::to_string(st.recoveries) + " recoveries)");
+  ++st.recoveries;
+  st.log->warn("session {}: {}; re-routing and replaying {} tokens", st.route->session, why,
+               st.current->loop->ids().size());
+  request_route(self, [=] {
+    if (self->state.current)
+      send_feed(self, self->state.current->loop->replay());
+  });
+}
+
+void send_feed(session_pointer self, const generation_loop::feed& feed) {
+  auto& st = self->state;
+  auto& hosts = st.route->hosts;
+  step_request req;
+  req.session = st.route->session;
+  req.pos = feed.pos;
+  req.hidden = to_wire(st.model->head.embed(feed.tokens));
+  for (size_t i = 1; i < hosts.size(); ++i)
+    req.next.push_back(hosts[i].host);
+  auto attempt = ++st.attempt;
+  self->request(hosts.front().host, st.options.step_timeout, step_atom::value, std::move(req))
+      .then(
+          [=](step_result& result) {
+            if (attempt == self->state.attempt && self->state.current)
+              on_step_result(self, result);
+          },
+          [=](caf::error& e) {
+            if (attempt == self->state.attempt)
+              recover(self, "step failed: " + error_text(e));
+          });
+}
+
+// Loads the tokenizer and head the first time: from the configured path, or from the
+// deployment's own path when that file is on this machine.
+std::optional<std::string> ensure_client_model(session_state& st) {
+  if (st.model)
+    return std::nullopt;
+  auto path = st.options.model_path.empty() ? st.route->profile.path : st.options.model_path;
+  try {
+    auto model = load_client_model(path);
+    if (model->identity != st.route->profile.identity)
+      return path + " is not the deployed model '" + st.options.model + "' (identity differs)";
+    st.model = std::move(model);
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    return std::string("cannot load the tokenizer and head: ") + e.what();
+  }
+}
+
+void start(session_pointer self, const generation_order& order) {
+  auto& st = self->state;
+  if (auto problem = ensure_client_model(st))
+    return fail(self, *problem);
+  generation_request req;
+  req.prompt = order.prompt;
+  req.steps = order.steps;
+  req.max_new_tokens = order.max_new_tokens;
+  req.sampling = sampling_params{order.temperature, order.top_p, order.top_k, order.seed};
+  try {
+    auto history = order.chat ? st.conversation : std::vector<int32_t>{};
+    st.current->loop = std::make_unique<generation_loop>(st.model->tok, st.model->config.n_ctx, req, history);
+  } catch (const std::exception& e) {
+    return fail(self, e.what());
+  }
+  st.current->started = clock_type::now();
+  send_feed(self, st.current->loop->first());
+}
+
+session_actor::behavior_type session(session_pointer self, registry_actor registry, session_options options) {
+  self->state.registry = std::move(registry);
+  self->state.options = std::move(options);
+  self->set_down_handler([=](caf::down_msg& down) {
+    auto& st = self->state;
+    if (!st.route)
+      return;
+    for (auto& h : st.route->hosts) {
+      if (h.host.address() == down.source) {
+        st.failed_nodes.insert(h.node_id);
+        self->send(st.registry, failed_atom::value, h.node_id);
+        recover(self, "host " + h.node_id + " is gone");
+        return;
+      }
+    }
+  });
+  return {
+    [=](generate_atom, generation_order& order) -> caf::result<generation_report> {
+      auto& st = self->state;
+      if (st.current)
+        return make_llamps_error("this session is already generating");
+      st.current.emplace();
+      st.current->listener = order.listener;
+      st.current->promise = self->make_response_promise<generation_report>();
+      auto promise = st.current->promise;
+      st.recoveries = 0;
+      if (st.route)
+        start(self, order);
+      else
+        request_route(self, [=] { start(self, order); });
+      return promise;
+    },
+    [=](close_atom) {
+      auto& st = self->state;
+      if (st.route) {
+        drop_on(self, st.route->hosts, st.route->session);
+        self->send(st.registry, close_atom::value, st.route->session);
+      }
+      fail(self, "session closed");
+      self->quit();
+    },
+  };
+}
+
+} // namespace
+
+session_actor spawn_session(caf::actor_system& sys, registry_actor registry, const session_options& opts) {
+  return sys.spawn(session, std::move(registry), opts);
+}
+
+} // namespace llamps

@@ -1,0 +1,418 @@
+// Transformer blocks [first, last) with per-session KV caches: the forward pass of llama2.c's
+// run.c, with libtorch (OpenBLAS) for the matrix products and plain loops for the small
+// per-row work (norms, RoPE, softmax, SwiGLU), where a torch op would cost more in dispatch
+// than in arithmetic on a small model.
+#include "model/block_stack.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "model/kernels.hpp"
+
+namespace llamps {
+
+namespace {
+
+// One block's weights, [out, in] row-major. Q, K, V are fused into one matrix and gate/up
+// into another at load, so a decode step runs four matrix products per block instead of seven.
+struct block_weights {
+  at::Tensor attn_norm; // [n_embd]
+  at::Tensor wqkv;      // [n_embd + 2 kv_dim, n_embd]: rows of Q, then K, then V
+  at::Tensor wo;        // [n_embd, n_embd]
+  at::Tensor ffn_norm;  // [n_embd]
+  at::Tensor wgate_up;  // [2 n_ff, n_embd]: rows of gate, then up
+  at::Tensor wdown;     // [n_embd, n_ff]
+};
+
+// A session's K and V for all local blocks in one allocation: [blocks, 2, n_head_kv, capacity,
+// head_dim]. Each head's keys are contiguous, so attention reads them as one matrix.
+struct session_cache {
+  at::Tensor kv;
+  int32_t length = 0; // tokens cached
+  int32_t capacity() const { return kv.defined() ? static_cast<int32_t>(kv.size(3)) : 0; }
+  uint64_t bytes() const { return kv.defined() ? uint64_t(kv.numel()) * sizeof(float) : 0; }
+};
+
+// Rows [row, row + n) of the batch belong to one session at positions pos..pos+n-1.
+struct segment {
+  session_cache* cache;
+  int32_t pos;
+  int64_t row;
+  int32_t n;
+};
+
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+} // namespace
+
+struct block_stack::impl {
+  llama_config cfg;
+  int first = 0, last = 0;
+  uint64_t budget = 0;
+  uint64_t kv_in_use = 0;
+  uint64_t weight_bytes = 0;
+  std::vector<block_weights> blocks;
+  at::Tensor rope_cos, rope_sin; // [n_ctx, n_rot / 2]
+  std::unordered_map<session_id, session_cache> sessions;
+  bool profiling = false;
+  forward_profile prof;
+
+  // Adds the seconds since `start` to one phase of the profile (when profiling).
+  void charge(double forward_profile::*phase, double start) {
+    if (profiling)
+      prof.*phase += now() - start;
+  }
+  double tick() const { return profiling ? now() : 0; }
+
+  void load(const gguf::file& f) {
+    const int64_t embd = cfg.n_embd, kv = cfg.kv_dim(), ff = cfg.n_ff;
+    auto load = [&](int b, const char* kind, at::Tensor dst) {
+      kernels::load_tensor(f, block_tensor_name(b, kind), block_tensor_dims(cfg, kind), dst);
+    };
+    for (int b = first; b < last; ++b) {
+      block_weights w;
+      w.attn_norm = at::empty({embd});
+      w.wqkv = at::empty({embd + 2 * kv, embd});
+      w.wo = at::empty({embd, embd});
+      w.ffn_norm = at::empty({embd});
+      w.wgate_up = at::empty({2 * ff, embd});
+      w.wdown = at::empty({embd, ff});
+      load(b, "attn_norm", w.attn_norm);
+      load(b, "attn_q", w.wqkv.narrow(0, 0, embd));
+      load(b, "attn_k", w.wqkv.narrow(0, embd, kv));
+      load(b, "attn_v", w.wqkv.narrow(0, embd + kv, kv));
+      load(b, "attn_output", w.wo);
+      load(b, "ffn_norm", w.ffn_norm);
+      load(b, "ffn_gate", w.wgate_up.narrow(0, 0, ff));
+      load(b, "ffn_up", w.wgate_up.narrow(0, ff, ff));
+      load(b, "ffn_down", w.wdown);
+      for (const at::Tensor* t : {&w.attn_norm, &w.wqkv, &w.wo, &w.ffn_norm, &w.wgate_up, &w.wdown})
+        weight_bytes += uint64_t(t->numel()) * sizeof(float);
+      blocks.push_back(std::move(w));
+    }
+    // RoPE angles as llama2.c computes them: theta = pos * base^(-2i / n_rot).
+    const int half = cfg.n_rot / 2;
+    rope_cos = at::empty({cfg.n_ctx, half});
+    rope_sin = at::empty({cfg.n_ctx, half});
+    float* c = rope_cos.data_ptr<float>();
+    float* s = rope_sin.data_ptr<float>();
+    for (int p = 0; p < cfg.n_ctx; ++p)
+      for (int i = 0; i < half; ++i) {
+        float freq = 1.0f / std::pow(cfg.rope_base, float(2 * i) / float(cfg.n_rot));
+        float val = float(p) * freq;
+        c[p * half + i] = std::cos(val);
+        s[p * half + i] = std::sin(val);
+      }
+  }
+
+  // Checks one request and returns the session's cache, creating it for a session that starts
+  // at position 0. Nothing is changed when it throws.
+  session_cache& admit(session_id s, int32_t pos, int64_t n, int64_t width) {
+    const std::string who = "session " + std::to_string(s);
+    if (width != cfg.n_embd)
+      throw model_error(who + ": hidden states are " + std::to_string(width) +
+                        " wide, the model's embedding is " + std::to_string(cfg.n_embd));
+    if (n < 1)
+      throw model_error(who + ": no tokens to run");
+    if (pos < 0 || pos + n > cfg.n_ctx)
+      throw model_error(who + ": positions " + std::to_string(pos) + ".." +
+                        std::to_string(pos + n - 1) + " are outside the context of " +
+                        std::to_string(cfg.n_ctx));
+    auto it = sessions.find(s);
+    int32_t cached = it == sessions.end() ? 0 : it->second.length;
+    if (it == sessions.end() && pos > 0)
+      throw model_error(who + " has no cache on blocks [" + std::to_string(first) + ", " +
+                        std::to_string(last) + "): it must start at position 0, not " +
+                        std::to_string(pos));
+    if (pos > cached)
+      throw model_error(who + " has " + std::to_string(cached) +
+                        " tokens cached: cannot run from position " + std::to_string(pos));
+    reserve(s, it == sessions.end() ? nullptr : &it->second, int32_t(pos + n));
+    return sessions[s];
+  }
+
+  // Makes room for `needed` tokens, growing the capacity geometrically so a decode step
+  // rarely copies the cache, and within the budget.
+  void reserve(session_id s, session_cache* c, int32_t needed) {
+    int32_t cap = c ? c->capacity() : 0;
+    if (needed <= cap)
+      return;
+    const uint64_t old_bytes = c ? c->bytes() : 0;
+    const uint64_t per_token = uint64_t(blocks.size()) * 2 * cfg.kv_dim() * sizeof(float);
+    auto fits = [&](int32_t tokens) {
+      return budget == 0 || kv_in_use - old_bytes + per_token * tokens <= budget;
+    };
+    int32_t want = std::min(cfg.n_ctx, std::max({needed, 2 * cap, 16}));
+    if (!fits(want))
+      want = needed; // no headroom left: take exactly what this step needs
+    if (!fits(want))
+      throw model_error("KV budget exhausted: session " + std::to_string(s) + " needs " +
+                        std::to_string(per_token * needed - old_bytes) + " more bytes for " +
+                        std::to_string(needed) + " tokens; " + std::to_string(kv_in_use) +
+                        " of " + std::to_string(budget) + " bytes in use");
+    const int64_t L = int64_t(blocks.size()), H = cfg.n_head_kv, D = cfg.head_dim();
+    at::Tensor kv = at::empty({L, 2, H, want, D});
+    if (c && c->length > 0)
+      kv.narrow(3, 0, c->length).copy_(c->kv.narrow(3, 0, c->length));
+    session_cache& dst = sessions[s];
+    dst.kv = std::move(kv);
+    kv_in_use += dst.bytes() - old_bytes;
+  }
+
+  // Applies RoPE to the Q and K heads of the segment's rows of qkv and stores K and V in the
+  // cache at their positions; the rotated queries go to q as [n_head_kv, n, group, head_dim]
+  // so that all query heads sharing a KV head form one matrix for the score product.
+  void rope_and_store(const segment& sg, int blk, const at::Tensor& qkv, at::Tensor& q) {
+    const int H = cfg.n_head_kv, D = cfg.head_dim(), G = cfg.n_head / H, R = cfg.n_rot / 2;
+    const int64_t cap = sg.cache->capacity();
+    const float* in = qkv.data_ptr<float>() + sg.row * qkv.size(1);
+    float* qo = q.data_ptr<float>();
+    float* kc = sg.cache->kv[blk][0].data_ptr<float>();
+    float* vc = sg.cache->kv[blk][1].data_ptr<float>();
+    auto rotate = [&](const float* x, float* out, int32_t p) {
+      const float* c = rope_cos.data_ptr<float>() + int64_t(p) * R;
+      const float* s = rope_sin.data_ptr<float>() + int64_t(p) * R;
+      for (int i = 0; i < R; ++i) { // adjacent pairs (2i, 2i+1): llama.cpp's "normal" layout
+        float x0 = x[2 * i], x1 = x[2 * i + 1];
+        out[2 * i] = x0 * c[i] - x1 * s[i];
+        out[2 * i + 1] = x0 * s[i] + x1 * c[i];
+      }
+      std::copy(x + 2 * R, x + D, out + 2 * R); // dims past n_rot are not rotated
+    };
+    for (int32_t t = 0; t < sg.n; ++t, in += qkv.size(1)) {
+      const int32_t p = sg.pos + t;
+      for (int h = 0; h < H; ++h) {
+        for (int g = 0; g < G; ++g)
+          rotate(in + (h * G + g) * D, qo + ((int64_t(h) * sg.n + t) * G + g) * D, p);
+        rotate(in + cfg.n_embd + h * D, kc + (h * cap + p) * D, p);
+        const float* v = in + cfg.n_embd + cfg.kv_dim() + h * D;
+        std::copy(v, v + D, vc + (h * cap + p) * D);
+      }
+    }
+  }
+
+  // Attention of one segment against its session's cache (as llama2.c): for every query row,
+  // scores over the visible keys 0..pos+t, softmax, weighted sum of the values, written to the
+  // segment's rows of attn. Plain loops: a decode row's attention is a few thousand
+  // multiply-adds, far less than the dispatch of batched matrix products costs (measured:
+  // 30 us per block with at::bmm); long prompts spread the rows over the threads.
+  void attention(const segment& sg, int blk, const at::Tensor& qkv, at::Tensor& attn) {
+    const int64_t H = cfg.n_head_kv, D = cfg.head_dim(), G = cfg.n_head / H, T = sg.pos + sg.n;
+    const int64_t cap = sg.cache->capacity(), rows = H * sg.n * G;
+    at::Tensor q = at::empty({H, sg.n * G, D});
+    rope_and_store(sg, blk, qkv, q);
+    const float* qp = q.data_ptr<float>();
+    const float* keys = sg.cache->kv[blk][0].data_ptr<float>();   // [H, cap, D]
+    const float* values = sg.cache->kv[blk][1].data_ptr<float>(); // [H, cap, D]
+    float* out = attn.data_ptr<float>();
+    const float scale = 1.f / std::sqrt(float(D));
+    const int64_t grain = std::max<int64_t>(1, 32768 / (T * D));
+    at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
+      std::vector<float> score(static_cast<size_t>(T));
+      for (int64_t r = begin; r < end; ++r) {
+        const int64_t h = r / (sg.n * G), t = (r % (sg.n * G)) / G, g = r % G;
+        const int64_t visible = sg.pos + t + 1;
+        const float* qr = qp + r * D;
+        const float* k = keys + h * cap * D;
+        const float* v = values + h * cap * D;
+        float mx = -INFINITY;
+        for (int64_t j = 0; j < visible; ++j) {
+          float dot = 0.f;
+          for (int64_t d = 0; d < D; ++d)
+            dot += qr[d] * k[j * D + d];
+          score[size_t(j)] = dot * scale;
+          mx = std::max(mx, score[size_t(j)]);
+        }
+        float sum = 0.f;
+        for (int64_t j = 0; j < visible; ++j) {
+          score[size_t(j)] = std::exp(score[size_t(j)] - mx);
+          sum += score[size_t(j)];
+        }
+        float* o = out + (sg.row + t) * cfg.n_embd + (h * G + g) * D;
+        std::fill(o, o + D, 0.f);
+        for (int64_t j = 0; j < visible; ++j) {
+          const float w = score[size_t(j)] / sum;
+          for (int64_t d = 0; d < D; ++d)
+            o[d] += w * v[j * D + d];
+        }
+      }
+    });
+  }
+
+  // The blocks over a batch of rows x [rows, n_embd] (updated in place), each segment of rows
+  // attending within its own session.
+  void run(at::Tensor& x, const std::vector<segment>& segs) {
+    const int64_t rows = x.size(0);
+    at::Tensor xb = at::empty_like(x);
+    at::Tensor qkv = at::empty({rows, blocks.empty() ? 0 : blocks[0].wqkv.size(0)});
+    at::Tensor attn = at::empty_like(x);
+    at::Tensor gate_up = at::empty({rows, 2 * cfg.n_ff});
+    at::Tensor h = at::empty({rows, cfg.n_ff});
+    for (size_t b = 0; b < blocks.size(); ++b) {
+      const block_weights& w = blocks[b];
+      double t0 = tick();
+      kernels::rmsnorm(xb, x, w.attn_norm, cfg.rms_eps);
+      charge(&forward_profile::other_seconds, t0);
+      t0 = tick();
+      kernels::linear(qkv, xb, w.wqkv);
+      charge(&forward_profile::matmul_seconds, t0);
+      t0 = tick();
+      for (const segment& sg : segs)
+        attention(sg, int(b), qkv, attn);
+      charge(&forward_profile::attention_seconds, t0);
+      t0 = tick();
+      kernels::linear(x, attn, w.wo, /*accumulate=*/true); // residual
+      charge(&forward_profile::matmul_seconds, t0);
+      t0 = tick();
+      kernels::rmsnorm(xb, x, w.ffn_norm, cfg.rms_eps);
+      charge(&forward_profile::other_seconds, t0);
+      t0 = tick();
+      kernels::linear(gate_up, xb, w.wgate_up);
+      charge(&forward_profile::matmul_seconds, t0);
+      t0 = tick();
+      swiglu(h, gate_up);
+      charge(&forward_profile::other_seconds, t0);
+      t0 = tick();
+      kernels::linear(x, h, w.wdown, /*accumulate=*/true); // residual
+      charge(&forward_profile::matmul_seconds, t0);
+    }
+    for (const segment& sg : segs)
+      sg.cache->length = sg.pos + sg.n;
+  }
+
+  // h = silu(gate) * up, with gate and up side by side in each row of gate_up.
+  void swiglu(at::Tensor& h, const at::Tensor& gate_up) {
+    const int64_t rows = h.size(0), ff = h.size(1);
+    const float* gu = gate_up.data_ptr<float>();
+    float* out = h.data_ptr<float>();
+    at::parallel_for(0, rows, std::max<int64_t>(1, 16384 / ff), [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r)
+        for (int64_t i = 0; i < ff; ++i) {
+          float g = gu[r * 2 * ff + i];
+          out[r * ff + i] = g / (1.f + std::exp(-g)) * gu[r * 2 * ff + ff + i];
+        }
+    });
+  }
+};
+
+block_stack::block_stack(const gguf::file& f, const llama_config& cfg, int first, int last,
+                         uint64_t kv_budget_bytes)
+    : impl_(std::make_unique<impl>()) {
+  if (first < 0 || last > cfg.n_blocks || first >= last)
+    throw model_error(f.path() + ": blocks [" + std::to_string(first) + ", " +
+                      std::to_string(last) + ") are not within the model's " +
+                      std::to_string(cfg.n_blocks) + " blocks");
+  c10::InferenceMode guard;
+  impl_->cfg = cfg;
+  impl_->first = first;
+  impl_->last = last;
+  impl_->budget = kv_budget_bytes;
+  impl_->load(f);
+}
+
+block_stack::block_stack(block_stack&&) noexcept = default;
+block_stack& block_stack::operator=(block_stack&&) noexcept = default;
+block_stack::~block_stack() = default;
+
+int block_stack::first() const { return impl_->first; }
+int block_stack::last() const { return impl_->last; }
+const llama_config& block_stack::config() const { return impl_->cfg; }
+
+tensor_data block_stack::forward(session_id s, int32_t pos, const tensor_data& hidden) {
+  c10::InferenceMode guard;
+  const int64_t n = hidden.shape.size() == 2 ? hidden.rows() : 0;
+  const int64_t width = hidden.shape.size() == 2 ? hidden.cols() : int64_t(hidden.values.size());
+  if (uint64_t(n * width) != hidden.values.size())
+    throw model_error("session " + std::to_string(s) + ": hidden states of shape {" +
+                      std::to_string(n) + ", " + std::to_string(width) + "} but " +
+                      std::to_string(hidden.values.size()) + " values");
+  session_cache& c = impl_->admit(s, pos, n, width);
+  // x is our own copy: the residual stream is updated in place.
+  at::Tensor x = at::empty({n, width});
+  std::copy(hidden.values.begin(), hidden.values.end(), x.data_ptr<float>());
+  impl_->run(x, {segment{&c, pos, 0, int32_t(n)}});
+  tensor_data out;
+  out.shape = {n, width};
+  out.values.assign(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());
+  return out;
+}
+
+std::vector<std::vector<float>> block_stack::forward_batch(const std::vector<decode_step>& steps) {
+  c10::InferenceMode guard;
+  if (steps.empty())
+    return {};
+  const int64_t width = impl_->cfg.n_embd;
+  std::unordered_set<session_id> seen;
+  for (const decode_step& st : steps)
+    if (!seen.insert(st.session).second)
+      throw model_error("session " + std::to_string(st.session) + " appears twice in one batch");
+  // Admit every step first (creating caches may rehash the map), then take the pointers.
+  for (const decode_step& st : steps)
+    impl_->admit(st.session, st.pos, 1, int64_t(st.hidden.size()));
+  at::Tensor x = at::empty({int64_t(steps.size()), width});
+  std::vector<segment> segs;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    std::copy(steps[i].hidden.begin(), steps[i].hidden.end(), x[i].data_ptr<float>());
+    segs.push_back(segment{&impl_->sessions.at(steps[i].session), steps[i].pos, int64_t(i), 1});
+  }
+  impl_->run(x, segs);
+  std::vector<std::vector<float>> out(steps.size());
+  for (size_t i = 0; i < steps.size(); ++i)
+    out[i].assign(x[i].data_ptr<float>(), x[i].data_ptr<float>() + width);
+  return out;
+}
+
+void block_stack::drop(session_id s) {
+  auto it = impl_->sessions.find(s);
+  if (it == impl_->sessions.end())
+    return;
+  impl_->kv_in_use -= it->second.bytes();
+  impl_->sessions.erase(it);
+}
+
+bool block_stack::has(session_id s) const { return impl_->sessions.count(s) > 0; }
+
+int32_t block_stack::cached_tokens(session_id s) const {
+  auto it = impl_->sessions.find(s);
+  return it == impl_->sessions.end() ? 0 : it->second.length;
+}
+
+std::vector<session_id> block_stack::sessions() const {
+  std::vector<session_id> out;
+  for (const auto& [id, c] : impl_->sessions)
+    out.push_back(id);
+  return out;
+}
+
+uint64_t block_stack::kv_bytes() const { return impl_->kv_in_use; }
+uint64_t block_stack::kv_budget_bytes() const { return impl_->budget; }
+uint64_t block_stack::weight_bytes() const { return impl_->weight_bytes; }
+
+void block_stack::set_profiling(bool on) {
+  impl_->profiling = on;
+  impl_->prof = {};
+}
+forward_profile block_stack::profile() const { return impl_->prof; }
+
+void set_compute_threads(int n) {
+  if (n <= 0)
+    n = int(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(n);
+  // Nothing here runs inter-op parallel work: one inter-op thread, set before any use.
+  static std::once_flag once;
+  std::call_once(once, [] {
+    try {
+      at::set_num_interop_threads(1);
+    } catch (const std::exception&) {
+      // already started by an earlier torch call: keep its pool
+    }
+  });
+}
+
+} // namespace llamps

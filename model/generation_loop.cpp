@@ -1,0 +1,55 @@
+#include "model/generation_loop.hpp"
+
+#include <algorithm>
+
+#include "model/errors.hpp"
+
+namespace llamps {
+
+generation_loop::generation_loop(const tokenizer& tok, int n_ctx, const generation_request& req,
+                                 std::vector<int32_t> history)
+    : tok_(tok), req_(req), sampler_(req.sampling), ids_(std::move(history)) {
+  bool fresh = ids_.empty();
+  auto prompt = tok_.encode(req.prompt, fresh);
+  if (fresh && prompt.empty())
+    prompt.push_back(tok_.bos());
+  prompt_start_ = static_cast<int32_t>(ids_.size());
+  ids_.insert(ids_.end(), prompt.begin(), prompt.end());
+  prompt_end_ = static_cast<int32_t>(ids_.size());
+  if (prompt_end_ >= n_ctx)
+    throw model_error("prompt has " + std::to_string(prompt_end_) +
+                      " tokens but the context holds " + std::to_string(n_ctx));
+  if (req.steps <= 0)
+    throw model_error("steps must be positive");
+  // As llama2.c's -n: `steps` positions are run through the model (BOS and the prompt
+  // included); the token sampled at the last of them ends the output, so a fresh
+  // generation has steps + 1 ids. A chat turn may run `steps` positions beyond its prompt.
+  // Never more positions than the context holds.
+  int32_t positions = fresh ? req.steps : prompt_end_ + req.steps;
+  positions = std::max(std::min(positions, n_ctx), prompt_end_);
+  limit_ = positions + 1;
+  if (req.max_new_tokens > 0) // an API caller counts generated tokens, not positions
+    limit_ = std::min(limit_, prompt_end_ + req.max_new_tokens);
+}
+
+generation_loop::feed generation_loop::first() const {
+  return feed{prompt_start_, std::vector<int32_t>(ids_.begin() + prompt_start_, ids_.end())};
+}
+
+std::optional<generation_loop::feed> generation_loop::next(std::vector<float>& logits,
+                                                           const token_fn& on_token) {
+  if (static_cast<int32_t>(ids_.size()) >= limit_)
+    return std::nullopt;
+  int32_t token = sampler_.sample(logits);
+  if (req_.stop_at_eos && token == tok_.eos())
+    return std::nullopt;
+  int32_t prev = ids_.back();
+  ids_.push_back(token);
+  if (on_token)
+    on_token(token, tok_.piece(prev, token));
+  if (static_cast<int32_t>(ids_.size()) >= limit_)
+    return std::nullopt;
+  return feed{static_cast<int32_t>(ids_.size()) - 1, {token}};
+}
+
+} // namespace llamps

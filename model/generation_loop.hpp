@@ -1,0 +1,62 @@
+#pragma once
+// The steps every generation shares, whoever runs the blocks: encode the prompt, check the
+// context, feed the prompt, then sample one token and feed it, until `steps` positions or EOS.
+// Written as a small state machine so the single-process generator (synchronous) and the
+// session actor (one message per step) drive the same code.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/sampler.hpp"
+#include "model/tokenizer.hpp"
+
+namespace llamps {
+
+struct generation_request {
+  std::string prompt;
+  int steps = 256;            // positions run, as llama2.c's -n (BOS and prompt included);
+                              // the output has steps + 1 ids
+  int max_new_tokens = 0;     // also stop after this many generated tokens (0 = no limit)
+  sampling_params sampling;
+  bool stop_at_eos = true;
+};
+
+using token_fn = std::function<void(int32_t token, const std::string& piece)>;
+
+class generation_loop {
+public:
+  // What to run through the blocks next: `tokens` at positions pos, pos+1, ...
+  struct feed {
+    int32_t pos = 0;
+    std::vector<int32_t> tokens;
+  };
+
+  // `history` continues a conversation (chat): its ids are already in the caches, and the
+  // new prompt is appended without a BOS. Throws model_error when the prompt does not fit.
+  generation_loop(const tokenizer& tok, int n_ctx, const generation_request& req,
+                  std::vector<int32_t> history = {});
+
+  feed first() const;
+  // Takes the logits of the last fed position; samples, reports the token, and returns the
+  // next feed, or nothing when the generation is complete.
+  std::optional<feed> next(std::vector<float>& logits, const token_fn& on_token);
+  // Everything fed so far as one feed from position 0: replays a lost cache.
+  feed replay() const { return feed{0, ids_}; }
+
+  const std::vector<int32_t>& ids() const { return ids_; }
+  int32_t prompt_tokens() const { return prompt_end_; }
+  int32_t generated_tokens() const { return static_cast<int32_t>(ids_.size()) - prompt_end_; }
+
+private:
+  const tokenizer& tok_;
+  generation_request req_;
+  sampler sampler_;
+  std::vector<int32_t> ids_;
+  int32_t prompt_start_ = 0; // first position of this turn's prompt
+  int32_t prompt_end_ = 0;   // positions fed before the first sampled token
+  int32_t limit_ = 0;        // stop when ids_ holds this many ids
+};
+
+} // namespace llamps

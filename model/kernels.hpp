@@ -1,0 +1,28 @@
+#pragma once
+// The small numeric pieces the forward pass shares (block_stack.cpp, model_head.cpp,
+// roofline.cpp). Uses libtorch: include only from model/*.cpp.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/gguf.hpp"
+#include "model/torch_pch.hpp"
+
+namespace llamps::kernels {
+
+// out = x * rsqrt(mean(x^2) + eps) * weight, row by row (as llama2.c's rmsnorm). A plain loop:
+// on a 64-wide model the five torch ops it would take cost more than the arithmetic.
+void rmsnorm(at::Tensor& out, const at::Tensor& x, const at::Tensor& weight, float eps);
+
+// y = x·Wᵀ (or y += x·Wᵀ when accumulate) for W stored [out, in] row-major.
+// A single row goes through sgemv: OpenBLAS 0.3.21 streams a row-major matrix about 3x faster
+// through gemv than through sgemm with M = 1 (docs/benchmarks.md). Several rows go through
+// one sgemm, so the weights are streamed once for all of them.
+void linear(at::Tensor& y, const at::Tensor& x, const at::Tensor& w, bool accumulate = false);
+
+// Reads the tensor `name` into dst (F32, contiguous), checking its ggml dims; dst may be a
+// row range of a larger fused matrix.
+void load_tensor(const gguf::file& f, const std::string& name, const std::vector<uint64_t>& dims,
+                 at::Tensor dst);
+
+} // namespace llamps::kernels

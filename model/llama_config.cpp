@@ -1,0 +1,208 @@
+// LLaMA hyper-parameters from GGUF metadata (llama.cpp's keys and defaults) and the block
+// profile the planner works from. Only the header is consulted: no tensor data is read.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "model/llama_config.hpp"
+
+namespace llamps {
+
+namespace {
+
+[[noreturn]] void fail(const gguf::file& f, const std::string& what) {
+  throw model_error(f.path() + ": " + what);
+}
+
+// A positive integer hyper-parameter; `fallback` (when > 0) stands in for a missing key.
+int read_positive(const gguf::file& f, const std::string& key, int fallback = 0) {
+  if (!f.has(key)) {
+    if (fallback > 0)
+      return fallback;
+    fail(f, "required key '" + key + "' is missing");
+  }
+  const auto v = f.get_int(key);
+  if (!v)
+    fail(f, "key '" + key + "' is not an integer");
+  if (*v <= 0 || *v > std::numeric_limits<int32_t>::max())
+    fail(f, "key '" + key + "' has the invalid value " + std::to_string(*v));
+  return int(*v);
+}
+
+float read_positive_float(const gguf::file& f, const std::string& key, float fallback) {
+  if (!f.has(key))
+    return fallback;
+  const auto v = f.get_float(key);
+  if (!v)
+    fail(f, "key '" + key + "' is not a number");
+  if (!(*v > 0) || !std::isfinite(float(*v)))
+    fail(f, "key '" + key + "' has the invalid value " + std::to_string(*v));
+  return float(*v);
+}
+
+std::string file_stem(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  const auto dot = base.find_last_of('.');
+  return dot == std::string::npos || dot == 0 ? base : base.substr(0, dot);
+}
+
+int read_vocab_size(const gguf::file& f) {
+  if (const auto* tokens = f.get_string_array("tokenizer.ggml.tokens")) {
+    if (tokens->empty() || tokens->size() > size_t(std::numeric_limits<int32_t>::max()))
+      fail(f, "tokenizer.ggml.tokens has " + std::to_string(tokens->size()) + " entries");
+    return int(tokens->size());
+  }
+  if (f.has("llama.vocab_size"))
+    return read_positive(f, "llama.vocab_size");
+  const auto& embd = f.require_tensor("token_embd.weight");
+  if (embd.dims.size() < 2 || embd.dims[1] > uint64_t(std::numeric_limits<int32_t>::max()))
+    fail(f, "cannot tell the vocabulary size: no tokenizer.ggml.tokens and token_embd.weight is not 2-D");
+  return int(embd.dims[1]);
+}
+
+std::string dims_string(const std::vector<uint64_t>& dims) {
+  std::string s = "[";
+  for (size_t i = 0; i < dims.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(dims[i]);
+  return s + "]";
+}
+
+// Compares a tensor's shape with the expected one; trailing dimensions of 1 do not count.
+void check_shape(const gguf::file& f, const std::string& name, const std::vector<uint64_t>& expected) {
+  const auto& t = f.require_tensor(name);
+  std::vector<uint64_t> actual = t.dims;
+  while (actual.size() > expected.size() && actual.back() == 1)
+    actual.pop_back();
+  if (actual != expected)
+    fail(f, "tensor '" + name + "' has dims " + dims_string(t.dims) + ", expected " +
+               dims_string(expected));
+}
+
+void check_tensors(const gguf::file& f, const llama_config& c) {
+  for (const char* head : {"token_embd", "output_norm", "output"}) {
+    const std::string name = std::string(head) + ".weight";
+    if (head != std::string("output") || f.find_tensor(name)) // output is optional (tied)
+      check_shape(f, name, head_tensor_dims(c, head));
+  }
+  for (int b = 0; b < c.n_blocks; ++b)
+    for (const char* kind : block_tensor_kinds())
+      check_shape(f, block_tensor_name(b, kind), block_tensor_dims(c, kind));
+}
+
+// The block number of a tensor named "blk.<n>.<...>", or -1.
+int block_of(const std::string& name) {
+  if (name.rfind("blk.", 0) != 0)
+    return -1;
+  int64_t n = 0;
+  size_t i = 4;
+  for (; i < name.size() && name[i] >= '0' && name[i] <= '9' && n < (1 << 24); ++i)
+    n = n * 10 + (name[i] - '0');
+  return i > 4 && i < name.size() && name[i] == '.' ? int(n) : -1;
+}
+
+} // namespace
+
+std::vector<uint64_t> block_tensor_dims(const llama_config& c, const std::string& kind) {
+  const uint64_t embd = uint64_t(c.n_embd), kv = uint64_t(c.kv_dim()), ff = uint64_t(c.n_ff);
+  if (kind == "attn_norm" || kind == "ffn_norm")
+    return {embd};
+  if (kind == "attn_q" || kind == "attn_output")
+    return {embd, embd};
+  if (kind == "attn_k" || kind == "attn_v")
+    return {embd, kv};
+  if (kind == "ffn_gate" || kind == "ffn_up")
+    return {embd, ff};
+  if (kind == "ffn_down")
+    return {ff, embd};
+  throw model_error("unknown block tensor kind '" + kind + "'");
+}
+
+std::vector<uint64_t> head_tensor_dims(const llama_config& c, const std::string& kind) {
+  if (kind == "output_norm")
+    return {uint64_t(c.n_embd)};
+  if (kind == "token_embd" || kind == "output")
+    return {uint64_t(c.n_embd), uint64_t(c.n_vocab)};
+  throw model_error("unknown head tensor kind '" + kind + "'");
+}
+
+llama_config read_llama_config(const gguf::file& f) {
+  llama_config c;
+  const auto arch = f.get_string("general.architecture");
+  if (!arch)
+    fail(f, "general.architecture is missing or not a string");
+  if (*arch != "llama")
+    fail(f, "architecture '" + *arch + "' is not supported (only 'llama')");
+  c.architecture = *arch;
+  c.name = f.get_string("general.name").value_or(file_stem(f.path()));
+  c.n_ctx = read_positive(f, "llama.context_length");
+  c.n_embd = read_positive(f, "llama.embedding_length");
+  c.n_ff = read_positive(f, "llama.feed_forward_length");
+  c.n_blocks = read_positive(f, "llama.block_count");
+  c.n_head = read_positive(f, "llama.attention.head_count");
+  c.n_head_kv = read_positive(f, "llama.attention.head_count_kv", c.n_head);
+  if (c.n_embd % c.n_head != 0)
+    fail(f, "embedding length " + std::to_string(c.n_embd) + " is not divisible by head count " +
+                std::to_string(c.n_head));
+  if (c.n_head % c.n_head_kv != 0)
+    fail(f, "head count " + std::to_string(c.n_head) + " is not divisible by KV head count " +
+                std::to_string(c.n_head_kv));
+  c.n_rot = read_positive(f, "llama.rope.dimension_count", c.head_dim());
+  if (c.n_rot > c.head_dim() || c.n_rot % 2 != 0)
+    fail(f, "rope dimension " + std::to_string(c.n_rot) + " must be even and at most the head size " +
+                std::to_string(c.head_dim()));
+  c.rms_eps = read_positive_float(f, "llama.attention.layer_norm_rms_epsilon", 1e-5f);
+  c.rope_base = read_positive_float(f, "llama.rope.freq_base", 10000.f);
+  c.n_vocab = read_vocab_size(f);
+  check_tensors(f, c);
+  return c;
+}
+
+uint64_t block_profile::max_block_memory_bytes() const {
+  uint64_t m = 0;
+  for (uint64_t b : block_memory_bytes)
+    m = std::max(m, b);
+  return m;
+}
+
+block_profile read_block_profile(const gguf::file& f) {
+  const llama_config c = read_llama_config(f);
+  block_profile p;
+  p.model_name = c.name;
+  p.identity = f.identity();
+  p.n_blocks = c.n_blocks;
+  p.n_embd = c.n_embd;
+  p.n_ctx = c.n_ctx;
+  p.block_file_bytes.assign(size_t(c.n_blocks), 0);
+  p.block_memory_bytes.assign(size_t(c.n_blocks), 0);
+  // Every tensor named blk.<i>.* belongs to block i (so extra per-block tensors count too);
+  // memory is F32 because blocks are dequantised at load.
+  for (const auto& t : f.tensors()) {
+    const int block = block_of(t.name);
+    if (block >= 0 && block < c.n_blocks) {
+      p.block_file_bytes[size_t(block)] += t.n_bytes();
+      p.block_memory_bytes[size_t(block)] += t.n_elements() * 4;
+    }
+  }
+  for (const char* head : {"token_embd.weight", "output_norm.weight", "output.weight"}) {
+    if (const auto* t = f.find_tensor(head)) {
+      p.head_file_bytes += t->n_bytes();
+      p.head_memory_bytes += t->n_elements() * 4;
+    }
+  }
+  p.kv_bytes_per_token_per_block = 2 * uint64_t(c.kv_dim()) * 4;
+  return p;
+}
+
+std::string block_tensor_name(int block, const char* what) {
+  return "blk." + std::to_string(block) + "." + what + ".weight";
+}
+
+const std::vector<const char*>& block_tensor_kinds() {
+  static const std::vector<const char*> kinds = {"attn_norm", "attn_q",   "attn_k",
+                                                 "attn_v",    "attn_output", "ffn_norm",
+                                                 "ffn_gate",  "ffn_up",   "ffn_down"};
+  return kinds;
+}
+
+} // namespace llamps

@@ -1,0 +1,166 @@
+// Writes LLaMA presets as GGUF files with deterministic pseudo-random weights. Each tensor's
+// values come from a generator seeded by (seed, tensor name), so a tensor is the same whatever
+// the block count or order, and is produced chunk by chunk straight into the output file.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "model/gguf_writer.hpp"
+#include "model/llama_config.hpp"
+#include "model/presets.hpp"
+
+namespace llamps {
+
+namespace {
+
+// splitmix64: tiny, fast, and good enough for weights that only need to look random.
+struct splitmix64 {
+  uint64_t state;
+  uint64_t next() {
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  // Uniform in [-a, a).
+  float uniform(float a) { return (float(next() >> 40) / float(1 << 24) * 2.f - 1.f) * a; }
+};
+
+uint64_t fnv1a(const std::string& s) {
+  uint64_t h = 0xCBF29CE484222325ull;
+  for (unsigned char c : s)
+    h = (h ^ c) * 0x100000001B3ull;
+  return h;
+}
+
+// Uniform with standard deviation 0.02 (a = 0.02 * sqrt(3)): the usual LLaMA init scale,
+// small enough that the residual stream stays finite through many random blocks.
+constexpr float weight_range = 0.0346410f;
+constexpr uint64_t chunk_elements = 32 * 1024; // a multiple of every block size
+
+// fill function for one tensor: norms are 1.0, everything else pseudo-random; quantised
+// types are produced through a small float buffer, one chunk at a time.
+gguf::writer::fill_fn make_fill(const std::string& name, bool is_norm, gguf::tensor_type type,
+                                uint64_t seed, const make_model_options& o, uint64_t& done,
+                                uint64_t total) {
+  return [=, &o, &done](uint8_t* dst, uint64_t n_bytes) {
+    splitmix64 rng{seed ^ fnv1a(name)};
+    const uint64_t n = n_bytes / gguf::row_bytes(type, gguf::block_size(type)) * gguf::block_size(type);
+    std::vector<float> buf(std::min(n, chunk_elements));
+    for (uint64_t at = 0; at < n; at += buf.size()) {
+      const uint64_t k = std::min<uint64_t>(buf.size(), n - at);
+      for (uint64_t i = 0; i < k; ++i)
+        buf[i] = is_norm ? 1.f : rng.uniform(weight_range);
+      uint8_t* out = dst + gguf::row_bytes(type, at);
+      if (type == gguf::tensor_type::q8_0)
+        gguf::quantize_q8_0(buf.data(), out, k);
+      else if (type == gguf::tensor_type::q4_0)
+        gguf::quantize_q4_0(buf.data(), out, k);
+      else
+        std::memcpy(out, buf.data(), k * sizeof(float));
+    }
+    done += n_bytes;
+    if (o.progress)
+      o.progress(done, total);
+  };
+}
+
+uint32_t file_type(gguf::tensor_type t) { // llama_ftype: ALL_F32, MOSTLY_Q4_0, MOSTLY_Q8_0
+  return t == gguf::tensor_type::q8_0 ? 7 : t == gguf::tensor_type::q4_0 ? 2 : 0;
+}
+
+void set_metadata(gguf::writer& w, const model_preset& p, const llama_config& c, const make_model_options& o) {
+  w.set_string("general.architecture", "llama");
+  w.set_string("general.name", p.name + " (random weights, seed " + std::to_string(o.seed) + ")");
+  w.set_uint32("general.file_type", file_type(o.type));
+  w.set_uint32("llama.context_length", uint32_t(c.n_ctx));
+  w.set_uint32("llama.embedding_length", uint32_t(c.n_embd));
+  w.set_uint32("llama.feed_forward_length", uint32_t(c.n_ff));
+  w.set_uint32("llama.block_count", uint32_t(c.n_blocks));
+  w.set_uint32("llama.attention.head_count", uint32_t(c.n_head));
+  w.set_uint32("llama.attention.head_count_kv", uint32_t(c.n_head_kv));
+  w.set_uint32("llama.rope.dimension_count", uint32_t(c.n_rot));
+  w.set_float32("llama.attention.layer_norm_rms_epsilon", c.rms_eps);
+  w.set_float32("llama.rope.freq_base", c.rope_base);
+  const vocab v = make_vocab(c.n_vocab);
+  w.set_string("tokenizer.ggml.model", "llama");
+  w.set_string_array("tokenizer.ggml.tokens", v.tokens);
+  w.set_float32_array("tokenizer.ggml.scores", v.scores);
+  w.set_int32_array("tokenizer.ggml.token_type", v.types);
+  w.set_uint32("tokenizer.ggml.unknown_token_id", 0);
+  w.set_uint32("tokenizer.ggml.bos_token_id", 1);
+  w.set_uint32("tokenizer.ggml.eos_token_id", 2);
+}
+
+llama_config config_of(const model_preset& p, const make_model_options& o) {
+  llama_config c;
+  c.architecture = "llama";
+  c.name = p.name;
+  c.n_vocab = p.n_vocab;
+  c.n_ctx = p.n_ctx;
+  c.n_embd = p.n_embd;
+  c.n_ff = p.n_ff;
+  c.n_head = p.n_head;
+  c.n_head_kv = p.n_head_kv;
+  c.n_blocks = o.blocks > 0 ? o.blocks : p.n_blocks;
+  c.n_rot = c.head_dim();
+  return c;
+}
+
+} // namespace
+
+const std::vector<model_preset>& model_presets() {
+  static const std::vector<model_preset> presets = {
+      // name, vocab, ctx, embd, ff, heads, kv heads, blocks
+      {"tiny", 512, 512, 64, 172, 8, 4, 5},
+      {"tinyllama-1.1b", 32000, 2048, 2048, 5632, 32, 4, 22},
+      {"llama2-7b", 32000, 4096, 4096, 11008, 32, 32, 32},
+  };
+  return presets;
+}
+
+const model_preset& find_preset(const std::string& name) {
+  std::string names;
+  for (const auto& p : model_presets()) {
+    if (p.name == name)
+      return p;
+    names += (names.empty() ? "" : ", ") + p.name;
+  }
+  throw model_error("unknown preset '" + name + "' (available: " + names + ")");
+}
+
+uint64_t write_preset_model(const model_preset& p, const std::string& path, const make_model_options& o) {
+  if (o.type != gguf::tensor_type::f32 && o.type != gguf::tensor_type::q8_0 &&
+      o.type != gguf::tensor_type::q4_0)
+    throw model_error(std::string("cannot make a model of type ") + gguf::type_name(o.type));
+  const llama_config c = config_of(p, o);
+  gguf::writer w;
+  set_metadata(w, p, c, o);
+
+  struct planned { std::string name; std::vector<uint64_t> dims; bool norm; };
+  std::vector<planned> plan;
+  for (const char* head : {"token_embd", "output_norm", "output"})
+    plan.push_back({std::string(head) + ".weight", head_tensor_dims(c, head), head == std::string("output_norm")});
+  for (int b = 0; b < c.n_blocks; ++b)
+    for (const char* kind : block_tensor_kinds())
+      plan.push_back({block_tensor_name(b, kind), block_tensor_dims(c, kind),
+                      std::string(kind).find("norm") != std::string::npos});
+
+  // Norms stay F32 (as llama.cpp quantises), and so do tensors whose rows do not fill
+  // whole quantisation blocks (tiny's ffn_down has rows of 172).
+  uint64_t total = 0, done = 0;
+  std::vector<gguf::tensor_type> types;
+  for (const auto& t : plan) {
+    const bool quantisable = !t.norm && t.dims[0] % gguf::block_size(o.type) == 0;
+    types.push_back(quantisable ? o.type : gguf::tensor_type::f32);
+    gguf::tensor_info info{t.name, t.dims, types.back(), 0};
+    total += info.n_bytes();
+  }
+  for (size_t i = 0; i < plan.size(); ++i)
+    w.add_tensor(plan[i].name, plan[i].dims, types[i],
+                 make_fill(plan[i].name, plan[i].norm, types[i], o.seed, o, done, total));
+  w.write(path);
+  return gguf::file::open(path).file_size();
+}
+
+} // namespace llamps

@@ -1,0 +1,46 @@
+#include "runtime/logging.hpp"
+
+#include <cstdio>
+#include <mutex>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+
+namespace llamps {
+
+namespace {
+// spdlog's registry is thread-safe, but "get, else create" is two steps: two actors asking
+// for the same new logger at once must not both create it (the second would throw).
+std::mutex create_mutex;
+} // namespace
+
+std::shared_ptr<spdlog::logger> logger(const std::string& name) {
+  if (auto existing = spdlog::get(name))
+    return existing;
+  std::lock_guard<std::mutex> guard(create_mutex);
+  if (auto existing = spdlog::get(name))
+    return existing;
+  // New loggers take the global level, so set_log_level before or after creation both work.
+  return spdlog::stderr_color_mt(name);
+}
+
+bool set_log_level(const std::string& level) {
+  auto parsed = spdlog::level::from_str(level);
+  // from_str answers "off" for every unknown name: only accept "off" when asked for it.
+  if (parsed == spdlog::level::off && level != "off")
+    return false;
+  spdlog::set_level(parsed);
+  return true;
+}
+
+std::string format_bytes(uint64_t bytes) {
+  static const char* const units[] = {"B", "KB", "MB", "GB", "TB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1000.0 && unit < 4)
+    value /= 1000.0, ++unit;
+  char text[32];
+  std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.2f %s", value, units[unit]);
+  return text;
+}
+
+} // namespace llamps

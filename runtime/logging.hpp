@@ -1,0 +1,22 @@
+#pragma once
+// Named spdlog loggers for the actors and commands: one logger per actor kind ("contributor",
+// "deployer", ...), all writing to stderr so stdout stays free for a command's own output.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <spdlog/spdlog.h>
+
+namespace llamps {
+
+// The logger called `name`, created on first use (thread-safe; any actor may call it).
+std::shared_ptr<spdlog::logger> logger(const std::string& name);
+
+// Sets the level of every logger, existing and future: "trace", "debug", "info", "warn",
+// "error", "critical" or "off". Returns false (and changes nothing) for an unknown name.
+bool set_log_level(const std::string& level);
+
+// Bytes for humans in log lines and error messages: "1.19 MB", "4.20 GB".
+std::string format_bytes(uint64_t bytes);
+
+} // namespace llamps

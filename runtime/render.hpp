@@ -1,0 +1,18 @@
+#pragma once
+// Plain-text tables for the shell and the demo (the HTTP API renders the same data as JSON).
+#include <string>
+#include <vector>
+
+#include "actors/protocol.hpp"
+
+namespace llamps {
+
+std::string human_bytes(uint64_t bytes);
+std::string render_servers(const std::vector<server_status>& servers);
+std::string render_plan(const placement_plan& plan);
+std::string render_deployments(const std::vector<deployment>& deployments);
+std::string render_progress(const deploy_status& status);
+std::string render_route(const std::vector<std::string>& nodes);
+std::string render_ids(const std::vector<int32_t>& ids); // "1 403 407 ..."
+
+} // namespace llamps

@@ -1,0 +1,76 @@
+#include "runtime/system.hpp"
+
+#include <stdexcept>
+
+#include <caf/openssl/all.hpp>
+
+#include "actors/protocol.hpp"
+#include "runtime/certificates.hpp"
+
+namespace llamps {
+
+system_config::system_config(const tls_files& tls) : tls_(tls) {
+  register_protocol(*this);
+  load<caf::io::middleman>();
+  // CAF reads these files only at the first connection and aborts the process from its
+  // network thread when one is bad; check them now, and never fall back to plain TCP
+  // because one of the three was left out.
+  if (!tls_.ca_file.empty() || !tls_.certificate.empty() || !tls_.key.empty())
+    check_tls_files(tls_.ca_file, tls_.certificate, tls_.key);
+  if (tls_.enabled()) {
+    if (!openssl_error_queue_guarded())
+      throw std::runtime_error("TLS is unsafe in this build: CAF's OpenSSL calls bypass "
+                               "runtime/openssl_error_queue.cpp");
+    // With these set, CAF's OpenSSL module requires and verifies a certificate from the peer
+    // on both sides of every connection (SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT),
+    // against this CA only. See docs/security.md.
+    load<caf::openssl::manager>();
+    set("openssl.cafile", tls_.ca_file);
+    set("openssl.certificate", tls_.certificate);
+    set("openssl.key", tls_.key);
+  }
+  // Hosts of one route talk to each other directly, not through whoever introduced them.
+  set("middleman.enable-automatic-connections", true);
+  set("logger.verbosity", caf::atom("quiet"));
+  set("logger.console", caf::atom("none"));
+}
+
+std::pair<std::string, uint16_t> split_address(const std::string& address) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon + 1 == address.size())
+    throw std::invalid_argument("address '" + address + "' is not HOST:PORT");
+  auto host = address.substr(0, colon);
+  int port = 0;
+  try {
+    size_t used = 0;
+    port = std::stoi(address.substr(colon + 1), &used);
+    if (used != address.size() - colon - 1)
+      throw std::invalid_argument("");
+  } catch (const std::exception&) {
+    throw std::invalid_argument("address '" + address + "' has no valid port");
+  }
+  if (port < 0 || port > 65535)
+    throw std::invalid_argument("address '" + address + "' has a port out of range");
+  return {host.empty() ? "0.0.0.0" : host, static_cast<uint16_t>(port)};
+}
+
+uint16_t publish_actor(caf::actor_system& sys, const system_config& cfg, const caf::actor& handle,
+                       const std::string& host, uint16_t port) {
+  auto bound = cfg.tls().enabled() ? caf::openssl::publish(handle, port, host.c_str(), true)
+                                   : sys.middleman().publish(handle, port, host.c_str(), true);
+  if (!bound)
+    throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port) + ": " +
+                             error_text(bound.error()));
+  return *bound;
+}
+
+caf::actor connect_actor(caf::actor_system& sys, const system_config& cfg, const std::string& address) {
+  auto [host, port] = split_address(address);
+  auto found = cfg.tls().enabled() ? caf::openssl::remote_actor(sys, host, port)
+                                   : sys.middleman().remote_actor(host, port);
+  if (!found)
+    throw std::runtime_error("cannot reach " + address + ": " + error_text(found.error()));
+  return *found;
+}
+
+} // namespace llamps

@@ -1,0 +1,41 @@
+#pragma once
+// The actor system every llamps process runs: the protocol's types registered, the
+// middleman (CAF's network layer) loaded, optionally with TLS.
+#include <string>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+namespace llamps {
+
+struct tls_files {
+  std::string ca_file;          // cluster CA certificate
+  std::string certificate;      // this node's certificate, signed by the cluster CA
+  std::string key;              // this node's private key
+  bool enabled() const { return !ca_file.empty(); }
+};
+
+class system_config : public caf::actor_system_config {
+public:
+  explicit system_config(const tls_files& tls = {});
+  const tls_files& tls() const { return tls_; }
+
+private:
+  tls_files tls_;
+};
+
+// True when libcaf_openssl's SSL calls go through runtime/openssl_error_queue.cpp, which
+// keeps one peer's failed handshake from closing the node's other TLS connections.
+bool openssl_error_queue_guarded();
+
+// Splits "host:port"; throws std::invalid_argument naming the bad address.
+std::pair<std::string, uint16_t> split_address(const std::string& address);
+
+// Publishes `handle` on port (0 = any); returns the bound port. Uses TLS when configured.
+uint16_t publish_actor(caf::actor_system& sys, const system_config& cfg, const caf::actor& handle,
+                       const std::string& host, uint16_t port);
+// Connects to the actor published at host:port; throws std::runtime_error naming the
+// address and the reason when it cannot.
+caf::actor connect_actor(caf::actor_system& sys, const system_config& cfg, const std::string& address);
+
+} // namespace llamps

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The web page in headless Chromium (Debian's chromium driven by playwright-core from npm):
+# list servers, plan, deploy, generate, undeploy, on a demo that has not deployed its model.
+# The text the page shows must equal `llamps generate`'s greedy text. Screenshots go to
+# BUILD/screenshots/.
+set -euo pipefail
+source "$(dirname "$0")/lib.bash" "$@"
+source "$(dirname "$0")/web.bash"
+
+if [ ! -x /usr/bin/chromium ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo -n"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 ||
+    skip "Debian's chromium is not installed and cannot be installed here"
+fi
+need_node_packages
+start_demo_http --serve-only
+
+PROMPT="One day, Tom"
+NEW=42
+SHOTS=$BUILD/screenshots
+node "$WEB/browser_flow.mjs" "$BASE" "$KEY" "$(realpath "$MODEL")" "$PROMPT" $NEW "$SHOTS" >"$WORK/browser.json" ||
+  fail "the browser flow failed (screenshots in $SHOTS; server log: $(tail -n 20 "$WORK/demo.log"))"
+cat "$WORK/browser.json"
+GOT=$(tail -n 1 "$WORK/browser.json" | json_get 'd["generated"]')
+# The prompt is BOS + 5 tokens for this model (shared/models/README.md).
+WANT=$(greedy_reference "$PROMPT" 6 $NEW)
+[ "$GOT" = "$WANT" ] || fail "the page shows '$GOT', llamps generate gives '$WANT'"
+ls "$SHOTS"/0{1,2,3,4,5,6}-*.png >/dev/null || fail "screenshots missing in $SHOTS"
+echo "web_browser: the whole flow works; the generated text equals llamps generate; screenshots in $SHOTS"
