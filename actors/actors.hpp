@@ -57,6 +57,8 @@ struct session_options {
                                    // deployment's path, when it exists on this machine)
   std::chrono::milliseconds step_timeout{std::chrono::seconds(30)};
   int32_t max_recoveries = 3;      // re-routes (with replay) before giving up
+  int32_t route_retries = 60;      // while no host serves some blocks, ask again this often,
+  std::chrono::milliseconds route_retry_interval{500}; // this far apart
 };
 session_actor spawn_session(caf::actor_system& sys, registry_actor registry, const session_options& opts);
 

@@ -116,8 +116,12 @@ std::optional<std::string> check_step(const block_host_state& st, const step_req
   if (st.admitted.count(req.session) == 0)
     return host_name(st) + ": session " + std::to_string(req.session) +
            " is unknown or expired here";
-  if (req.hidden.shape.size() != 2 || req.hidden.shape[1] != st.blocks->config().n_embd ||
-      req.hidden.bytes.size() != static_cast<size_t>(req.hidden.shape[0] * req.hidden.shape[1]) * sizeof(float))
+  // Every size comes from a peer: check it before multiplying (no overflow) and before
+  // the forward pass reads the bytes.
+  const auto& cfg = st.blocks->config();
+  if (req.pos < 0 || req.hidden.shape.size() != 2 || req.hidden.shape[1] != cfg.n_embd ||
+      req.hidden.shape[0] < 1 || req.hidden.shape[0] > cfg.n_ctx - req.pos ||
+      req.hidden.bytes.size() != static_cast<size_t>(req.hidden.shape[0]) * cfg.n_embd * sizeof(float))
     return host_name(st) + ": malformed hidden states";
   return std::nullopt;
 }

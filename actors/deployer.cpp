@@ -10,6 +10,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -35,7 +36,7 @@ struct deployment_record {
   std::vector<host_ref> hosts;   // by plan entry, filled as the hosts report ready
   size_t awaiting = 0;           // plan entries still loading
   std::map<std::string, contributor_actor> contributors; // by node id, as they are looked up
-  std::shared_ptr<weight_source> source;                 // only while deploying
+  std::shared_ptr<weight_source> source; // kept while deployed: replacement hosts pull too
   caf::typed_response_promise<deploy_status> promise;
   bool deploying() const { return status.state == "deploying"; }
 };
@@ -126,7 +127,9 @@ void complete(deployer_pointer self, deployment_record& r) {
             if (!rec)
               return;
             rec->status.state = "ready";
-            rec->source.reset();
+            for (const host_ref& h : rec->hosts)
+              if (h.host)
+                self->monitor(h.host); // a host that dies is replaced (repair below)
             self->state.log->info("{} deployed as {} on {} server(s)", model, id,
                                   rec->hosts.size());
             rec->promise.deliver(rec->status);
@@ -179,7 +182,9 @@ void execute(deployer_pointer self, const std::string& model, const std::string&
     auto file = gguf::file::open(r->request.model.path);
     if (file.identity() != r->request.model.identity)
       throw model_error(file.path() + " changed since it was profiled (identity differs)");
-    r->source = std::make_shared<weight_source>(file, plan);
+    r->source = std::make_shared<weight_source>(file);
+    for (const plan_entry& e : plan.entries)
+      r->source->allow(e.node_id, e.first, e.last);
   } catch (const std::exception& e) {
     return fail(self, model, id, e.what());
   }
@@ -246,6 +251,7 @@ void release(deployer_pointer self, const std::string& model, const std::string&
   if (rec != self->state.records.end() && rec->second.status.deployment_id == id) {
     known = rec->second.contributors;
     rec->second.status.state = "undeployed";
+    rec->second.source.reset();
   }
   unload_everywhere(self, id, nodes, known);
   self->state.log->info("undeployed {} ({})", model, id);
@@ -312,11 +318,103 @@ caf::result<std::vector<char>> fetch(deployer_pointer self, const std::string& i
   return bytes;
 }
 
+// The server to take over a lost host's blocks: healthy, not already part of the deployment,
+// with room for the weights and KV budget; the one with the most leftover memory.
+std::optional<std::string> pick_spare(const deployment_record& r, const hosted_range& lost,
+                                      const std::vector<server_status>& servers) {
+  std::set<std::string> used;
+  for (const host_ref& h : r.hosts)
+    used.insert(h.node_id);
+  const server_status* best = nullptr;
+  for (const server_status& s : servers)
+    if (s.healthy && !used.count(s.offer.node_id) &&
+        s.offer.memory_bytes >= lost.weight_bytes + lost.kv_budget_bytes &&
+        (!best || s.offer.memory_bytes > best->offer.memory_bytes))
+      best = &s;
+  return best ? std::optional<std::string>(best->offer.node_id) : std::nullopt;
+}
+
+// Tells the registry about the deployment as it is now (same id: the record is replaced).
+void publish(deployer_pointer self, const deployment_record& r) {
+  deployment d{r.status.model, r.status.deployment_id, r.request.model, r.plan.replicas, r.hosts};
+  self->request(self->state.registry, ask_timeout, deployed_atom::value, std::move(d))
+      .then([](bool) {}, [=](caf::error& err) {
+        self->state.log->error("the registry did not take the repaired deployment: {}", error_text(err));
+      });
+}
+
+// A host of a ready deployment died: load its blocks on a spare server, so sessions that
+// lost their route find the blocks again (they replay their inputs there).
+void repair(deployer_pointer self, const std::string& model, size_t index) {
+  auto& st = self->state;
+  auto rec = st.records.find(model);
+  if (rec == st.records.end() || rec->second.status.state != "ready")
+    return;
+  const std::string id = rec->second.status.deployment_id;
+  const host_ref lost = rec->second.hosts[index];
+  st.log->warn("{}: host of blocks {}-{} on {} is gone; loading them on a spare server", id,
+               lost.range.first, lost.range.last - 1, lost.node_id);
+  auto still_current = [=](deployer_pointer self) -> deployment_record* {
+    auto r = self->state.records.find(model);
+    return r != self->state.records.end() && r->second.status.deployment_id == id &&
+                   r->second.status.state == "ready" && r->second.hosts[index].host == lost.host
+               ? &r->second
+               : nullptr;
+  };
+  auto load_on = [=](const std::string& node, contributor_actor c) {
+    deployment_record* r = still_current(self);
+    if (!r)
+      return;
+    r->contributors[node] = c;
+    r->source->allow(node, lost.range.first, lost.range.last);
+    r->status.servers.push_back(load_progress{id, node, 0, lost.range.weight_bytes, "loading (repair)"});
+    load_order order{id, r->request.model, lost.range.first, lost.range.last, lost.range.kv_budget_bytes, ""};
+    self->request(c, load_timeout, load_atom::value, std::move(order), caf::actor_cast<deployer_actor>(self))
+        .then(
+            [=](host_ref& host) {
+              deployment_record* r = still_current(self);
+              if (!r)
+                return;
+              set_server_state(*r, node, "ready");
+              set_server_state(*r, lost.node_id, "replaced by " + node);
+              r->hosts[index] = host;
+              self->monitor(host.host);
+              self->state.log->info("{}: blocks {}-{} now on {}", id, lost.range.first, lost.range.last - 1, node);
+              publish(self, *r);
+            },
+            [=](caf::error& err) {
+              self->state.log->error("{}: repair on {} failed: {}", id, node, error_text(err));
+            });
+  };
+  self->request(st.registry, ask_timeout, servers_atom::value)
+      .then(
+          [=](const std::vector<server_status>& servers) {
+            deployment_record* r = still_current(self);
+            if (!r)
+              return;
+            auto spare = pick_spare(*r, lost.range, servers);
+            if (!spare) {
+              set_server_state(*r, lost.node_id, "lost, no spare server");
+              self->state.log->error("{}: no spare server can take blocks {}-{}", id,
+                                     lost.range.first, lost.range.last - 1);
+              return;
+            }
+            self->request(self->state.registry, ask_timeout, join_atom::value, *spare)
+                .then([=](contributor_actor& c) { load_on(*spare, c); }, [](caf::error&) {});
+          },
+          [](caf::error&) {});
+}
+
 deployer_actor::behavior_type deployer(deployer_pointer self, registry_actor registry,
                                        planner_actor planner) {
   self->state.registry = std::move(registry);
   self->state.planner = std::move(planner);
   self->set_down_handler([=](caf::down_msg& down) {
+    for (auto& [model, r] : self->state.records)
+      if (r.status.state == "ready")
+        for (size_t i = 0; i < r.hosts.size(); ++i)
+          if (down.source == r.hosts[i].host.address())
+            return repair(self, model, i);
     for (auto& [model, r] : self->state.records)
       if (r.deploying())
         for (auto& [node, c] : r.contributors)

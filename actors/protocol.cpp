@@ -18,6 +18,15 @@ activations to_wire(const tensor_data& t) {
 }
 
 tensor_data from_wire(const activations& a) {
+  // The shape comes from a peer: an empty tensor unless it matches the bytes exactly.
+  uint64_t n = 1;
+  for (auto d : a.shape) {
+    if (d < 0 || (d && n > UINT64_MAX / sizeof(float) / static_cast<uint64_t>(d)))
+      return {};
+    n *= static_cast<uint64_t>(d);
+  }
+  if (a.shape.empty() || n * sizeof(float) != a.bytes.size())
+    return {};
   tensor_data t;
   t.shape = a.shape;
   t.values.resize(a.bytes.size() / sizeof(float));

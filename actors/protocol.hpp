@@ -13,6 +13,7 @@
 //
 // Hidden states cross the wire as raw little-endian float bytes (CAF serialises byte vectors
 // with one memcpy, but float vectors element by element).
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -307,20 +308,34 @@ using planner_actor = caf::typed_actor<
 
 using session_actor = caf::typed_actor<
     caf::replies_to<generate_atom, generation_order>::with<generation_report>,
-    caf::reacts_to<close_atom>>;
+    caf::reacts_to<close_atom>,
+    caf::reacts_to<tick_atom>>;                                   // internal: retry routing
 
 // ---- serialisation (CAF inspectors) ----
 
+// CAF 0.17 hangs forever serialising an infinite float or double (caf/detail/ieee_754.hpp's
+// pack754 halves it until it drops below 2), and its decoder makes such values from a
+// peer's bytes. So every floating-point field must be finite both ways: refuse to send one
+// that is not (the send fails instead of hanging) and to accept one (the message is dropped).
+template <class... Ts>
+caf::error all_finite(const Ts&... xs) {
+  return (std::isfinite(static_cast<double>(xs)) && ...) ? caf::error{} : caf::make_error(caf::sec::invalid_argument);
+}
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_offer& x) {
-  return f(caf::meta::type_name("node_offer"), x.node_id, x.address, x.memory_bytes,
-           x.total_memory_bytes, x.cores, x.tokens_per_s, x.join_token);
+  return f(caf::meta::type_name("node_offer"),
+           caf::meta::save_callback([&] { return all_finite(x.tokens_per_s); }), x.node_id, x.address, x.memory_bytes,
+           x.total_memory_bytes, x.cores, x.tokens_per_s, x.join_token,
+           caf::meta::load_callback([&] { return all_finite(x.tokens_per_s); }));
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, hosted_range& x) {
-  return f(caf::meta::type_name("hosted_range"), x.model, x.first, x.last, x.weight_bytes,
+  return f(caf::meta::type_name("hosted_range"),
+           caf::meta::save_callback([&] { return all_finite(x.latency_sum_us); }), x.model, x.first, x.last, x.weight_bytes,
            x.kv_budget_bytes, x.kv_bytes, x.sessions, x.draining, x.steps, x.latency_counts,
-           x.latency_sum_us);
+           x.latency_sum_us,
+           caf::meta::load_callback([&] { return all_finite(x.latency_sum_us); }));
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, server_status& x) {
@@ -344,8 +359,10 @@ typename Inspector::result_type inspect(Inspector& f, plan_entry& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, placement_plan& x) {
-  return f(caf::meta::type_name("placement_plan"), x.model, x.entries, x.replicas,
-           x.sessions_capacity, x.predicted_tokens_per_s, x.summary);
+  return f(caf::meta::type_name("placement_plan"),
+           caf::meta::save_callback([&] { return all_finite(x.predicted_tokens_per_s); }), x.model, x.entries, x.replicas,
+           x.sessions_capacity, x.predicted_tokens_per_s, x.summary,
+           caf::meta::load_callback([&] { return all_finite(x.predicted_tokens_per_s); }));
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, load_order& x) {
@@ -371,14 +388,18 @@ typename Inspector::result_type inspect(Inspector& f, step_result& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, generation_order& x) {
-  return f(caf::meta::type_name("generation_order"), x.prompt, x.steps, x.max_new_tokens,
-           x.temperature, x.top_p, x.top_k, x.seed, x.chat, x.listener);
+  return f(caf::meta::type_name("generation_order"),
+           caf::meta::save_callback([&] { return all_finite(x.temperature, x.top_p); }), x.prompt, x.steps, x.max_new_tokens,
+           x.temperature, x.top_p, x.top_k, x.seed, x.chat, x.listener,
+           caf::meta::load_callback([&] { return all_finite(x.temperature, x.top_p); }));
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, generation_report& x) {
-  return f(caf::meta::type_name("generation_report"), x.session, x.ids, x.route,
+  return f(caf::meta::type_name("generation_report"),
+           caf::meta::save_callback([&] { return all_finite(x.prefill_seconds, x.decode_seconds); }), x.session, x.ids, x.route,
            x.prompt_tokens, x.generated_tokens, x.prefill_seconds, x.decode_seconds,
-           x.recoveries);
+           x.recoveries,
+           caf::meta::load_callback([&] { return all_finite(x.prefill_seconds, x.decode_seconds); }));
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, session_info& x) {

@@ -193,7 +193,13 @@ registry_actor::behavior_type registry(registry_pointer self, registry_options o
     },
     [=](deployed_atom, deployment& d) -> caf::result<bool> {
       auto& st = self->state;
-      if (st.deployments.count(d.model))
+      auto existing = st.deployments.find(d.model);
+      if (existing != st.deployments.end() && existing->second.deployment_id == d.deployment_id) {
+        st.log->info("deployment {} updated: {} hosts", d.deployment_id, d.hosts.size());
+        existing->second = std::move(d); // a repair replaced a host
+        return true;
+      }
+      if (existing != st.deployments.end())
         return make_llamps_error("model '" + d.model + "' is already deployed");
       st.log->info("model {} deployed on {} hosts", d.model, d.hosts.size());
       st.deployments.emplace(d.model, std::move(d));

@@ -39,6 +39,7 @@ struct session_state {
   uint64_t attempt = 0;              // replies to older attempts are stale and ignored
   std::set<std::string> failed_nodes;
   int32_t recoveries = 0;
+  int32_t route_retries = 0;
   std::shared_ptr<spdlog::logger> log = logger("session");
 };
 
@@ -124,9 +125,10 @@ void adopt_route(session_pointer self, session_route route) {
   st.route = std::move(route);
 }
 
-// Asks the registry for a route that avoids every node seen failing, then runs `then`.
-template <class Continue>
-void request_route(session_pointer self, Continue then) {
+// Asks the registry for a route that avoids every node seen failing, then runs `then`
+// (or `otherwise` with the reason).
+template <class Continue, class Otherwise>
+void request_route(session_pointer self, Continue then, Otherwise otherwise) {
   auto& st = self->state;
   std::vector<std::string> avoid(st.failed_nodes.begin(), st.failed_nodes.end());
   self->request(st.registry, std::chrono::seconds(30), route_atom::value, st.options.model, avoid)
@@ -135,7 +137,27 @@ void request_route(session_pointer self, Continue then) {
             adopt_route(self, std::move(route));
             then();
           },
-          [=](caf::error& e) { fail(self, "no route for model '" + self->state.options.model + "': " + error_text(e)); });
+          [=](caf::error& e) {
+            otherwise("no route for model '" + self->state.options.model + "': " + error_text(e));
+          });
+}
+
+// After a failure: a new route, then everything fed so far replayed through it. While no
+// host serves some blocks (the deployer is loading them on a spare server), keep asking.
+void reroute(session_pointer self) {
+  request_route(
+      self,
+      [=] {
+        self->state.route_retries = 0;
+        if (self->state.current)
+          send_feed(self, self->state.current->loop->replay());
+      },
+      [=](const std::string& why) {
+        auto& st = self->state;
+        if (++st.route_retries > st.options.route_retries)
+          return fail(self, why);
+        self->delayed_send(self, st.options.route_retry_interval, tick_atom::value);
+      });
 }
 
 void recover(session_pointer self, const std::string& why) {
@@ -148,10 +170,7 @@ void recover(session_pointer self, const std::string& why) {
   ++st.recoveries;
   st.log->warn("session {}: {}; re-routing and replaying {} tokens", st.route->session, why,
                st.current->loop->ids().size());
-  request_route(self, [=] {
-    if (self->state.current)
-      send_feed(self, self->state.current->loop->replay());
-  });
+  reroute(self);
 }
 
 void send_feed(session_pointer self, const generation_loop::feed& feed) {
@@ -241,7 +260,7 @@ session_actor::behavior_type session(session_pointer self, registry_actor regist
       if (st.route)
         start(self, order);
       else
-        request_route(self, [=] { start(self, order); });
+        request_route(self, [=] { start(self, order); }, [=](const std::string& why) { fail(self, why); });
       return promise;
     },
     [=](close_atom) {
@@ -252,6 +271,10 @@ session_actor::behavior_type session(session_pointer self, registry_actor regist
       }
       fail(self, "session closed");
       self->quit();
+    },
+    [=](tick_atom) {
+      if (self->state.current)
+        reroute(self);
     },
   };
 }

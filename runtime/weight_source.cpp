@@ -18,31 +18,32 @@ int block_of(const std::string& tensor) {
 
 } // namespace
 
-weight_source::weight_source(const gguf::file& f, const placement_plan& plan)
-    : size_(f.file_size()) {
+weight_source::weight_source(const gguf::file& f)
+    : size_(f.file_size()), header_end_(f.data_offset()), alignment_(f.alignment()) {
   fd_ = ::open(f.path().c_str(), O_RDONLY | O_CLOEXEC);
   if (fd_ < 0)
     throw model_error("cannot open " + f.path() + " for streaming");
-  const uint64_t base = f.data_offset();
-  for (const plan_entry& e : plan.entries) {
-    auto& spans = allowed_[e.node_id];
-    spans.push_back({0, base});
-    for (const gguf::tensor_info& t : f.tensors()) {
-      const int block = block_of(t.name);
-      if (block >= e.first && block < e.last)
-        spans.push_back({base + t.offset, base + t.offset + t.n_bytes()});
-    }
-    // Spans less than the alignment apart are joined: such a gap is padding only (every
-    // tensor starts aligned), so no other tensor's bytes can hide in it.
-    std::sort(spans.begin(), spans.end(), [](auto& a, auto& b) { return a.begin < b.begin; });
-    std::vector<span> joined;
-    for (const span& s : spans)
-      if (!joined.empty() && s.begin < joined.back().end + f.alignment())
-        joined.back().end = std::max(joined.back().end, s.end);
-      else
-        joined.push_back(s);
-    spans = std::move(joined);
-  }
+  for (const gguf::tensor_info& t : f.tensors())
+    if (int block = block_of(t.name); block >= 0)
+      block_tensors_.push_back({block, {header_end_ + t.offset, header_end_ + t.offset + t.n_bytes()}});
+}
+
+void weight_source::allow(const std::string& node, int first, int last) {
+  auto& spans = allowed_[node];
+  spans.push_back({0, header_end_});
+  for (const block_span& t : block_tensors_)
+    if (t.block >= first && t.block < last)
+      spans.push_back(t.bytes);
+  // Spans less than the alignment apart are joined: such a gap is padding only (every
+  // tensor starts aligned), so no other tensor's bytes can hide in it.
+  std::sort(spans.begin(), spans.end(), [](auto& a, auto& b) { return a.begin < b.begin; });
+  std::vector<span> joined;
+  for (const span& s : spans)
+    if (!joined.empty() && s.begin < joined.back().end + alignment_)
+      joined.back().end = std::max(joined.back().end, s.end);
+    else
+      joined.push_back(s);
+  spans = std::move(joined);
 }
 
 weight_source::~weight_source() { ::close(fd_); }

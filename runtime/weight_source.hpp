@@ -14,8 +14,11 @@ namespace llamps {
 
 class weight_source {
 public:
-  // Opens f's file for reading; throws model_error when it cannot.
-  weight_source(const gguf::file& f, const placement_plan& plan);
+  // Opens f's file for reading; throws model_error when it cannot. Nobody may read yet.
+  explicit weight_source(const gguf::file& f);
+  // Lets `node` pull the header and the tensors of blocks [first, last) (a plan entry, or a
+  // replacement host after a failure).
+  void allow(const std::string& node, int first, int last);
   ~weight_source();
   weight_source(const weight_source&) = delete;
   weight_source& operator=(const weight_source&) = delete;
@@ -31,8 +34,15 @@ private:
   struct span {
     uint64_t begin, end;
   };
+  struct block_span {
+    int block;
+    span bytes;
+  };
   int fd_ = -1;
   uint64_t size_ = 0;
+  uint64_t header_end_ = 0;
+  uint32_t alignment_ = 32;
+  std::vector<block_span> block_tensors_;
   std::map<std::string, std::vector<span>> allowed_; // by node id, sorted and merged
 };
 

@@ -99,3 +99,17 @@ generate --temperature 0 --steps $steps --ids $prompt" "$@" ||
     { cat "$WORK/$name.out" "$WORK/$name.err"; fail "$name: cluster ids '$got' != llamps generate '$want'"; }
   echo "$name: greedy ids equal llamps generate ($steps steps)"
 }
+
+# stop_cluster: SIGTERM to every node; each must shut down by itself (no actor left behind,
+# e.g. a gate that outlives its node's registry or contributor).
+stop_cluster() {
+  kill -TERM $PID_c0 $PID_c1 $PID_registry
+  for _ in $(seq 100); do
+    kill -0 $PID_c0 $PID_c1 $PID_registry 2>/dev/null || break
+    sleep 0.1
+  done
+  for p in $PID_c0 $PID_c1 $PID_registry; do
+    kill -0 $p 2>/dev/null && fail "node $p did not shut down on SIGTERM"
+  done
+  grep -q "shutting down" "$WORK/registry.log" || fail "the registry did not shut down cleanly"
+}

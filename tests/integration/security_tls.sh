@@ -64,4 +64,5 @@ done
 expect_servers after $(creds shell)
 expect_generation after-rogues "The little dog" 60 $(creds shell)
 kill -0 $PID_registry $PID_c0 $PID_c1 || fail "a cluster node died"
+stop_cluster
 echo "security_tls: $REFUSED rogue attempts refused; the TLS cluster equals llamps generate before and after"

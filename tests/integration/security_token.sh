@@ -27,4 +27,5 @@ logged=$(grep -c "refused a hello" "$WORK/registry.log" "$WORK/c0.log" | awk -F:
 expect_servers after $(creds shell)
 expect_generation after-rogues "The little dog" 60 $(creds shell)
 kill -0 $PID_registry $PID_c0 $PID_c1 || fail "a cluster node died"
+stop_cluster
 echo "security_token: $REFUSED rogue attempts refused and logged; the cluster equals llamps generate before and after"
