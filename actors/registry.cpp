@@ -37,9 +37,11 @@ struct registry_state {
 
 using registry_pointer = registry_actor::stateful_pointer<registry_state>;
 
+// A host is usable unless its node is known to be gone. Hosts of nodes that never joined
+// (an application that embeds block hosts and records a deployment itself) count as live.
 bool node_usable(const registry_state& st, const std::string& node_id) {
   auto i = st.servers.find(node_id);
-  return i != st.servers.end() && i->second.healthy;
+  return i == st.servers.end() || i->second.healthy;
 }
 
 void mark_gone(registry_state& st, const std::string& node_id, const char* why) {

@@ -12,6 +12,7 @@
 #include <caf/io/all.hpp>
 
 #include "actors/actors.hpp"
+#include "runtime/logging.hpp"
 #include "runtime/model_files.hpp"
 
 using namespace llamps;
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
     std::cerr << "usage: " << argv[0] << " MODEL.gguf [prompt]\n";
     return 2;
   }
+  set_log_level("warn");
   caf::actor_system_config cfg;
   register_protocol(cfg);
   cfg.load<caf::io::middleman>();
