@@ -25,7 +25,7 @@ int cmd::shell(int argc, char** argv) {
     ("tls-ca", po::value(&tls_ca), "cluster CA certificate (TLS clusters)")
     ("tls-cert", po::value(&tls_cert), "this shell's certificate")
     ("tls-key", po::value(&tls_key), "this shell's private key")
-    ("log-level", po::value(&log_level)->default_value("warn"), "trace, debug, info, warn, error, off");
+    ("log-level", po::value(&log_level)->default_value("error"), "trace, debug, info, warn, error, off (errors reach you as answers anyway)");
   auto parsed = cli::parse(argc, argv, "llamps shell --connect HOST:PORT", options);
   if (parsed.exit_code)
     return *parsed.exit_code;

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <mutex>
+#include <stdexcept>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 
@@ -23,13 +24,13 @@ std::shared_ptr<spdlog::logger> logger(const std::string& name) {
   return spdlog::stderr_color_mt(name);
 }
 
-bool set_log_level(const std::string& level) {
+void set_log_level(const std::string& level) {
   auto parsed = spdlog::level::from_str(level);
   // from_str answers "off" for every unknown name: only accept "off" when asked for it.
   if (parsed == spdlog::level::off && level != "off")
-    return false;
+    throw std::invalid_argument("unknown log level '" + level +
+                                "' (trace, debug, info, warn, error, critical, off)");
   spdlog::set_level(parsed);
-  return true;
 }
 
 std::string format_bytes(uint64_t bytes) {

@@ -13,8 +13,9 @@ namespace llamps {
 std::shared_ptr<spdlog::logger> logger(const std::string& name);
 
 // Sets the level of every logger, existing and future: "trace", "debug", "info", "warn",
-// "error", "critical" or "off". Returns false (and changes nothing) for an unknown name.
-bool set_log_level(const std::string& level);
+// "error", "critical" or "off". Throws std::invalid_argument naming an unknown level (and
+// changes nothing), so every command reports a mistyped --log-level the same way.
+void set_log_level(const std::string& level);
 
 // Bytes for humans in log lines and error messages: "1.19 MB", "4.20 GB".
 std::string format_bytes(uint64_t bytes);

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Bad requests against a running node get one clear error each, and the node keeps serving:
+# an unreachable registry, an unknown model, a missing model file, a prompt longer than the
+# context, deploying twice, undeploying what is not deployed.
+set -euo pipefail
+source "$(dirname "$0")/lib.bash" "$@"
+
+# Runs one shell command line; its stderr goes to $WORK/err. Returns the shell's exit code.
+shell_line() { echo "$1" | "$LLAMPS" shell --connect "127.0.0.1:$PORT" >"$WORK/out" 2>"$WORK/err"; }
+expect_error() { # LINE PATTERN
+  if shell_line "$1"; then fail "'$1' succeeded"; fi
+  grep -q "$2" "$WORK/err" || { cat "$WORK/err"; fail "'$1': error does not say '$2'"; }
+  [ "$(grep -c . "$WORK/err")" = 1 ] || { cat "$WORK/err"; fail "'$1': more than one error line"; }
+}
+
+# No registry listening there.
+DEAD=$(free_port)
+if "$LLAMPS" shell --connect 127.0.0.1:$DEAD </dev/null >"$WORK/out" 2>"$WORK/err"; then fail "shell connected to nothing"; fi
+grep -q "cannot reach 127.0.0.1:$DEAD" "$WORK/err" || { cat "$WORK/err"; fail "unreachable registry not named"; }
+
+PORT=$(free_port)
+start_node node "$LLAMPS" node --role both --listen 127.0.0.1:$PORT --share-memory-gb 1 --cache-dir "$WORK/cache"
+wait_for_line "$WORK/node.log" "registry listening"
+
+expect_error "generate hello" "no model is deployed"
+expect_error "deploy $WORK/missing.gguf" "missing.gguf"
+shell_line "deploy $MODEL --sessions 2" || { cat "$WORK/err"; fail "deploy failed"; }
+expect_error "deploy $MODEL" "already"
+expect_error "generate --model nope hello" "unknown model 'nope'"
+long=$(python3 -c 'print(" ".join(["once upon a time"] * 700))')
+expect_error "generate $long" "context holds 2048"
+expect_error "undeploy nope" "nope"
+expect_error "frobnicate" "unknown command"
+# Still serving, and still right.
+shell_line "generate --temperature 0 --steps 48 --ids One day, Tom" || { cat "$WORK/err"; fail "generate after errors failed"; }
+[ "$(tail -n 1 "$WORK/out")" = "$(oracle_ids 2)" ] || fail "ids after the errors differ from the oracle"
+echo "cluster_errors: every bad request got its one-line error; the node kept serving"

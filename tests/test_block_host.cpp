@@ -1,0 +1,117 @@
+// The block host as a peer sees it: steps only for admitted sessions, checked shapes,
+// "busy" when its KV budget is full, freed caches, and a chain of two hosts that answers
+// the sender directly.
+#include <catch2/catch.hpp>
+
+#include "actors/actors.hpp"
+#include "model/client_model.hpp"
+#include "runtime/model_files.hpp"
+
+using namespace llamps;
+
+namespace {
+
+const std::string model_path = std::string(LLAMPS_SHARED_MODELS) + "/stories260K.gguf";
+
+struct fixture {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  model_profile model = profile_of(model_path);
+  std::vector<block_host_actor> hosts;
+
+  fixture() {
+    register_protocol(cfg);
+    sys = std::make_unique<caf::actor_system>(cfg);
+  }
+  ~fixture() {
+    for (auto& h : hosts) // detached hosts run until told to stop
+      caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+  }
+
+  block_host_actor host(int first, int last, uint64_t kv_budget = 0) {
+    auto h = spawn_block_host(*sys, block_host_options{});
+    hosts.push_back(h);
+    load_order order{"test", model, first, last, kv_budget, model_path};
+    caf::scoped_actor self{*sys};
+    bool loaded = false;
+    self->request(h, std::chrono::seconds(30), load_atom::value, order, deployer_actor{})
+        .receive([&](hosted_range&) { loaded = true; }, [&](caf::error& e) { FAIL(error_text(e)); });
+    REQUIRE(loaded);
+    return h;
+  }
+
+  template <class T, class... Ts>
+  std::pair<T, std::string> ask(const block_host_actor& h, Ts&&... xs) {
+    caf::scoped_actor self{*sys};
+    std::pair<T, std::string> out{};
+    self->request(h, std::chrono::seconds(30), std::forward<Ts>(xs)...)
+        .receive([&](T& x) { out.first = std::move(x); }, [&](caf::error& e) { out.second = error_text(e); });
+    return out;
+  }
+
+  step_request step(uint64_t session, int32_t pos, const std::vector<int32_t>& tokens) {
+    auto head = load_client_model(model_path);
+    return step_request{session, pos, to_wire(head->head.embed(tokens)), {}};
+  }
+};
+
+} // namespace
+
+TEST_CASE("a block host refuses steps of sessions it did not admit, and after they are dropped") {
+  fixture f;
+  auto h = f.host(0, 5);
+  CHECK(f.ask<step_result>(h, step_atom::value, f.step(7, 0, {1, 385})).second.find("unknown or expired") != std::string::npos);
+  CHECK(f.ask<bool>(h, admit_atom::value, uint64_t{7}).first);
+  auto ok = f.ask<step_result>(h, step_atom::value, f.step(7, 0, {1, 385}));
+  CHECK(ok.second.empty());
+  CHECK(ok.first.hidden.shape == std::vector<int64_t>{2, 64});
+  CHECK(f.ask<hosted_range>(h, status_atom::value).first.kv_bytes > 0);
+  caf::anon_send(h, drop_atom::value, uint64_t{7});
+  CHECK(f.ask<step_result>(h, step_atom::value, f.step(7, 2, {328})).second.find("unknown or expired") != std::string::npos);
+  CHECK(f.ask<hosted_range>(h, status_atom::value).first.kv_bytes == 0);
+}
+
+TEST_CASE("a block host rejects malformed hidden states from a peer") {
+  fixture f;
+  auto h = f.host(0, 2);
+  f.ask<bool>(h, admit_atom::value, uint64_t{1});
+  auto req = f.step(1, 0, {1});
+  req.hidden.shape = {1, 32}; // wrong width
+  CHECK(f.ask<step_result>(h, step_atom::value, req).second.find("malformed") != std::string::npos);
+  req = f.step(1, 0, {1});
+  req.hidden.shape = {(int64_t{1} << 58) + 1, 64}; // size overflow
+  CHECK(f.ask<step_result>(h, step_atom::value, req).second.find("malformed") != std::string::npos);
+  req = f.step(1, -3, {1});
+  CHECK(f.ask<step_result>(h, step_atom::value, req).second.find("malformed") != std::string::npos);
+  // The host still serves after all that.
+  CHECK(f.ask<step_result>(h, step_atom::value, f.step(1, 0, {1})).second.empty());
+}
+
+TEST_CASE("a block host whose KV budget is full answers busy") {
+  fixture f;
+  // Room for exactly two sessions of a full context over blocks [0, 2).
+  uint64_t per_session = f.model.kv_bytes_per_token_per_block * static_cast<uint64_t>(f.model.n_ctx) * 2;
+  auto h = f.host(0, 2, 2 * per_session);
+  CHECK(f.ask<bool>(h, admit_atom::value, uint64_t{1}).first);
+  CHECK(f.ask<bool>(h, admit_atom::value, uint64_t{2}).first);
+  CHECK(f.ask<bool>(h, admit_atom::value, uint64_t{3}).second.find("busy") != std::string::npos);
+  caf::anon_send(h, drop_atom::value, uint64_t{1});
+  CHECK(f.ask<bool>(h, admit_atom::value, uint64_t{3}).first);
+}
+
+TEST_CASE("a chain of two hosts answers the sender with the last host's output") {
+  fixture f;
+  auto whole = f.host(0, 5);
+  auto first = f.host(0, 3);
+  auto second = f.host(3, 5);
+  for (auto& h : {whole, first, second})
+    f.ask<bool>(h, admit_atom::value, uint64_t{9});
+  auto alone = f.ask<step_result>(whole, step_atom::value, f.step(9, 0, {1, 385, 328})).first;
+  auto req = f.step(9, 0, {1, 385, 328});
+  req.next = {second};
+  auto chained = f.ask<step_result>(first, step_atom::value, req).first;
+  auto a = from_wire(alone.hidden), b = from_wire(chained.hidden);
+  REQUIRE(a.values.size() == b.values.size());
+  for (size_t i = 0; i < a.values.size(); ++i)
+    CHECK(a.values[i] == Approx(b.values[i]).margin(1e-5));
+}
