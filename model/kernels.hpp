@@ -16,8 +16,9 @@ void rmsnorm(at::Tensor& out, const at::Tensor& x, const at::Tensor& weight, flo
 
 // y = x·Wᵀ (or y += x·Wᵀ when accumulate) for W stored [out, in] row-major.
 // A single row goes through sgemv: OpenBLAS 0.3.21 streams a row-major matrix about 3x faster
-// through gemv than through sgemm with M = 1 (docs/benchmarks.md). Several rows go through
-// one sgemm, so the weights are streamed once for all of them.
+// through gemv than through sgemm with M = 1 (docs/benchmarks.md). 2..16 rows (batched decode)
+// go through a register-blocked AVX-512 loop that reads each weight once for all rows (sgemm
+// with a small M streams the weights 2-4x slower); more rows (prefill) through one sgemm.
 void linear(at::Tensor& y, const at::Tensor& x, const at::Tensor& w, bool accumulate = false);
 
 // Reads the tensor `name` into dst (F32, contiguous), checking its ggml dims; dst may be a

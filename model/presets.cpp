@@ -115,6 +115,9 @@ const std::vector<model_preset>& model_presets() {
       {"tiny", 512, 512, 64, 172, 8, 4, 5},
       {"tinyllama-1.1b", 32000, 2048, 2048, 5632, 32, 4, 22},
       {"llama2-7b", 32000, 4096, 4096, 11008, 32, 32, 32},
+      // Llama-2-7B's hidden size (4096) with a small vocabulary and FFN: the per-hop cost of
+      // `llamps bench-cluster` (hidden states of 7B width) without 7B's memory.
+      {"hop-4096", 512, 512, 4096, 1024, 32, 32, 3},
   };
   return presets;
 }

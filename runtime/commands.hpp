@@ -7,6 +7,7 @@ int generate(int argc, char** argv);   // runtime/cmd_generate.cpp
 int inspect(int argc, char** argv);    // runtime/cmd_inspect.cpp
 int make_model(int argc, char** argv); // runtime/cmd_make_model.cpp
 int bench(int argc, char** argv);      // runtime/cmd_bench.cpp
+int bench_cluster(int argc, char** argv); // runtime/cmd_bench_cluster.cpp
 int plan(int argc, char** argv);       // runtime/cmd_plan.cpp
 int node(int argc, char** argv);       // runtime/cmd_node.cpp
 int shell(int argc, char** argv);      // runtime/cmd_shell.cpp

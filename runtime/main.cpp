@@ -23,6 +23,7 @@ const command commands[] = {
   {"inspect", llamps::cmd::inspect, "show a GGUF model's hyper-parameters, block sizes and tensors"},
   {"make-model", llamps::cmd::make_model, "write a GGUF LLaMA with deterministic random weights"},
   {"bench", llamps::cmd::bench, "prefill/decode tokens/s and memory-bandwidth roofline"},
+  {"bench-cluster", llamps::cmd::bench_cluster, "distributed speed on loopback: chain, sessions, hop cost, memory"},
   {"ca", llamps::cmd::ca, "cluster CA for TLS between nodes: ca init, ca issue NODE"},
 };
 
