@@ -4,6 +4,8 @@
 // on another machine: they only exchange the messages of actors/protocol.hpp.
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 
 #include "actors/protocol.hpp"
@@ -27,6 +29,10 @@ struct contributor_options {
   bool use_local_copies = true;    // false: always pull blocks from the deployer (tests, demo)
   std::string join_token;
   std::chrono::milliseconds heartbeat_interval{1000};
+  std::chrono::milliseconds session_idle_timeout{std::chrono::minutes(10)}; // for its hosts
+  // Finds the registry again when its process restarts (runs on a thread of its own, may
+  // block; throws when it cannot). Empty: the registry is in this process.
+  std::function<registry_actor()> reconnect;
 };
 contributor_actor spawn_contributor(caf::actor_system& sys, const contributor_options& opts,
                                     registry_actor registry);
@@ -60,6 +66,10 @@ struct session_options {
   int32_t route_retries = 60;      // while no host serves some blocks, ask again this often,
   std::chrono::milliseconds route_retry_interval{500}; // this far apart
 };
+struct client_model;
+// The output-head batcher for `model` in this actor system (spawned on first use).
+head_actor head_batcher_for(caf::actor_system& sys, std::shared_ptr<const client_model> model);
+
 session_actor spawn_session(caf::actor_system& sys, registry_actor registry, const session_options& opts);
 
 } // namespace llamps

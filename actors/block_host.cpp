@@ -166,7 +166,9 @@ block_host_actor::behavior_type block_host(host_pointer self, block_host_options
         self->quit(down.reason);
     });
   }
-  auto idle_check = std::chrono::seconds(5);
+  // Checked often enough that a session is freed within 1.5 idle timeouts.
+  auto idle_check = std::min<std::chrono::milliseconds>(std::chrono::seconds(5),
+                                                        self->state.options.session_idle_timeout / 2);
   self->delayed_send(self, idle_check, tick_atom::value);
   return {
     [=](load_atom, load_order& order, deployer_actor& deployer) -> caf::result<hosted_range> {

@@ -1,7 +1,6 @@
 // The contributor: one per machine that shares its leftover capacity. It offers what it can
 // spare (capped by the admin's share limits) to the registry, keeps it informed with
 // heartbeats, and spawns or stops block hosts when the deployer says so.
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,177 +13,19 @@
 #include <vector>
 
 #include "actors/actors.hpp"
-#include "model/gguf.hpp"
+#include "actors/contributor_state.hpp"
 #include "runtime/logging.hpp"
 
 namespace llamps {
 
 namespace {
 
+using namespace contributor_detail;
+
 constexpr auto join_timeout = std::chrono::seconds(10);
 // Loading a 70B range from a slow disk or over the network takes a while (an hour; CAF 0.17's
 // durations stop at minutes).
 constexpr auto load_timeout = std::chrono::minutes(60);
-
-// A "Key:   1234 kB" line of /proc/meminfo, in bytes (0 when absent, e.g. not on Linux).
-uint64_t meminfo_bytes(const std::string& key) {
-  std::ifstream in("/proc/meminfo");
-  std::string name, unit;
-  uint64_t kib = 0;
-  while (in >> name >> kib) {
-    std::getline(in, unit);
-    if (name == key + ":")
-      return kib * 1024;
-  }
-  return 0;
-}
-
-uint64_t cap(uint64_t value, uint64_t limit) { return limit > 0 ? std::min(value, limit) : value; }
-
-// A block host this node runs (or is starting) for one deployment.
-struct hosted_blocks {
-  block_host_actor host;
-  hosted_range range;   // the order's range and budgets until loaded, then the host's report
-  bool ready = false;
-};
-
-// What a scanned model file is, remembered until the file changes.
-struct scanned_file {
-  int64_t mtime_ns = -1;
-  uint64_t size = 0;
-  std::string identity; // "" = not a readable GGUF
-};
-
-struct contributor_state {
-  contributor_options opts;
-  registry_actor registry;
-  bool joined = false;
-  bool join_pending = false;
-  std::string last_join_error; // so a registry that keeps refusing does not flood the log
-  std::map<std::string, std::vector<hosted_blocks>> hosts; // by deployment id
-  std::map<std::string, scanned_file> scanned;              // by path
-  std::shared_ptr<spdlog::logger> log = logger("contributor");
-  const char* name = "contributor";
-
-  // Weights plus KV budgets promised to the hosts (loading ones included, so two orders
-  // arriving together cannot both take the same memory).
-  uint64_t committed_bytes() const {
-    uint64_t total = 0;
-    for (const auto& [id, list] : hosts)
-      for (const auto& h : list)
-        total += h.range.weight_bytes + h.range.kv_budget_bytes;
-    return total;
-  }
-
-  uint64_t hosted_weight_bytes() const {
-    uint64_t total = 0;
-    for (const auto& [id, list] : hosts)
-      for (const auto& h : list)
-        total += h.range.weight_bytes;
-    return total;
-  }
-
-  // Leftover = what this node may give minus what it already promised. MemAvailable already
-  // excludes the weights our hosts hold, so they are added back before capping: otherwise
-  // they would count twice.
-  node_offer offer() const {
-    node_offer o;
-    o.node_id = opts.node_id;
-    o.address = opts.address;
-    o.join_token = opts.join_token;
-    const uint64_t machine = meminfo_bytes("MemTotal");
-    o.total_memory_bytes = cap(machine, opts.share_memory_bytes);
-    const uint64_t usable = cap(meminfo_bytes("MemAvailable") + hosted_weight_bytes(),
-                                opts.share_memory_bytes);
-    const uint64_t promised = committed_bytes();
-    o.memory_bytes = usable > promised ? usable - promised : 0;
-    const auto cores = static_cast<int32_t>(std::max(1u, std::thread::hardware_concurrency()));
-    o.cores = opts.share_cores > 0 ? std::min(cores, opts.share_cores) : cores;
-    return o;
-  }
-
-  std::vector<host_ref> host_refs() const {
-    std::vector<host_ref> refs;
-    for (const auto& [id, list] : hosts)
-      for (const auto& h : list)
-        if (h.ready)
-          refs.push_back(host_ref{opts.node_id, h.range, h.host});
-    return refs;
-  }
-
-  std::vector<hosted_range> hosting() const {
-    std::vector<hosted_range> ranges;
-    for (const auto& [id, list] : hosts)
-      for (const auto& h : list)
-        ranges.push_back(h.range);
-    return ranges;
-  }
-
-  // The identity of a GGUF file, from the cache while its size and mtime are unchanged.
-  std::string identity_of(const std::string& path) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0)
-      return "";
-    const int64_t mtime = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-    scanned_file& entry = scanned[path];
-    if (entry.mtime_ns != mtime || entry.size != uint64_t(st.st_size)) {
-      entry = scanned_file{mtime, uint64_t(st.st_size), ""};
-      try {
-        entry.identity = gguf::file::open(path).identity();
-      } catch (const std::exception& e) {
-        log->debug("{} is not a usable GGUF: {}", path, e.what());
-      }
-    }
-    return entry.identity;
-  }
-
-  // A local copy of the model with the same identity: the deployer's path if this machine
-  // has the same file there, else any *.gguf of the model directory. "" = none.
-  std::string find_local_copy(const model_profile& model) {
-    if (!opts.use_local_copies)
-      return ""; // this node pulls every block from the deployer
-    if (!model.path.empty() && identity_of(model.path) == model.identity)
-      return model.path;
-    if (opts.model_dir.empty())
-      return "";
-    // Fetched block files in the cache carry the model's identity but only some blocks'
-    // bytes: a model directory that is also the cache is not searched.
-    std::error_code ec;
-    if (!opts.cache_dir.empty() && std::filesystem::equivalent(opts.model_dir, opts.cache_dir, ec))
-      return "";
-    for (const auto& item : std::filesystem::directory_iterator(opts.model_dir, ec))
-      if (item.path().extension() == ".gguf" && identity_of(item.path().string()) == model.identity)
-        return item.path().string();
-    return "";
-  }
-
-  hosted_blocks* find(const std::string& deployment_id, const block_host_actor& host) {
-    auto list = hosts.find(deployment_id);
-    if (list == hosts.end())
-      return nullptr;
-    for (auto& h : list->second)
-      if (h.host == host)
-        return &h;
-    return nullptr;
-  }
-
-  // Forgets one host; false if it was not (or no longer) known.
-  bool forget(const caf::actor_addr& who) {
-    for (auto it = hosts.begin(); it != hosts.end(); ++it) {
-      auto& list = it->second;
-      auto found = std::find_if(list.begin(), list.end(), [&](const hosted_blocks& h) {
-        return caf::actor_cast<caf::actor_addr>(h.host) == who;
-      });
-      if (found != list.end()) {
-        list.erase(found);
-        if (list.empty())
-          hosts.erase(it);
-        return true;
-      }
-    }
-    return false;
-  }
-};
 
 using contributor_pointer = contributor_actor::stateful_pointer<contributor_state>;
 
@@ -229,6 +70,99 @@ void send_heartbeat(contributor_pointer self) {
                self->state.host_refs());
 }
 
+// Stops every host and leaves the registry: the deployer, which monitors the hosts, loads
+// their blocks on other servers.
+void release_all(contributor_pointer self, bool in_time) {
+  auto& st = self->state;
+  for (auto& [id, list] : st.hosts)
+    for (auto& h : list) {
+      self->demonitor(h.host.address());
+      self->send_exit(h.host, caf::exit_reason::user_shutdown);
+    }
+  st.hosts.clear();
+  self->send(st.registry, leave_atom::value, st.opts.node_id);
+  st.log->info("{} drained{}; its blocks are released", st.opts.node_id,
+               in_time ? "" : " (time ran out before every session ended)");
+  st.draining = false;
+  st.drain_promise.deliver(in_time);
+}
+
+void finish_drain_when_idle(contributor_pointer self) {
+  auto& st = self->state;
+  bool idle = true;
+  for (auto& [id, list] : st.hosts)
+    for (auto& h : list)
+      idle = idle && h.range.sessions == 0;
+  if (idle || clock_type::now() >= st.drain_deadline)
+    release_all(self, idle);
+}
+
+// Messages that steer the contributor itself come only from its own process.
+bool from_own_node(contributor_pointer self) {
+  auto sender = self->current_sender();
+  return sender && sender->node() == self->node();
+}
+
+// Finds the registry again on a thread of its own (connecting blocks); the answer (a null
+// handle when it failed) comes back as a join message.
+void reconnect(contributor_pointer self) {
+  auto& st = self->state;
+  if (!st.registry_lost || st.reconnect_pending || !st.opts.reconnect)
+    return;
+  st.reconnect_pending = true;
+  auto me = caf::actor_cast<contributor_actor>(self);
+  self->spawn<caf::detached>([me, find = st.opts.reconnect](caf::event_based_actor* helper) {
+    registry_actor found;
+    try {
+      found = find();
+    } catch (const std::exception&) {
+      // still down: the next tick tries again
+    }
+    helper->send(me, join_atom::value, caf::actor_cast<caf::actor>(found));
+    helper->quit();
+  });
+}
+
+// Asks every ready host for its live figures (KV bytes, sessions, steps), then heartbeats:
+// the server list and /metrics show what the hosts hold now, not what they held when they
+// loaded. A host busy past half an interval keeps its last figures, so the heartbeat is never
+// late enough for the registry to think the node gone.
+void refresh_and_heartbeat(contributor_pointer self) {
+  auto& st = self->state;
+  std::vector<block_host_actor> ready;
+  for (const auto& [id, list] : st.hosts)
+    for (const auto& h : list)
+      if (h.ready)
+        ready.push_back(h.host);
+  if (ready.empty()) {
+    send_heartbeat(self);
+    if (st.draining)
+      finish_drain_when_idle(self);
+    return;
+  }
+  auto pending = std::make_shared<size_t>(ready.size());
+  auto done = [=] {
+    if (--*pending != 0)
+      return;
+    send_heartbeat(self);
+    if (self->state.draining)
+      finish_drain_when_idle(self); // with figures from after the drain began
+  };
+  for (auto& host : ready)
+    self->request(host, st.opts.heartbeat_interval / 2, status_atom::value)
+        .then(
+            [=](hosted_range& live) {
+              for (auto& [id, list] : self->state.hosts)
+                for (auto& h : list)
+                  if (h.host == host && h.ready) {
+                    live.draining = live.draining || h.range.draining;
+                    h.range = live;
+                  }
+              done();
+            },
+            [=](caf::error&) { done(); });
+}
+
 caf::result<host_ref> load(contributor_pointer self, load_order order, deployer_actor deployer) {
   auto& st = self->state;
   const std::string blocks =
@@ -243,11 +177,12 @@ caf::result<host_ref> load(contributor_pointer self, load_order order, deployer_
     return make_llamps_error("node " + st.opts.node_id + " has only " + format_bytes(left) +
                              " left but " + blocks + " of " + order.model.name + " need " +
                              format_bytes(needed));
-  order.local_path = st.find_local_copy(order.model);
+  order.local_path = st.copies.find(order.model, st.opts.use_local_copies, st.opts.model_dir, st.opts.cache_dir);
   block_host_options host_opts;
   host_opts.node_id = st.opts.node_id;
   host_opts.compute_threads = st.opts.share_cores;
   host_opts.owner = self->address();
+  host_opts.session_idle_timeout = st.opts.session_idle_timeout;
   if (!st.opts.cache_dir.empty())
     host_opts.cache_dir = st.opts.cache_dir;
   auto host = spawn_block_host(self->system(), host_opts);
@@ -303,6 +238,7 @@ contributor_actor::behavior_type contributor(contributor_pointer self,
       st.log->error("lost the registry ({}); rejoining every {} ms", error_text(down.reason),
                     st.opts.heartbeat_interval.count());
       st.joined = false;
+      st.registry_lost = true; // its hosts keep serving the sessions that have their routes
     } else if (st.forget(down.source)) {
       st.log->warn("a block host stopped ({}); its blocks are released", error_text(down.reason));
       send_heartbeat(self);
@@ -332,11 +268,51 @@ contributor_actor::behavior_type contributor(contributor_pointer self,
         s.hosting = self->state.hosting();
         return s;
       },
+      [=](leave_atom, double seconds) -> caf::result<bool> {
+        auto& st = self->state;
+        if (!from_own_node(self))
+          return make_llamps_error("only the node itself may drain its contributor");
+        if (st.draining)
+          return make_llamps_error(st.opts.node_id + " is already draining");
+        st.log->info("{} draining: no new sessions; releasing its blocks once the sessions in "
+                     "flight end (at most {} s)", st.opts.node_id, seconds);
+        st.draining = true;
+        st.drain_deadline = clock_type::now() + std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+        st.drain_promise = self->make_response_promise<bool>();
+        for (auto& [id, list] : st.hosts)
+          for (auto& h : list)
+            h.range.draining = true;
+        auto promise = st.drain_promise;
+        if (!st.joined)
+          release_all(self, true); // no registry to route sessions here
+        else
+          refresh_and_heartbeat(self); // the registry stops routing here at once
+        return promise;
+      },
+      [=](join_atom, caf::actor& found_untyped) {
+        auto found = caf::actor_cast<registry_actor>(found_untyped);
+        auto& st = self->state;
+        if (!from_own_node(self))
+          return;
+        st.reconnect_pending = false;
+        if (!found)
+          return;
+        st.log->info("found the registry again; rejoining");
+        st.registry = std::move(found);
+        st.registry_lost = false;
+        self->monitor(st.registry);
+        try_join(self);
+      },
       [=](tick_atom) {
-        if (self->state.joined)
-          send_heartbeat(self);
+        auto& st = self->state;
+        if (st.joined)
+          refresh_and_heartbeat(self);
+        else if (st.registry_lost)
+          reconnect(self);
         else
           try_join(self);
+        if (!st.joined && st.draining)
+          finish_drain_when_idle(self); // no registry routes sessions here meanwhile
         self->delayed_send(self, self->state.opts.heartbeat_interval, tick_atom::value);
       },
   };

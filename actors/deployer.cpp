@@ -8,6 +8,7 @@
 // bytes, and only those of their own blocks.
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -18,54 +19,17 @@
 #include "actors/actors.hpp"
 #include "model/gguf.hpp"
 #include "runtime/logging.hpp"
-#include "runtime/weight_source.hpp"
+#include "actors/deployer_state.hpp"
 
 namespace llamps {
 
 namespace {
 
+using namespace deployer_detail;
+
 constexpr auto ask_timeout = std::chrono::seconds(30);
 constexpr auto load_timeout = std::chrono::minutes(60); // a 70B range takes a while
 constexpr uint64_t max_fetch_bytes = 8u << 20;          // the streaming window
-
-// One deployment as this deployer runs it.
-struct deployment_record {
-  deploy_status status;          // model, id, state, one load_progress per plan entry
-  plan_request request;
-  placement_plan plan;
-  std::vector<host_ref> hosts;   // by plan entry, filled as the hosts report ready
-  size_t awaiting = 0;           // plan entries still loading
-  std::map<std::string, contributor_actor> contributors; // by node id, as they are looked up
-  std::shared_ptr<weight_source> source; // kept while deployed: replacement hosts pull too
-  caf::typed_response_promise<deploy_status> promise;
-  bool deploying() const { return status.state == "deploying"; }
-};
-
-struct deployer_state {
-  registry_actor registry;
-  planner_actor planner;
-  int next_number = 1;
-  std::map<std::string, deployment_record> records; // by model name
-  std::shared_ptr<spdlog::logger> log = logger("deployer");
-  const char* name = "deployer";
-
-  // The record of `model` if it is still deploying as `id` (answers to a deployment that has
-  // since failed or been replaced are stale and must change nothing).
-  deployment_record* deploying(const std::string& model, const std::string& id) {
-    auto found = records.find(model);
-    if (found == records.end() || found->second.status.deployment_id != id ||
-        !found->second.deploying())
-      return nullptr;
-    return &found->second;
-  }
-
-  deployment_record* by_id(const std::string& id) {
-    for (auto& [model, record] : records)
-      if (record.status.deployment_id == id)
-        return &record;
-    return nullptr;
-  }
-};
 
 using deployer_pointer = deployer_actor::stateful_pointer<deployer_state>;
 
@@ -78,11 +42,20 @@ void set_server_state(deployment_record& r, const std::string& node, const std::
 // Unloads `id` on each of `nodes`, through the known handle or by asking the registry.
 void unload_everywhere(deployer_pointer self, const std::string& id,
                        const std::set<std::string>& nodes,
-                       const std::map<std::string, contributor_actor>& known) {
+                       const std::map<std::string, contributor_actor>& known,
+                       std::function<void()> done = [] {}) {
+  // `done` runs once every node answered (or is known gone): an undeploy answers only then,
+  // so that a shell that quits right after it does not take the unload orders with it.
+  auto pending = std::make_shared<size_t>(nodes.size() + 1);
+  auto one_done = [=] {
+    if (--*pending == 0)
+      done();
+  };
   auto unload = [=](contributor_actor contributor, std::string node) {
     self->request(contributor, ask_timeout, unload_atom::value, id)
-        .then([](bool) {}, [=](caf::error& err) {
+        .then([=](bool) { one_done(); }, [=](caf::error& err) {
           self->state.log->warn("unloading {} on {} failed: {}", id, node, error_text(err));
+          one_done();
         });
   };
   for (const std::string& node : nodes) {
@@ -93,8 +66,9 @@ void unload_everywhere(deployer_pointer self, const std::string& id,
     }
     self->request(self->state.registry, ask_timeout, join_atom::value, node)
         .then([=](contributor_actor& c) { unload(c, node); },
-              [=](caf::error&) { /* the node is gone, and its hosts with it */ });
+              [=](caf::error&) { one_done(); /* the node is gone, and its hosts with it */ });
   }
+  one_done();
 }
 
 // Rolls back a deployment that cannot complete, and answers the deploy request.
@@ -245,7 +219,7 @@ caf::result<deploy_status> deploy(deployer_pointer self, const plan_request& req
 
 // Unloads a deployment from its nodes and marks this deployer's record of it undeployed.
 void release(deployer_pointer self, const std::string& model, const std::string& id,
-             const std::set<std::string>& nodes) {
+             const std::set<std::string>& nodes, std::function<void()> done = [] {}) {
   std::map<std::string, contributor_actor> known;
   auto rec = self->state.records.find(model);
   if (rec != self->state.records.end() && rec->second.status.deployment_id == id) {
@@ -253,7 +227,7 @@ void release(deployer_pointer self, const std::string& model, const std::string&
     rec->second.status.state = "undeployed";
     rec->second.source.reset();
   }
-  unload_everywhere(self, id, nodes, known);
+  unload_everywhere(self, id, nodes, known, std::move(done));
   self->state.log->info("undeployed {} ({})", model, id);
 }
 
@@ -270,8 +244,7 @@ caf::result<bool> undeploy(deployer_pointer self, const std::string& model) {
             std::set<std::string> nodes;
             for (const host_ref& h : d.hosts)
               nodes.insert(h.node_id);
-            release(self, model, d.deployment_id, nodes);
-            promise.deliver(true);
+            release(self, model, d.deployment_id, nodes, [=]() mutable { promise.deliver(true); });
           },
           [=](caf::error& err) mutable {
             // A registry that restarted may have lost the record this deployer still has.
@@ -284,8 +257,8 @@ caf::result<bool> undeploy(deployer_pointer self, const std::string& model) {
             std::set<std::string> nodes;
             for (const load_progress& p : rec->second.status.servers)
               nodes.insert(p.node_id);
-            release(self, model, rec->second.status.deployment_id, nodes);
-            promise.deliver(true);
+            release(self, model, rec->second.status.deployment_id, nodes,
+                    [=]() mutable { promise.deliver(true); });
           });
   return promise;
 }
@@ -318,28 +291,20 @@ caf::result<std::vector<char>> fetch(deployer_pointer self, const std::string& i
   return bytes;
 }
 
-// The server to take over a lost host's blocks: healthy, not already part of the deployment,
-// with room for the weights and KV budget; the one with the most leftover memory.
-std::optional<std::string> pick_spare(const deployment_record& r, const hosted_range& lost,
-                                      const std::vector<server_status>& servers) {
-  std::set<std::string> used;
-  for (const host_ref& h : r.hosts)
-    used.insert(h.node_id);
-  const server_status* best = nullptr;
-  for (const server_status& s : servers)
-    if (s.healthy && !used.count(s.offer.node_id) &&
-        s.offer.memory_bytes >= lost.weight_bytes + lost.kv_budget_bytes &&
-        (!best || s.offer.memory_bytes > best->offer.memory_bytes))
-      best = &s;
-  return best ? std::optional<std::string>(best->offer.node_id) : std::nullopt;
-}
-
 // Tells the registry about the deployment as it is now (same id: the record is replaced).
 void publish(deployer_pointer self, const deployment_record& r) {
   deployment d{r.status.model, r.status.deployment_id, r.request.model, r.plan.replicas, r.hosts};
-  self->request(self->state.registry, ask_timeout, deployed_atom::value, std::move(d))
+  self->request(self->state.registry, ask_timeout, deployed_atom::value, d) // d is used below
       .then([](bool) {}, [=](caf::error& err) {
         self->state.log->error("the registry did not take the repaired deployment: {}", error_text(err));
+        // Undeployed elsewhere meanwhile: unload it here too, the repair included.
+        if (error_text(err).find("was undeployed") != std::string::npos)
+          release(self, d.model, d.deployment_id, [&] {
+            std::set<std::string> nodes;
+            for (const host_ref& h : d.hosts)
+              nodes.insert(h.node_id);
+            return nodes;
+          }());
       });
 }
 

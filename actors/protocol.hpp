@@ -50,6 +50,7 @@ using token_atom = caf::atom_constant<caf::atom("token")>;
 using failed_atom = caf::atom_constant<caf::atom("failed")>;
 using sessions_atom = caf::atom_constant<caf::atom("sessions")>;
 using close_atom = caf::atom_constant<caf::atom("close")>;
+using logits_atom = caf::atom_constant<caf::atom("logits")>;
 using hello_atom = caf::atom_constant<caf::atom("hello")>;
 
 // ---- plain message types ----
@@ -275,6 +276,13 @@ using contributor_actor = caf::typed_actor<
     caf::replies_to<load_atom, load_order, deployer_actor>::with<host_ref>,
     caf::replies_to<unload_atom, std::string>::with<bool>,        // deployment id
     caf::replies_to<status_atom>::with<server_status>,
+    // From its own node only: drain (no new sessions), let the deployer move the blocks,
+    // wait for the sessions in flight (at most the given seconds), then release the blocks.
+    // Answers true when everything was released, false when the time ran out first.
+    caf::replies_to<leave_atom, double>::with<bool>,
+    // From its own node only: the registry again, after its process restarted (untyped:
+    // registry_actor is declared below, and names this interface).
+    caf::reacts_to<join_atom, caf::actor>,
     caf::reacts_to<tick_atom>>;                                   // internal: heartbeat
 
 using registry_actor = caf::typed_actor<
@@ -310,6 +318,13 @@ using session_actor = caf::typed_actor<
     caf::replies_to<generate_atom, generation_order>::with<generation_report>,
     caf::reacts_to<close_atom>,
     caf::reacts_to<tick_atom>>;                                   // internal: retry routing
+
+// Process-local: the output head shared by every session of one model in this process. It
+// batches the logits of sessions whose steps come back together, so the vocabulary matrix
+// (hundreds of MB for a 7B model) is read once per round, not once per session.
+using head_actor = caf::typed_actor<
+    caf::replies_to<logits_atom, std::vector<float>>::with<std::vector<float>>,
+    caf::reacts_to<flush_atom>>;
 
 // ---- serialisation (CAF inspectors) ----
 

@@ -7,9 +7,11 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <set>
 
 #include "actors/actors.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/registry_state.hpp"
 
 namespace llamps {
 
@@ -30,12 +32,60 @@ struct registry_state {
   registry_options options;
   std::map<std::string, server_entry> servers;
   std::map<std::string, deployment> deployments; // by model name
+  // Deployments restored from the state file: their hosts are rebuilt from what the nodes
+  // report in their heartbeats, until a deployer publishes the deployment again.
+  std::set<std::string> rebuilding;
+  // Hosts of the deployments undeployed here, by id: a deployer that repairs one later (it
+  // missed the undeploy, which another shell made) must not bring it back. Ids are only
+  // unique per deployer, so a new deployment with the same id (no host in common) is fine.
+  std::map<std::string, std::set<caf::actor_addr>> undeployed;
   std::map<uint64_t, session_info> sessions;
   std::mt19937_64 ids{std::random_device{}()};
   std::shared_ptr<spdlog::logger> log = logger("registry");
 };
 
 using registry_pointer = registry_actor::stateful_pointer<registry_state>;
+
+// Keeps the state file in step with the deployments (when the registry has one).
+void persist(registry_state& st) {
+  if (st.options.state_file.empty())
+    return;
+  std::vector<deployment> all;
+  for (auto& [name, d] : st.deployments)
+    all.push_back(d);
+  auto problem = save_deployments(st.options.state_file, all);
+  if (!problem.empty())
+    st.log->error("state file: {}", problem);
+}
+
+// A node reported its hosts. A draining host takes no new sessions from now on; and they
+// become the node's hosts of every restored deployment of the same model (the registry
+// restarted; the hosts kept running).
+void take_report(registry_state& st, const std::string& node_id, const std::vector<host_ref>& hosts) {
+  for (auto& [model, d] : st.deployments)
+    for (auto& h : d.hosts)
+      for (auto& reported : hosts)
+        if (h.node_id == node_id && h.host == reported.host && reported.range.draining && !h.range.draining) {
+          h.range.draining = true;
+          st.log->info("{}: blocks {}-{} of {} are draining", node_id, h.range.first, h.range.last - 1, model);
+        }
+  for (auto& model : st.rebuilding) {
+    auto& d = st.deployments[model];
+    auto before = d.hosts.size();
+    d.hosts.erase(std::remove_if(d.hosts.begin(), d.hosts.end(),
+                                 [&](const host_ref& h) { return h.node_id == node_id; }),
+                  d.hosts.end());
+    bool added = false;
+    for (auto& h : hosts)
+      if (h.range.model == model && h.node_id == node_id) {
+        d.hosts.push_back(h);
+        added = true;
+      }
+    if (added && d.hosts.size() > before)
+      st.log->info("deployment {}: {} reports blocks {}-{}; {} host(s) known again", d.deployment_id, node_id,
+                   hosts.front().range.first, hosts.front().range.last - 1, d.hosts.size());
+  }
+}
 
 // A host is usable unless its node is known to be gone. Hosts of nodes that never joined
 // (an application that embeds block hosts and records a deployment itself) count as live.
@@ -130,8 +180,14 @@ caf::result<session_route> route_for(registry_pointer self, const std::string& m
   return promise;
 }
 
-registry_actor::behavior_type registry(registry_pointer self, registry_options options) {
+registry_actor::behavior_type registry(registry_pointer self, registry_options options,
+                                       std::vector<deployment> restored) {
   self->state.options = std::move(options);
+  for (auto& d : restored) {
+    self->state.log->info("restored deployment {} of {}; waiting for its hosts to report", d.deployment_id, d.model);
+    self->state.rebuilding.insert(d.model);
+    self->state.deployments.emplace(d.model, std::move(d));
+  }
   auto tick_every = std::max(std::chrono::milliseconds(100), self->state.options.heartbeat_timeout / 3);
   self->delayed_send(self, tick_every, tick_atom::value);
   self->set_down_handler([=](caf::down_msg& down) {
@@ -168,6 +224,7 @@ registry_actor::behavior_type registry(registry_pointer self, registry_options o
       i->second.offer.cores = offer.cores;
       i->second.last_seen = clock_type::now();
       i->second.healthy = true;
+      take_report(st, offer.node_id, hosts);
       i->second.hosts = std::move(hosts);
     },
     [=](leave_atom, const std::string& node_id) {
@@ -199,12 +256,22 @@ registry_actor::behavior_type registry(registry_pointer self, registry_options o
       if (existing != st.deployments.end() && existing->second.deployment_id == d.deployment_id) {
         st.log->info("deployment {} updated: {} hosts", d.deployment_id, d.hosts.size());
         existing->second = std::move(d); // a repair replaced a host
+        st.rebuilding.erase(existing->first); // the deployer's record is authoritative again
+        persist(st);
         return true;
       }
       if (existing != st.deployments.end())
-        return make_llamps_error("model '" + d.model + "' is already deployed");
+        return make_llamps_error("model '" + d.model + "' is already deployed (deployment " +
+                                 existing->second.deployment_id + "); undeploy it first");
+      if (auto gone = st.undeployed.find(d.deployment_id); gone != st.undeployed.end()) {
+        for (auto& h : d.hosts)
+          if (gone->second.count(h.host.address()))
+            return make_llamps_error("deployment " + d.deployment_id + " was undeployed");
+        st.undeployed.erase(gone);
+      }
       st.log->info("model {} deployed on {} hosts", d.model, d.hosts.size());
       st.deployments.emplace(d.model, std::move(d));
+      persist(st);
       return true;
     },
     [=](undeploy_atom, const std::string& model) -> caf::result<deployment> {
@@ -214,6 +281,11 @@ registry_actor::behavior_type registry(registry_pointer self, registry_options o
         return make_llamps_error("unknown model '" + model + "': it is not deployed");
       auto d = std::move(i->second);
       st.deployments.erase(i);
+      auto& hosts = st.undeployed[d.deployment_id];
+      for (auto& h : d.hosts)
+        hosts.insert(h.host.address());
+      st.rebuilding.erase(model);
+      persist(st);
       return d;
     },
     [=](deployments_atom) {
@@ -259,7 +331,9 @@ registry_actor::behavior_type registry(registry_pointer self, registry_options o
 } // namespace
 
 registry_actor spawn_registry(caf::actor_system& sys, const registry_options& opts) {
-  return sys.spawn(registry, opts);
+  // Read before spawning, so that a corrupt state file stops the node with its reason.
+  auto restored = opts.state_file.empty() ? std::vector<deployment>{} : load_deployments(opts.state_file);
+  return sys.spawn(registry, opts, std::move(restored));
 }
 
 } // namespace llamps

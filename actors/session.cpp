@@ -33,6 +33,8 @@ struct session_state {
   session_options options;
   registry_actor registry;
   std::shared_ptr<const client_model> model;
+  head_actor head;                   // computes logits, batched with this process's other sessions
+  caf::actor_system* system = nullptr;
   std::optional<session_route> route;
   std::vector<int32_t> conversation; // ids whose K/V the hosts hold
   std::optional<generation_in_flight> current;
@@ -86,6 +88,21 @@ void finish(session_pointer self) {
   st.current.reset();
 }
 
+// Samples from the logits of the last fed position and feeds the next token, or finishes.
+void on_logits(session_pointer self, std::vector<float>& logits) {
+  auto& st = self->state;
+  auto& g = *st.current;
+  auto session = st.route->session;
+  auto next = g.loop->next(logits, [&](int32_t token, const std::string& piece) {
+    if (g.listener)
+      caf::anon_send(g.listener, token_atom::value, session, token, piece);
+  });
+  if (next)
+    send_feed(self, *next);
+  else
+    finish(self);
+}
+
 void on_step_result(session_pointer self, const step_result& result) {
   auto& st = self->state;
   auto& g = *st.current;
@@ -96,16 +113,16 @@ void on_step_result(session_pointer self, const step_result& result) {
   auto hidden = from_wire(result.hidden);
   if (hidden.rows() < 1 || hidden.cols() != st.model->config.n_embd)
     return fail(self, "a host returned malformed hidden states");
-  auto logits = st.model->head.logits(hidden.values.data() + (hidden.rows() - 1) * hidden.cols());
-  auto session = st.route->session;
-  auto next = g.loop->next(logits, [&](int32_t token, const std::string& piece) {
-    if (g.listener)
-      caf::anon_send(g.listener, token_atom::value, session, token, piece);
-  });
-  if (next)
-    send_feed(self, *next);
-  else
-    finish(self);
+  // The logits come from the head batcher this process's sessions share.
+  std::vector<float> last(hidden.values.end() - hidden.cols(), hidden.values.end());
+  auto attempt = st.attempt;
+  self->request(st.head, caf::infinite, logits_atom::value, std::move(last))
+      .then(
+          [=](std::vector<float>& logits) {
+            if (attempt == self->state.attempt && self->state.current)
+              on_logits(self, logits);
+          },
+          [=](caf::error& e) { fail(self, error_text(e)); });
 }
 
 // Frees the session's caches on hosts that are no longer on its route.
@@ -154,6 +171,9 @@ void reroute(session_pointer self) {
       },
       [=](const std::string& why) {
         auto& st = self->state;
+        // Undeployed meanwhile: no repair will bring the blocks back, so waiting is useless.
+        if (why.find("it is not deployed") != std::string::npos)
+          return fail(self, "model '" + st.options.model + "' was undeployed during the generation");
         if (++st.route_retries > st.options.route_retries)
           return fail(self, why);
         self->delayed_send(self, st.options.route_retry_interval, tick_atom::value);
@@ -195,6 +215,8 @@ void send_feed(session_pointer self, const generation_loop::feed& feed) {
           });
 }
 
+caf::actor_system& self_system(session_state& st) { return *st.system; }
+
 // Loads the tokenizer and head the first time: from the configured path, or from the
 // deployment's own path when that file is on this machine.
 std::optional<std::string> ensure_client_model(session_state& st) {
@@ -205,6 +227,7 @@ std::optional<std::string> ensure_client_model(session_state& st) {
     auto model = load_client_model(path);
     if (model->identity != st.route->profile.identity)
       return path + " is not the deployed model '" + st.options.model + "' (identity differs)";
+    st.head = head_batcher_for(self_system(st), model);
     st.model = std::move(model);
     return std::nullopt;
   } catch (const std::exception& e) {
@@ -234,6 +257,7 @@ void start(session_pointer self, const generation_order& order) {
 session_actor::behavior_type session(session_pointer self, registry_actor registry, session_options options) {
   self->state.registry = std::move(registry);
   self->state.options = std::move(options);
+  self->state.system = &self->system();
   self->set_down_handler([=](caf::down_msg& down) {
     auto& st = self->state;
     if (!st.route)
@@ -241,7 +265,10 @@ session_actor::behavior_type session(session_pointer self, registry_actor regist
     for (auto& h : st.route->hosts) {
       if (h.host.address() == down.source) {
         st.failed_nodes.insert(h.node_id);
-        self->send(st.registry, failed_atom::value, h.node_id);
+        // A host stopped on purpose (undeployed, or its node drained) says nothing about the
+        // node's health: only a crash or a lost connection is reported to the registry.
+        if (down.reason != caf::exit_reason::user_shutdown)
+          self->send(st.registry, failed_atom::value, h.node_id);
         recover(self, "host " + h.node_id + " is gone");
         return;
       }

@@ -80,6 +80,8 @@ public:
 
   tensor_data embed(const std::vector<int32_t>& tokens) const; // {n, n_embd}
   std::vector<float> logits(const float* hidden_row) const;    // one row -> n_vocab
+  // Several sessions' rows at once: the output matrix is read once for all of them.
+  std::vector<std::vector<float>> logits(const std::vector<const float*>& hidden_rows) const;
   uint64_t weight_bytes() const;
   // Bytes read per generated token: the final norm and the output matrix (the embedding
   // lookup reads one row).

@@ -50,14 +50,23 @@ tensor_data model_head::embed(const std::vector<int32_t>& tokens) const {
 }
 
 std::vector<float> model_head::logits(const float* hidden_row) const {
+  return std::move(logits(std::vector<const float*>{hidden_row}).front());
+}
+
+std::vector<std::vector<float>> model_head::logits(const std::vector<const float*>& hidden_rows) const {
   c10::InferenceMode guard;
-  const int64_t width = impl_->cfg.n_embd;
-  at::Tensor x = at::from_blob(const_cast<float*>(hidden_row), {1, width}); // only read
-  at::Tensor xn = at::empty({1, width});
+  const int64_t width = impl_->cfg.n_embd, rows = int64_t(hidden_rows.size());
+  at::Tensor x = at::empty({rows, width});
+  for (int64_t i = 0; i < rows; ++i)
+    std::copy(hidden_rows[size_t(i)], hidden_rows[size_t(i)] + width, x.data_ptr<float>() + i * width);
+  at::Tensor xn = at::empty({rows, width});
   kernels::rmsnorm(xn, x, impl_->norm, impl_->cfg.rms_eps);
-  std::vector<float> out(size_t(impl_->cfg.n_vocab));
-  at::Tensor y = at::from_blob(out.data(), {1, impl_->cfg.n_vocab});
+  at::Tensor y = at::empty({rows, impl_->cfg.n_vocab});
   kernels::linear(y, xn, impl_->output);
+  std::vector<std::vector<float>> out(static_cast<size_t>(rows));
+  for (int64_t i = 0; i < rows; ++i)
+    out[size_t(i)].assign(y.data_ptr<float>() + i * impl_->cfg.n_vocab,
+                          y.data_ptr<float>() + (i + 1) * impl_->cfg.n_vocab);
   return out;
 }
 

@@ -38,6 +38,7 @@ contributor_options contributor_options_of(const node_config& c) {
   o.use_local_copies = c.use_local_copies;
   o.join_token = c.join_token;
   o.heartbeat_interval = std::chrono::milliseconds(c.heartbeat_ms);
+  o.session_idle_timeout = std::chrono::milliseconds(static_cast<int64_t>(c.session_idle_seconds * 1000));
   return o;
 }
 
@@ -64,7 +65,13 @@ int cmd::node(int argc, char** argv) {
     registry_options ro;
     ro.join_token = c.join_token;
     ro.heartbeat_timeout = std::chrono::milliseconds(3 * c.heartbeat_ms);
-    registry = spawn_registry(sys, ro);
+    ro.state_file = c.state_file;
+    try {
+      registry = spawn_registry(sys, ro);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "llamps node: error: %s\n", e.what());
+      return 2;
+    }
     port = publish_gate(sys, cfg, registry, c.join_token, host, port, // never the registry itself
                         caf::actor_cast<caf::actor>(registry));
     std::printf("llamps node %s: registry listening on %s:%u\n", c.node_id.c_str(), host.c_str(), port);
@@ -74,6 +81,10 @@ int cmd::node(int argc, char** argv) {
   contributor_actor contributor;
   if (c.role != "registry") {
     auto opts = contributor_options_of(c);
+    if (c.role == "contributor") // a registry that restarts is found again at its address
+      opts.reconnect = [&sys, &cfg, address = c.registry, token = c.join_token] {
+        return connect_registry(sys, cfg, address, token);
+      };
     contributor = spawn_contributor(sys, opts, registry);
     if (c.role == "contributor") {
       // A gate, not the contributor: without the token nobody gets a handle to load blocks.
@@ -95,6 +106,17 @@ int cmd::node(int argc, char** argv) {
   int sig = wait_for_signal();
   web.reset();
   std::printf("llamps node %s: %s, shutting down\n", c.node_id.c_str(), sig == SIGINT ? "SIGINT" : "SIGTERM");
+  if (contributor && sig == SIGTERM) {
+    // Leaving on purpose: drain first, so that the sessions in flight finish and the
+    // deployer moves the blocks (SIGINT leaves at once).
+    std::printf("llamps node %s: draining (at most %.0f s)\n", c.node_id.c_str(), c.drain_seconds);
+    std::fflush(stdout);
+    caf::scoped_actor self{sys};
+    auto timeout = std::chrono::milliseconds(static_cast<int64_t>(c.drain_seconds * 1000) + 5000);
+    self->request(contributor, timeout, leave_atom::value, c.drain_seconds)
+        .receive([&](bool in_time) { std::printf("llamps node %s: drained%s\n", c.node_id.c_str(), in_time ? "" : " (time ran out)"); },
+                 [&](caf::error& e) { std::printf("llamps node %s: drain failed: %s\n", c.node_id.c_str(), error_text(e).c_str()); });
+  }
   if (contributor) {
     caf::anon_send(registry, leave_atom::value, c.node_id);
     caf::anon_send_exit(contributor, caf::exit_reason::user_shutdown);

@@ -3,7 +3,10 @@
 // the registry and the block hosts are wherever the cluster runs.
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <iostream>
+#include <thread>
 
 #include "actors/actors.hpp"
 #include "runtime/cli.hpp"
@@ -43,6 +46,15 @@ int cmd::shell(int argc, char** argv) {
   }
   caf::anon_send_exit(deployer, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(planner, caf::exit_reason::user_shutdown);
+  // CAF 0.17's actor_system destructor sometimes waits forever for a detached thread whose
+  // actor a remote proxy still references (seen while a peer node is mid-shutdown or killed).
+  // Everything the shell had to say is said: a script must not hang on it.
+  std::cout.flush();
+  std::cerr.flush();
+  std::thread([code] {
+    std::this_thread::sleep_for(std::chrono::seconds(5));
+    std::_Exit(code);
+  }).detach();
   return code;
 }
 

@@ -27,6 +27,9 @@ po::options_description node_options(node_config& c) {
     ("use-local-copies", po::value(&c.use_local_copies)->default_value(true), "load from local copies when they match (false: always pull)")
     ("join-token", po::value(&c.join_token), "shared cluster secret; nodes and shells without it are refused")
     ("heartbeat-ms", po::value(&c.heartbeat_ms)->default_value(c.heartbeat_ms), "heartbeat interval; a node silent for 3 intervals is marked gone")
+    ("session-idle-seconds", po::value(&c.session_idle_seconds)->default_value(c.session_idle_seconds, "600"), "a block host frees the caches of a session idle this long")
+    ("drain-seconds", po::value(&c.drain_seconds)->default_value(c.drain_seconds, "60"), "on SIGTERM (or SIGHUP with a smaller share), how long the sessions in flight may take before the blocks are released")
+    ("state-file", po::value(&c.state_file), "registry: file that keeps the deployments across a restart")
     ("http", po::value(&c.http), "serve the web page and HTTP API on HOST:PORT")
     ("api-key", po::value(&c.api_key), "require 'Authorization: Bearer KEY' on the HTTP API")
     ("log-level", po::value(&c.log_level)->default_value(c.log_level), "trace, debug, info, warn, error, off")
@@ -45,12 +48,16 @@ void validate(const node_config& c) {
     throw po::error("role contributor needs --registry HOST:PORT");
   if (!c.registry.empty())
     split_address(c.registry);
-  if (c.share_memory_gb < 0 || c.share_memory_gb > 1e6)
+  if (!(c.share_memory_gb >= 0 && c.share_memory_gb <= 1e6)) // NaN too
     throw po::error("share-memory-gb must be between 0 and 1000000");
   if (c.share_cores < 0 || c.share_cores > 4096)
     throw po::error("share-cores must be between 0 and 4096");
   if (c.heartbeat_ms < 10 || c.heartbeat_ms > 600000)
     throw po::error("heartbeat-ms must be between 10 and 600000");
+  if (!(c.session_idle_seconds >= 0.1 && c.session_idle_seconds <= 86400))
+    throw po::error("session-idle-seconds must be between 0.1 and 86400");
+  if (!(c.drain_seconds >= 0 && c.drain_seconds <= 86400))
+    throw po::error("drain-seconds must be between 0 and 86400");
   bool any_tls = !c.tls_ca.empty() || !c.tls_cert.empty() || !c.tls_key.empty();
   if (any_tls && (c.tls_ca.empty() || c.tls_cert.empty() || c.tls_key.empty()))
     throw po::error("TLS needs all three of tls-ca, tls-cert and tls-key");

@@ -19,6 +19,9 @@ struct node_config {
   bool use_local_copies = true;
   std::string join_token;
   int heartbeat_ms = 1000;
+  double session_idle_seconds = 600; // a block host frees a session idle this long
+  double drain_seconds = 60;         // on SIGTERM, how long sessions in flight may take
+  std::string state_file;            // registry: deployments survive a restart
   std::string http;                 // HOST:PORT for the web page and API ("" = none)
   std::string api_key;
   std::string log_level = "info";

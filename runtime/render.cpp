@@ -43,7 +43,10 @@ std::string render_servers(const std::vector<server_status>& servers) {
   for (auto& s : servers) {
     std::string hosting;
     for (auto& h : s.hosting)
-      hosting += (hosting.empty() ? "" : ", ") + h.model + "[" + blocks_text(h.first, h.last) + "]";
+      hosting += (hosting.empty() ? "" : ", ") + h.model + "[" + blocks_text(h.first, h.last) + "]" +
+                 (h.draining ? " draining" : "") +
+                 // live figures (the contributor refreshes them before each heartbeat)
+                 (h.sessions > 0 ? " " + std::to_string(h.sessions) + " sessions " + human_bytes(h.kv_bytes) + " KV" : "");
     out << format("%-14s %-22s %10s %6d %-8s %s\n", s.offer.node_id.c_str(), s.offer.address.c_str(),
                   human_bytes(s.offer.memory_bytes).c_str(), s.offer.cores, s.healthy ? "ok" : "gone",
                   hosting.empty() ? "-" : hosting.c_str());

@@ -30,6 +30,9 @@ const char* help_text = R"(commands:
   chat [--model NAME] [--temperature T] [--steps N]
                                     a conversation: each line is a turn, an empty line ends it
   sessions                          sessions the registry knows
+  hosts                             every block host's live figures: sessions, KV bytes, steps
+  load --sessions N [--steps S] [--temperature T] [--ids] [--prompts-file F] PROMPT
+                                    N concurrent sessions (prompts of F cycled), one summary line
   help                              this text
   quit                              leave the shell
 )";
@@ -141,6 +144,8 @@ void shell::generate(const std::vector<std::string>& args) {
            << " tokens/s, route " << render_route(report.route) << "]\n";
     if (vars.count("ids"))
       out_ << render_ids(report.ids) << "\n";
+    if (report.recoveries > 0) // a host failed on the way: say so, the output is the same
+      err_ << "note: the session recovered " << report.recoveries << " time(s) by re-routing and replaying\n";
   } catch (...) {
     client_.close_session(session);
     throw;
@@ -217,6 +222,10 @@ bool shell::run_line(const std::string& line) {
       chat(args);
     else if (command == "sessions")
       sessions();
+    else if (command == "hosts")
+      hosts();
+    else if (command == "load")
+      load(args);
     else
       throw std::runtime_error("unknown command '" + command + "' (help lists them)");
   } catch (const std::exception& e) {

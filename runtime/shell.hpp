@@ -27,6 +27,8 @@ private:
   void sessions();
   void generate(const std::vector<std::string>& args);
   void chat(const std::vector<std::string>& args);
+  void load(const std::vector<std::string>& args);   // runtime/shell_load.cpp
+  void hosts();                                      // runtime/shell_load.cpp
   void help();
   std::string pick_model(const std::string& given);
 

@@ -41,3 +41,80 @@ start_node() {
   PIDS+=($!)
   eval "PID_$name=$!"
 }
+
+# Starts a registry on a free port (sets REG_PORT); extra node options follow.
+start_registry() {
+  REG_PORT=$(free_port)
+  start_node registry "$LLAMPS" node --role registry --listen 127.0.0.1:$REG_PORT --heartbeat-ms 300 "$@"
+  wait_for_line "$WORK/registry.log" "registry listening"
+}
+
+# Starts contributor NAME offering GB of memory to the registry at REG_PORT; extra options follow.
+start_contributor() {
+  local name=$1 gb=$2; shift 2
+  local port; port=$(free_port)
+  eval "PORT_$name=$port"
+  start_node "$name" "$LLAMPS" node --role contributor --node-id "$name" --listen 127.0.0.1:$port \
+    --registry 127.0.0.1:$REG_PORT --share-memory-gb "$gb" --share-cores 1 \
+    --cache-dir "$WORK/cache-$name" --heartbeat-ms 300 "$@"
+  wait_for_line "$WORK/$name.log" "contributor listening"
+}
+
+# Waits until the registry lists N healthy servers.
+wait_for_servers() {
+  local n=$1
+  for _ in $(seq 300); do
+    [ "$(run_shell_once servers | grep -c ' ok ')" -ge "$n" ] && return 0
+    sleep 0.1
+  done
+  fail "fewer than $n servers joined"
+}
+
+# Runs shell commands (one per argument) in a fresh shell and prints its output.
+run_shell_once() {
+  printf '%s\n' "$@" | "$LLAMPS" shell --connect 127.0.0.1:$REG_PORT 2>&1
+}
+
+# Long-lived shells reading commands from a FIFO: start_shell NAME starts one (its output
+# goes to $WORK/NAME.out, errors to NAME.err), shell_send NAME LINE writes a command to it,
+# stop_shell NAME [SECONDS] sends quit and waits for it to end.
+declare -A SHELL_FD SHELL_PID
+start_shell() {
+  local name=$1 fd
+  mkfifo "$WORK/$name.in"
+  "$LLAMPS" shell --connect 127.0.0.1:$REG_PORT <"$WORK/$name.in" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+  SHELL_PID[$name]=$!
+  PIDS+=($!)
+  exec {fd}>"$WORK/$name.in"
+  SHELL_FD[$name]=$fd
+}
+shell_send() { local name=$1; shift; printf '%s\n' "$*" >&"${SHELL_FD[$name]}"; }
+stop_shell() {
+  local name=$1 seconds=${2:-60} pid=${SHELL_PID[$1]} fd=${SHELL_FD[$1]}
+  shell_send "$name" quit
+  exec {fd}>&-
+  for _ in $(seq $((seconds * 10))); do
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    sleep 0.1
+  done
+  cat "$WORK/$name.out" "$WORK/$name.err" >&2
+  fail "shell $name did not finish within $seconds s"
+}
+# The first ids line a shell printed.
+shell_ids() { grep -E '^1( [0-9]+)+$' "$WORK/$1.out" | head -n 1 || true; }
+
+# Waits until FILE is at least BYTES long.
+wait_for_size() {
+  local file=$1 bytes=$2 seconds=${3:-60}
+  for _ in $(seq $((seconds * 10))); do
+    [ "$(stat -c %s "$file" 2>/dev/null || echo 0)" -ge "$bytes" ] && return 0
+    sleep 0.1
+  done
+  cat "$file" >&2
+  fail "timed out waiting for $file to reach $bytes bytes"
+}
+
+# The single-process reference ids for a prompt: reference_ids STEPS PROMPT
+reference_ids() {
+  "$LLAMPS" generate --model "$MODEL" --temperature 0 --steps "$1" --prompt "$2" --ids 2>/dev/null | tail -n 1
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Load: 64 concurrent sessions (driven from one shell process by `load`) against a
+# three-host deployment. Every session's greedy ids must equal single-process
+# `llamps generate` for its prompt, and afterwards no KV memory or session is left on any
+# host. Then: a client killed mid-generation has its caches freed by the idle timeout
+# (session-idle-seconds), and a full KV budget gives a clear "busy" error, never a crash.
+set -euo pipefail
+source "$(dirname "$0")/lib.bash" "$@"
+
+SESSIONS=${LLAMPS_LOAD_SESSIONS:-64}
+STEPS=64
+printf '%s\n' "Once upon a time" "The little dog" "One day, Tom" "Lily saw a bird" >"$WORK/prompts"
+mapfile -t prompts <"$WORK/prompts"
+want=()
+for p in "${prompts[@]}"; do want+=("$(reference_ids $STEPS "$p")"); done
+
+# Waits until every block host reports no session and no KV bytes.
+wait_for_empty_hosts() {
+  local seconds=$1
+  for _ in $(seq $((seconds * 5))); do
+    run_shell_once hosts >"$WORK/hosts.out"
+    grep -q "kv_bytes" "$WORK/hosts.out" && ! grep -vq "sessions 0  kv_bytes 0 " "$WORK/hosts.out" && return 0
+    sleep 0.2
+  done
+  cat "$WORK/hosts.out"
+  fail "KV memory or sessions left on the hosts after $seconds s"
+}
+
+start_registry
+# 0.07 GB each: two blocks with KV for 64 full-context sessions fit, three do not, so the
+# five blocks take three hosts.
+for i in 0 1 2; do start_contributor "c$i" 0.07 --session-idle-seconds 3; done
+wait_for_servers 3
+run_shell_once "deploy $MODEL --sessions $SESSIONS" deployments | tee "$WORK/deploy.out"
+[ "$(grep -E '^stories260K' "$WORK/deploy.out" | grep -oE 'c[0-9]\[' | sort -u | wc -l)" = 3 ] ||
+  fail "the deployment does not use three hosts"
+
+# ---- 64 concurrent sessions ----
+run_shell_once "load --sessions $SESSIONS --steps $STEPS --temperature 0 --ids --prompts-file $WORK/prompts" >"$WORK/load.out"
+grep '^load:' "$WORK/load.out" || { cat "$WORK/load.out"; fail "load did not finish"; }
+[ "$(grep -c '^session ' "$WORK/load.out")" = "$SESSIONS" ] || { cat "$WORK/load.out"; fail "not every session completed"; }
+while read -r _ i _ k ids; do
+  k=${k%:}
+  [ "$ids" = "${want[$k]}" ] || fail "session $i (prompt '${prompts[$k]}') differs from llamps generate"
+done < <(grep '^session ' "$WORK/load.out")
+wait_for_empty_hosts 10
+echo "load: $SESSIONS concurrent sessions identical to llamps generate; hosts hold no KV afterwards"
+
+# ---- a vanished client: its caches are freed by the idle timeout ----
+start_shell s1
+shell_send s1 "generate --temperature 0 --steps 1500 Once upon a time"
+wait_for_size "$WORK/s1.out" 300
+# Live figures: the heartbeats carry what the hosts hold now (servers shows KV in use).
+for _ in $(seq 50); do run_shell_once servers | grep -qE "1 sessions [0-9.]+ [KM]B KV" && break; sleep 0.1; done
+run_shell_once servers | tee "$WORK/servers.out" | grep -qE "1 sessions [0-9.]+ [KM]B KV" ||
+  fail "servers does not show the live session and its KV bytes"
+kill -9 "${SHELL_PID[s1]}"
+wait_for_empty_hosts 15
+echo "idle: a killed client's session was freed by the idle timeout"
+
+# ---- a full KV budget: a clear busy error, the node keeps serving ----
+run_shell_once "undeploy stories260K" "deploy $MODEL --sessions 2" | grep -q ": ready" || fail "redeploy with --sessions 2 failed"
+run_shell_once "load --sessions 8 --steps 400 --temperature 0 --prompts-file $WORK/prompts" >"$WORK/busy.out" || true
+cat "$WORK/busy.out" | grep -v '^session [0-9]* prompt'
+grep -q "busy" "$WORK/busy.out" || fail "no session was refused as busy"
+grep -qE '^load: 8 sessions, [1-9]' "$WORK/busy.out" || fail "no session completed while others were refused"
+for n in registry c0 c1 c2; do pid_var="PID_$n"; kill -0 "${!pid_var}" || fail "$n died under a full KV budget"; done
+got=$(run_shell_once "generate --temperature 0 --steps $STEPS --ids Once upon a time" | grep -E '^1( [0-9]+)+$')
+[ "$got" = "${want[0]}" ] || fail "the cluster does not serve correctly after refusing busy sessions"
+wait_for_empty_hosts 15
+echo "busy: sessions beyond the KV budget got a clear busy error; the cluster kept serving"
