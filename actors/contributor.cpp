@@ -15,6 +15,7 @@
 #include "actors/actors.hpp"
 #include "actors/contributor_state.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/render.hpp"
 
 namespace llamps {
 
@@ -44,7 +45,7 @@ void try_join(contributor_pointer self) {
             if (accepted)
               self->state.log->info("{} joined the registry offering {} and {} cores",
                                     self->state.opts.node_id,
-                                    format_bytes(self->state.offer().memory_bytes),
+                                    human_bytes(self->state.offer().memory_bytes),
                                     self->state.offer().cores);
             else
               self->state.log->error("the registry refused {} (wrong join token?); retrying",
@@ -174,9 +175,9 @@ caf::result<host_ref> load(contributor_pointer self, load_order order, deployer_
   const uint64_t needed = weights + order.kv_budget_bytes;
   const uint64_t left = st.offer().memory_bytes;
   if (left < needed)
-    return make_llamps_error("node " + st.opts.node_id + " has only " + format_bytes(left) +
+    return make_llamps_error("node " + st.opts.node_id + " has only " + human_bytes(left) +
                              " left but " + blocks + " of " + order.model.name + " need " +
-                             format_bytes(needed));
+                             human_bytes(needed));
   order.local_path = st.copies.find(order.model, st.opts.use_local_copies, st.opts.model_dir, st.opts.cache_dir);
   block_host_options host_opts;
   host_opts.node_id = st.opts.node_id;

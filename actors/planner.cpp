@@ -10,6 +10,7 @@
 
 #include "actors/actors.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/render.hpp"
 #include "runtime/opa.hpp"
 
 namespace llamps {
@@ -98,14 +99,14 @@ std::string infeasible_reason(const plan_request& req, const std::vector<opa::se
       (req.model.block_bytes + kv_per_session_block(req) *
                                    static_cast<uint64_t>(std::max<int32_t>(req.sessions, 0))) *
       static_cast<uint64_t>(req.model.n_blocks) * static_cast<uint64_t>(std::max(req.replicas, 1));
-  std::string text = "model " + req.model.name + " needs " + format_bytes(needed) + " for " +
+  std::string text = "model " + req.model.name + " needs " + human_bytes(needed) + " for " +
                      std::to_string(req.model.n_blocks) + " blocks";
   if (req.replicas > 1)
     text += " x " + std::to_string(req.replicas) + " replicas";
   text += " but the " + std::to_string(healthy.size()) + " healthy server(s) (of " +
-          std::to_string(known) + " known) offer " + format_bytes(offered);
+          std::to_string(known) + " known) offer " + human_bytes(offered);
   if (needed > offered)
-    text += "; add about " + format_bytes(needed - offered);
+    text += "; add about " + human_bytes(needed - offered);
   return text + " (" + opa_reason + ")";
 }
 

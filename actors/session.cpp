@@ -42,6 +42,8 @@ struct session_state {
   std::set<std::string> failed_nodes;
   int32_t recoveries = 0;
   int32_t route_retries = 0;
+  bool rerouting = false;            // a new route is on its way: further failures of the
+                                     // old chain (its other hosts going down) are one fault
   std::shared_ptr<spdlog::logger> log = logger("session");
 };
 
@@ -64,6 +66,7 @@ void fail(session_pointer self, const std::string& why) {
   st.log->warn("session {}: {}", st.route ? st.route->session : 0, why);
   st.current->promise.deliver(make_llamps_error(why));
   st.current.reset();
+  st.rerouting = false;
   st.conversation.clear(); // the caches may be partial: the next generation starts afresh
 }
 
@@ -166,6 +169,7 @@ void reroute(session_pointer self) {
       self,
       [=] {
         self->state.route_retries = 0;
+        self->state.rerouting = false;
         if (self->state.current)
           send_feed(self, self->state.current->loop->replay());
       },
@@ -185,11 +189,14 @@ void recover(session_pointer self, const std::string& why) {
   if (!st.current)
     return;
   ++st.attempt; // whatever the old chain still sends back is now stale
+  if (st.rerouting)
+    return;
   if (st.recoveries >= st.options.max_recoveries)
     return fail(self, why + " (gave up after " + std::to_string(st.recoveries) + " recoveries)");
   ++st.recoveries;
   st.log->warn("session {}: {}; re-routing and replaying {} tokens", st.route->session, why,
                st.current->loop->ids().size());
+  st.rerouting = true;
   reroute(self);
 }
 

@@ -33,15 +33,5 @@ void set_log_level(const std::string& level) {
   spdlog::set_level(parsed);
 }
 
-std::string format_bytes(uint64_t bytes) {
-  static const char* const units[] = {"B", "KB", "MB", "GB", "TB"};
-  double value = static_cast<double>(bytes);
-  int unit = 0;
-  while (value >= 1000.0 && unit < 4)
-    value /= 1000.0, ++unit;
-  char text[32];
-  std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.2f %s", value, units[unit]);
-  return text;
-}
 
 } // namespace llamps

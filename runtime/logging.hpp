@@ -17,7 +17,4 @@ std::shared_ptr<spdlog::logger> logger(const std::string& name);
 // changes nothing), so every command reports a mistyped --log-level the same way.
 void set_log_level(const std::string& level);
 
-// Bytes for humans in log lines and error messages: "1.19 MB", "4.20 GB".
-std::string format_bytes(uint64_t bytes);
-
 } // namespace llamps

@@ -10,6 +10,7 @@
 
 #include "runtime/model_files.hpp"
 #include "runtime/render.hpp"
+#include "runtime/shell_args.hpp"
 
 namespace llamps {
 
@@ -41,6 +42,34 @@ std::vector<std::string> split_words(const std::string& line) {
   return po::split_unix(line);
 }
 
+} // namespace
+
+boost::program_options::variables_map parse_shell_args(const std::vector<std::string>& args,
+                                                       const po::options_description& options,
+                                                       const std::string& command, const char* rest,
+                                                       int rest_count, const std::string& usage) {
+  po::positional_options_description pos;
+  if (rest)
+    pos.add(rest, rest_count);
+  po::variables_map vars;
+  try {
+    po::store(po::command_line_parser(args).options(options).positional(pos).run(), vars);
+    po::notify(vars);
+  } catch (const po::error& e) {
+    throw std::runtime_error(command + ": " + e.what() + usage);
+  }
+  return vars;
+}
+
+std::string join_words(const std::vector<std::string>& words) {
+  std::string out;
+  for (auto& w : words)
+    out += (out.empty() ? "" : " ") + w;
+  return out;
+}
+
+namespace {
+
 // Options shared by plan and deploy.
 plan_request plan_request_from(const std::vector<std::string>& args, const char* command) {
   plan_request req;
@@ -48,15 +77,7 @@ plan_request plan_request_from(const std::vector<std::string>& args, const char*
   po::options_description o;
   o.add_options()("model", po::value(&model)->required())("replicas", po::value(&req.replicas))(
       "objective", po::value(&req.objective))("sessions", po::value(&req.sessions))("context", po::value(&req.context));
-  po::positional_options_description pos;
-  pos.add("model", 1);
-  po::variables_map vars;
-  try {
-    po::store(po::command_line_parser(args).options(o).positional(pos).run(), vars);
-    po::notify(vars);
-  } catch (const po::error& e) {
-    throw std::runtime_error(std::string(command) + ": " + e.what() + " (usage: " + command + " MODEL [--replicas K])");
-  }
+  parse_shell_args(args, o, command, "model", 1, std::string(" (usage: ") + command + " MODEL [--replicas K])");
   if (req.replicas < 1)
     throw std::runtime_error(std::string(command) + ": --replicas must be at least 1");
   req.model = profile_of(model);
@@ -121,17 +142,8 @@ void shell::generate(const std::vector<std::string>& args) {
       "temperature", po::value(&order.temperature))("top-p", po::value(&order.top_p))(
       "top-k", po::value(&order.top_k))("seed", po::value(&order.seed))("ids", "")(
       "prompt", po::value(&words)->multitoken());
-  po::positional_options_description pos;
-  pos.add("prompt", -1);
-  po::variables_map vars;
-  try {
-    po::store(po::command_line_parser(args).options(o).positional(pos).run(), vars);
-    po::notify(vars);
-  } catch (const po::error& e) {
-    throw std::runtime_error(std::string("generate: ") + e.what());
-  }
-  for (auto& w : words)
-    order.prompt += (order.prompt.empty() ? "" : " ") + w;
+  auto vars = parse_shell_args(args, o, "generate", "prompt");
+  order.prompt = join_words(words);
   session_options so;
   so.model = pick_model(model);
   auto session = client_.open_session(so);
@@ -159,9 +171,7 @@ void shell::chat(const std::vector<std::string>& args) {
   po::options_description o;
   o.add_options()("model", po::value(&model))("steps", po::value(&order.steps))(
       "temperature", po::value(&order.temperature))("seed", po::value(&order.seed));
-  po::variables_map vars;
-  po::store(po::command_line_parser(args).options(o).run(), vars);
-  po::notify(vars);
+  parse_shell_args(args, o, "chat");
   session_options so;
   so.model = pick_model(model);
   auto session = client_.open_session(so);

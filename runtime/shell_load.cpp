@@ -11,6 +11,7 @@
 
 #include "runtime/render.hpp"
 #include "runtime/shell.hpp"
+#include "runtime/shell_args.hpp"
 
 namespace llamps {
 
@@ -37,15 +38,7 @@ void shell::load(const std::vector<std::string>& args) {
       "steps", po::value(&order.steps))("temperature", po::value(&order.temperature))(
       "seed", po::value(&order.seed))("ids", "")("prompts-file", po::value(&prompts_file))(
       "prompt", po::value(&words)->multitoken());
-  po::positional_options_description pos;
-  pos.add("prompt", -1);
-  po::variables_map vars;
-  try {
-    po::store(po::command_line_parser(args).options(o).positional(pos).run(), vars);
-    po::notify(vars);
-  } catch (const po::error& e) {
-    throw std::runtime_error(std::string("load: ") + e.what());
-  }
+  auto vars = parse_shell_args(args, o, "load", "prompt");
   if (sessions < 1 || sessions > 4096)
     throw std::runtime_error("load: --sessions must be between 1 and 4096");
   std::vector<std::string> prompts;
@@ -56,10 +49,7 @@ void shell::load(const std::vector<std::string>& args) {
     for (std::string line; std::getline(in, line);)
       prompts.push_back(line);
   } else {
-    std::string prompt;
-    for (auto& w : words)
-      prompt += (prompt.empty() ? "" : " ") + w;
-    prompts.push_back(prompt);
+    prompts.push_back(join_words(words));
   }
   if (prompts.empty())
     throw std::runtime_error("load: " + prompts_file + " holds no prompts");
