@@ -123,6 +123,7 @@ int cmd::node(int argc, char** argv) {
   }
   if (registry && c.role != "contributor")
     caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
+  exit_within(std::chrono::seconds(3), 0);
   return 0;
 }
 

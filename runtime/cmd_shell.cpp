@@ -46,15 +46,9 @@ int cmd::shell(int argc, char** argv) {
   }
   caf::anon_send_exit(deployer, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(planner, caf::exit_reason::user_shutdown);
-  // CAF 0.17's actor_system destructor sometimes waits forever for a detached thread whose
-  // actor a remote proxy still references (seen while a peer node is mid-shutdown or killed).
-  // Everything the shell had to say is said: a script must not hang on it.
   std::cout.flush();
   std::cerr.flush();
-  std::thread([code] {
-    std::this_thread::sleep_for(std::chrono::seconds(5));
-    std::_Exit(code);
-  }).detach();
+  exit_within(std::chrono::seconds(5), code);
   return code;
 }
 

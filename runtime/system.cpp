@@ -1,6 +1,9 @@
 #include "runtime/system.hpp"
 
+#include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
+#include <thread>
 
 #include <caf/openssl/all.hpp>
 
@@ -71,6 +74,15 @@ caf::actor connect_actor(caf::actor_system& sys, const system_config& cfg, const
   if (!found)
     throw std::runtime_error("cannot reach " + address + ": " + error_text(found.error()));
   return *found;
+}
+
+void exit_within(std::chrono::seconds grace, int code) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  std::thread([grace, code] {
+    std::this_thread::sleep_for(grace);
+    std::_Exit(code);
+  }).detach();
 }
 
 } // namespace llamps

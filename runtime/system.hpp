@@ -1,6 +1,7 @@
 #pragma once
 // The actor system every llamps process runs: the protocol's types registered, the
 // middleman (CAF's network layer) loaded, optionally with TLS.
+#include <chrono>
 #include <string>
 
 #include <caf/all.hpp>
@@ -37,5 +38,11 @@ uint16_t publish_actor(caf::actor_system& sys, const system_config& cfg, const c
 // Connects to the actor published at host:port; throws std::runtime_error naming the
 // address and the reason when it cannot.
 caf::actor connect_actor(caf::actor_system& sys, const system_config& cfg, const std::string& address);
+
+// Ends the process with `code` after `grace`, unless it has ended by then. CAF 0.17's
+// actor_system destructor sometimes waits forever for a detached thread whose actor a
+// remote proxy still references (seen while a peer is mid-shutdown or was killed); a command
+// that has said and done everything must not hang on it.
+void exit_within(std::chrono::seconds grace, int code);
 
 } // namespace llamps
