@@ -34,7 +34,6 @@ struct session_state {
   registry_actor registry;
   std::shared_ptr<const client_model> model;
   head_actor head;                   // computes logits, batched with this process's other sessions
-  caf::actor_system* system = nullptr;
   std::optional<session_route> route;
   std::vector<int32_t> conversation; // ids whose K/V the hosts hold
   std::optional<generation_in_flight> current;
@@ -222,11 +221,10 @@ void send_feed(session_pointer self, const generation_loop::feed& feed) {
           });
 }
 
-caf::actor_system& self_system(session_state& st) { return *st.system; }
-
 // Loads the tokenizer and head the first time: from the configured path, or from the
 // deployment's own path when that file is on this machine.
-std::optional<std::string> ensure_client_model(session_state& st) {
+std::optional<std::string> ensure_client_model(session_pointer self) {
+  auto& st = self->state;
   if (st.model)
     return std::nullopt;
   auto path = st.options.model_path.empty() ? st.route->profile.path : st.options.model_path;
@@ -234,7 +232,7 @@ std::optional<std::string> ensure_client_model(session_state& st) {
     auto model = load_client_model(path);
     if (model->identity != st.route->profile.identity)
       return path + " is not the deployed model '" + st.options.model + "' (identity differs)";
-    st.head = head_batcher_for(self_system(st), model);
+    st.head = head_batcher_for(self->system(), model);
     st.model = std::move(model);
     return std::nullopt;
   } catch (const std::exception& e) {
@@ -244,7 +242,7 @@ std::optional<std::string> ensure_client_model(session_state& st) {
 
 void start(session_pointer self, const generation_order& order) {
   auto& st = self->state;
-  if (auto problem = ensure_client_model(st))
+  if (auto problem = ensure_client_model(self))
     return fail(self, *problem);
   generation_request req;
   req.prompt = order.prompt;
@@ -264,7 +262,6 @@ void start(session_pointer self, const generation_order& order) {
 session_actor::behavior_type session(session_pointer self, registry_actor registry, session_options options) {
   self->state.registry = std::move(registry);
   self->state.options = std::move(options);
-  self->state.system = &self->system();
   self->set_down_handler([=](caf::down_msg& down) {
     auto& st = self->state;
     if (!st.route)
