@@ -19,6 +19,59 @@
 
 namespace llamps {
 
+namespace contributor_detail {
+
+// Tells the registry what this node offers now and what it hosts (so a restarted registry
+// can rebuild its deployments from the reports).
+void send_heartbeat(contributor_pointer self) {
+  if (self->state.joined)
+    self->send(self->state.registry, heartbeat_atom::value, self->state.offer(),
+               self->state.host_refs());
+}
+
+// With the hosts' fresh figures: drain what no longer fits, tell the registry, release what
+// is done draining.
+void after_refresh(contributor_pointer self) {
+  drain_to_fit(self);
+  send_heartbeat(self);
+  release_drained(self);
+}
+
+// Asks every ready host for its live figures (KV bytes, sessions, steps), then heartbeats:
+// the server list and /metrics show what the hosts hold now, not what they held when they
+// loaded. A host busy past half an interval keeps its last figures, so the heartbeat is never
+// late enough for the registry to think the node gone.
+void refresh_and_heartbeat(contributor_pointer self) {
+  auto& st = self->state;
+  std::vector<block_host_actor> ready;
+  for (const auto& [id, list] : st.hosts)
+    for (const auto& h : list)
+      if (h.ready)
+        ready.push_back(h.host);
+  if (ready.empty())
+    return after_refresh(self);
+  auto pending = std::make_shared<size_t>(ready.size());
+  auto done = [=] {
+    if (--*pending == 0)
+      after_refresh(self);
+  };
+  for (auto& host : ready)
+    self->request(host, st.opts.heartbeat_interval / 2, status_atom::value)
+        .then(
+            [=](hosted_range& live) {
+              for (auto& [id, list] : self->state.hosts)
+                for (auto& h : list)
+                  if (h.host == host && h.ready) {
+                    live.draining = live.draining || h.range.draining;
+                    h.range = live;
+                  }
+              done();
+            },
+            [=](caf::error&) { done(); });
+}
+
+} // namespace contributor_detail
+
 namespace {
 
 using namespace contributor_detail;
@@ -27,8 +80,6 @@ constexpr auto join_timeout = std::chrono::seconds(10);
 // Loading a 70B range from a slow disk or over the network takes a while (an hour; CAF 0.17's
 // durations stop at minutes).
 constexpr auto load_timeout = std::chrono::minutes(60);
-
-using contributor_pointer = contributor_actor::stateful_pointer<contributor_state>;
 
 void try_join(contributor_pointer self) {
   auto& st = self->state;
@@ -63,41 +114,6 @@ void try_join(contributor_pointer self) {
           });
 }
 
-// Tells the registry what this node offers now and what it hosts (so a restarted registry
-// can rebuild its deployments from the reports).
-void send_heartbeat(contributor_pointer self) {
-  if (self->state.joined)
-    self->send(self->state.registry, heartbeat_atom::value, self->state.offer(),
-               self->state.host_refs());
-}
-
-// Stops every host and leaves the registry: the deployer, which monitors the hosts, loads
-// their blocks on other servers.
-void release_all(contributor_pointer self, bool in_time) {
-  auto& st = self->state;
-  for (auto& [id, list] : st.hosts)
-    for (auto& h : list) {
-      self->demonitor(h.host.address());
-      self->send_exit(h.host, caf::exit_reason::user_shutdown);
-    }
-  st.hosts.clear();
-  self->send(st.registry, leave_atom::value, st.opts.node_id);
-  st.log->info("{} drained{}; its blocks are released", st.opts.node_id,
-               in_time ? "" : " (time ran out before every session ended)");
-  st.draining = false;
-  st.drain_promise.deliver(in_time);
-}
-
-void finish_drain_when_idle(contributor_pointer self) {
-  auto& st = self->state;
-  bool idle = true;
-  for (auto& [id, list] : st.hosts)
-    for (auto& h : list)
-      idle = idle && h.range.sessions == 0;
-  if (idle || clock_type::now() >= st.drain_deadline)
-    release_all(self, idle);
-}
-
 // Messages that steer the contributor itself come only from its own process.
 bool from_own_node(contributor_pointer self) {
   auto sender = self->current_sender();
@@ -124,46 +140,6 @@ void reconnect(contributor_pointer self) {
   });
 }
 
-// Asks every ready host for its live figures (KV bytes, sessions, steps), then heartbeats:
-// the server list and /metrics show what the hosts hold now, not what they held when they
-// loaded. A host busy past half an interval keeps its last figures, so the heartbeat is never
-// late enough for the registry to think the node gone.
-void refresh_and_heartbeat(contributor_pointer self) {
-  auto& st = self->state;
-  std::vector<block_host_actor> ready;
-  for (const auto& [id, list] : st.hosts)
-    for (const auto& h : list)
-      if (h.ready)
-        ready.push_back(h.host);
-  if (ready.empty()) {
-    send_heartbeat(self);
-    if (st.draining)
-      finish_drain_when_idle(self);
-    return;
-  }
-  auto pending = std::make_shared<size_t>(ready.size());
-  auto done = [=] {
-    if (--*pending != 0)
-      return;
-    send_heartbeat(self);
-    if (self->state.draining)
-      finish_drain_when_idle(self); // with figures from after the drain began
-  };
-  for (auto& host : ready)
-    self->request(host, st.opts.heartbeat_interval / 2, status_atom::value)
-        .then(
-            [=](hosted_range& live) {
-              for (auto& [id, list] : self->state.hosts)
-                for (auto& h : list)
-                  if (h.host == host && h.ready) {
-                    live.draining = live.draining || h.range.draining;
-                    h.range = live;
-                  }
-              done();
-            },
-            [=](caf::error&) { done(); });
-}
-
 caf::result<host_ref> load(contributor_pointer self, load_order order, deployer_actor deployer) {
   auto& st = self->state;
   const std::string blocks =
@@ -188,13 +164,16 @@ caf::result<host_ref> load(contributor_pointer self, load_order order, deployer_
     host_opts.cache_dir = st.opts.cache_dir;
   auto host = spawn_block_host(self->system(), host_opts);
   self->monitor(host);
-  hosted_range planned;
-  planned.model = order.model.name;
-  planned.first = order.first;
-  planned.last = order.last;
-  planned.weight_bytes = weights;
-  planned.kv_budget_bytes = order.kv_budget_bytes;
-  st.hosts[order.deployment_id].push_back(hosted_blocks{host, planned, false});
+  hosted_blocks hosted;
+  hosted.host = host;
+  hosted.range.model = order.model.name;
+  hosted.range.first = order.first;
+  hosted.range.last = order.last;
+  hosted.range.weight_bytes = weights;
+  hosted.range.kv_budget_bytes = order.kv_budget_bytes;
+  hosted.deployer = deployer; // asked to move the blocks before they are released
+  self->monitor(deployer);    // so that a drain knows at once when its process is gone
+  st.hosts[order.deployment_id].push_back(std::move(hosted));
   st.log->info("loading {} of {} for {} ({})", blocks, order.model.name, order.deployment_id,
                order.local_path.empty() ? "fetching from the deployer"
                                         : "from local copy " + order.local_path);
@@ -243,6 +222,9 @@ contributor_actor::behavior_type contributor(contributor_pointer self,
     } else if (st.forget(down.source)) {
       st.log->warn("a block host stopped ({}); its blocks are released", error_text(down.reason));
       send_heartbeat(self);
+      finish_leave_when_empty(self);
+    } else {
+      forget_deployer(self, down.source);
     }
   });
   self->send(self, tick_atom::value); // the first tick joins
@@ -260,6 +242,7 @@ contributor_actor::behavior_type contributor(contributor_pointer self,
           self->state.hosts.erase(found);
           self->state.log->info("unloaded {}", deployment_id);
           send_heartbeat(self);
+          finish_leave_when_empty(self);
         }
         return true; // nothing of that deployment is hosted here any more
       },
@@ -273,22 +256,39 @@ contributor_actor::behavior_type contributor(contributor_pointer self,
         auto& st = self->state;
         if (!from_own_node(self))
           return make_llamps_error("only the node itself may drain its contributor");
-        if (st.draining)
+        if (st.leaving)
           return make_llamps_error(st.opts.node_id + " is already draining");
-        st.log->info("{} draining: no new sessions; releasing its blocks once the sessions in "
-                     "flight end (at most {} s)", st.opts.node_id, seconds);
-        st.draining = true;
-        st.drain_deadline = clock_type::now() + std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
-        st.drain_promise = self->make_response_promise<bool>();
+        st.log->info("{} draining: no new sessions; moving its blocks, then releasing them once the "
+                     "sessions in flight end (at most {} s)", st.opts.node_id, seconds);
+        st.leaving = true;
+        st.leave_promise = self->make_response_promise<bool>();
+        auto promise = st.leave_promise;
         for (auto& [id, list] : st.hosts)
           for (auto& h : list)
-            h.range.draining = true;
-        auto promise = st.drain_promise;
-        if (!st.joined)
-          release_all(self, true); // no registry to route sessions here
-        else
+            if (!h.range.draining)
+              drain(self, id, h, seconds_to_ms(seconds));
+        if (st.joined)
           refresh_and_heartbeat(self); // the registry stops routing here at once
+        else
+          release_drained(self);
         return promise;
+      },
+      [=](share_atom, uint64_t memory_bytes, int32_t cores, double drain_seconds) {
+        auto& st = self->state;
+        if (!from_own_node(self)) {
+          st.log->warn("refused share limits from another node");
+          return;
+        }
+        st.drain_time = seconds_to_ms(drain_seconds);
+        if (memory_bytes == st.opts.share_memory_bytes && cores == st.opts.share_cores)
+          return;
+        // New cores apply to hosts started from now on; the memory limit to the next ticks,
+        // which drain hosts that no longer fit.
+        st.opts.share_memory_bytes = memory_bytes;
+        st.opts.share_cores = cores;
+        st.log->info("{}: share limit now {} and {} cores; offering {}", st.opts.node_id,
+                     share_limit_text(memory_bytes), st.offer().cores, human_bytes(st.offer().memory_bytes));
+        send_heartbeat(self);
       },
       [=](join_atom, caf::actor& found_untyped) {
         auto found = caf::actor_cast<registry_actor>(found_untyped);
@@ -312,8 +312,9 @@ contributor_actor::behavior_type contributor(contributor_pointer self,
           reconnect(self);
         else
           try_join(self);
-        if (!st.joined && st.draining)
-          finish_drain_when_idle(self); // no registry routes sessions here meanwhile
+        check_movers(self);
+        if (!st.joined)
+          release_drained(self); // no registry routes sessions here meanwhile
         self->delayed_send(self, self->state.opts.heartbeat_interval, tick_atom::value);
       },
   };

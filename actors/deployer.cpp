@@ -27,17 +27,7 @@ namespace {
 
 using namespace deployer_detail;
 
-constexpr auto ask_timeout = std::chrono::seconds(30);
-constexpr auto load_timeout = std::chrono::minutes(60); // a 70B range takes a while
-constexpr uint64_t max_fetch_bytes = 8u << 20;          // the streaming window
-
-using deployer_pointer = deployer_actor::stateful_pointer<deployer_state>;
-
-void set_server_state(deployment_record& r, const std::string& node, const std::string& state) {
-  for (load_progress& p : r.status.servers)
-    if (p.node_id == node)
-      p.state = state;
-}
+constexpr uint64_t max_fetch_bytes = 8u << 20; // the streaming window
 
 // Unloads `id` on each of `nodes`, through the known handle or by asking the registry.
 void unload_everywhere(deployer_pointer self, const std::string& id,
@@ -92,25 +82,20 @@ void fail(deployer_pointer self, const std::string& model, const std::string& id
 
 // Every host is ready: record the deployment with the registry, then answer.
 void complete(deployer_pointer self, deployment_record& r) {
-  deployment d{r.status.model, r.status.deployment_id, r.request.model, r.plan.replicas, r.hosts};
   const std::string model = r.status.model, id = r.status.deployment_id;
-  self->request(self->state.registry, ask_timeout, deployed_atom::value, std::move(d))
-      .then(
-          [=](bool) {
-            deployment_record* rec = self->state.deploying(model, id);
-            if (!rec)
-              return;
-            rec->status.state = "ready";
-            for (const host_ref& h : rec->hosts)
-              if (h.host)
-                self->monitor(h.host); // a host that dies is replaced (repair below)
-            self->state.log->info("{} deployed as {} on {} server(s)", model, id,
-                                  rec->hosts.size());
-            rec->promise.deliver(rec->status);
-          },
-          [=](caf::error& err) {
-            fail(self, model, id, "the registry did not record it: " + error_text(err));
-          });
+  publish(self, r, [=](const caf::error& err) {
+    if (err)
+      return fail(self, model, id, error_text(err));
+    deployment_record* rec = self->state.deploying(model, id);
+    if (!rec)
+      return;
+    rec->status.state = "ready";
+    for (const host_ref& h : rec->hosts)
+      if (h.host)
+        self->monitor(h.host); // a host that dies is replaced (deployer_replace.cpp)
+    self->state.log->info("{} deployed as {} on {} server(s)", model, id, rec->hosts.size());
+    rec->promise.deliver(rec->status);
+  });
 }
 
 // Orders one contributor to load its plan entry.
@@ -131,7 +116,7 @@ void load_entry(deployer_pointer self, const std::string& model, const std::stri
             deployment_record* rec = self->state.deploying(model, id);
             if (!rec)
               return;
-            set_server_state(*rec, node, "ready");
+            rec->set_server_state(node, "ready");
             rec->hosts[index] = std::move(host);
             if (--rec->awaiting == 0)
               complete(self, *rec);
@@ -139,7 +124,7 @@ void load_entry(deployer_pointer self, const std::string& model, const std::stri
           [=](caf::error& err) {
             std::string why = error_text(err);
             if (deployment_record* rec = self->state.deploying(model, id))
-              set_server_state(*rec, node, "failed: " + why);
+              rec->set_server_state(node, "failed: " + why);
             // Contributors name themselves in their errors; others get named here.
             fail(self, model, id, why.find(node) == std::string::npos ? node + ": " + why : why);
           });
@@ -241,10 +226,7 @@ caf::result<bool> undeploy(deployer_pointer self, const std::string& model) {
   self->request(self->state.registry, ask_timeout, undeploy_atom::value, model)
       .then(
           [=](const deployment& d) mutable {
-            std::set<std::string> nodes;
-            for (const host_ref& h : d.hosts)
-              nodes.insert(h.node_id);
-            release(self, model, d.deployment_id, nodes, [=]() mutable { promise.deliver(true); });
+            release(self, model, d.deployment_id, nodes_of(d.hosts), [=]() mutable { promise.deliver(true); });
           },
           [=](caf::error& err) mutable {
             // A registry that restarted may have lost the record this deployer still has.
@@ -291,100 +273,18 @@ caf::result<std::vector<char>> fetch(deployer_pointer self, const std::string& i
   return bytes;
 }
 
-// Tells the registry about the deployment as it is now (same id: the record is replaced).
-void publish(deployer_pointer self, const deployment_record& r) {
-  deployment d{r.status.model, r.status.deployment_id, r.request.model, r.plan.replicas, r.hosts};
-  self->request(self->state.registry, ask_timeout, deployed_atom::value, d) // d is used below
-      .then([](bool) {}, [=](caf::error& err) {
-        self->state.log->error("the registry did not take the repaired deployment: {}", error_text(err));
-        // Undeployed elsewhere meanwhile: unload it here too, the repair included.
-        if (error_text(err).find("was undeployed") != std::string::npos)
-          release(self, d.model, d.deployment_id, [&] {
-            std::set<std::string> nodes;
-            for (const host_ref& h : d.hosts)
-              nodes.insert(h.node_id);
-            return nodes;
-          }());
-      });
-}
-
-// A host of a ready deployment died: load its blocks on a spare server, so sessions that
-// lost their route find the blocks again (they replay their inputs there).
-void repair(deployer_pointer self, const std::string& model, size_t index) {
-  auto& st = self->state;
-  auto rec = st.records.find(model);
-  if (rec == st.records.end() || rec->second.status.state != "ready")
-    return;
-  const std::string id = rec->second.status.deployment_id;
-  const host_ref lost = rec->second.hosts[index];
-  st.log->warn("{}: host of blocks {}-{} on {} is gone; loading them on a spare server", id,
-               lost.range.first, lost.range.last - 1, lost.node_id);
-  auto still_current = [=](deployer_pointer self) -> deployment_record* {
-    auto r = self->state.records.find(model);
-    return r != self->state.records.end() && r->second.status.deployment_id == id &&
-                   r->second.status.state == "ready" && r->second.hosts[index].host == lost.host
-               ? &r->second
-               : nullptr;
-  };
-  auto load_on = [=](const std::string& node, contributor_actor c) {
-    deployment_record* r = still_current(self);
-    if (!r)
-      return;
-    r->contributors[node] = c;
-    r->source->allow(node, lost.range.first, lost.range.last);
-    r->status.servers.push_back(load_progress{id, node, 0, lost.range.weight_bytes, "loading (repair)"});
-    load_order order{id, r->request.model, lost.range.first, lost.range.last, lost.range.kv_budget_bytes, ""};
-    self->request(c, load_timeout, load_atom::value, std::move(order), caf::actor_cast<deployer_actor>(self))
-        .then(
-            [=](host_ref& host) {
-              deployment_record* r = still_current(self);
-              if (!r)
-                return;
-              set_server_state(*r, node, "ready");
-              set_server_state(*r, lost.node_id, "replaced by " + node);
-              r->hosts[index] = host;
-              self->monitor(host.host);
-              self->state.log->info("{}: blocks {}-{} now on {}", id, lost.range.first, lost.range.last - 1, node);
-              publish(self, *r);
-            },
-            [=](caf::error& err) {
-              self->state.log->error("{}: repair on {} failed: {}", id, node, error_text(err));
-            });
-  };
-  self->request(st.registry, ask_timeout, servers_atom::value)
-      .then(
-          [=](const std::vector<server_status>& servers) {
-            deployment_record* r = still_current(self);
-            if (!r)
-              return;
-            auto spare = pick_spare(*r, lost.range, servers);
-            if (!spare) {
-              set_server_state(*r, lost.node_id, "lost, no spare server");
-              self->state.log->error("{}: no spare server can take blocks {}-{}", id,
-                                     lost.range.first, lost.range.last - 1);
-              return;
-            }
-            self->request(self->state.registry, ask_timeout, join_atom::value, *spare)
-                .then([=](contributor_actor& c) { load_on(*spare, c); }, [](caf::error&) {});
-          },
-          [](caf::error&) {});
-}
-
 deployer_actor::behavior_type deployer(deployer_pointer self, registry_actor registry,
                                        planner_actor planner) {
   self->state.registry = std::move(registry);
   self->state.planner = std::move(planner);
   self->set_down_handler([=](caf::down_msg& down) {
-    for (auto& [model, r] : self->state.records)
-      if (r.status.state == "ready")
-        for (size_t i = 0; i < r.hosts.size(); ++i)
-          if (down.source == r.hosts[i].host.address())
-            return repair(self, model, i);
+    if (auto lost = self->state.find_host(down.source))
+      return replace_host(self, lost->model, lost->index, replacement::repair, [](const caf::error&) {});
     for (auto& [model, r] : self->state.records)
       if (r.deploying())
         for (auto& [node, c] : r.contributors)
           if (down.source == c.address()) {
-            set_server_state(r, node, "failed: went down");
+            r.set_server_state(node, "failed: went down");
             fail(self, model, r.status.deployment_id, node + " went down during deployment");
             break;
           }
@@ -409,10 +309,23 @@ deployer_actor::behavior_type deployer(deployer_pointer self, registry_actor reg
       },
       [=](fetch_atom, const std::string& id, const std::string& node, uint64_t offset,
           uint64_t length) { return fetch(self, id, node, offset, length); },
+      [=](move_atom, const std::string& id, const caf::actor_addr& host) { return move_host(self, id, host); },
   };
 }
 
 } // namespace
+
+// Tells the registry about the deployment as it is now (a known id: the record is replaced).
+void deployer_detail::publish(deployer_pointer self, const deployment_record& r, outcome_fn done) {
+  deployment d = r.published();
+  self->request(self->state.registry, ask_timeout, deployed_atom::value, d) // d is used below
+      .then([=](bool) { done({}); }, [=](caf::error& err) {
+        // Undeployed elsewhere meanwhile: unload it here too, a new host included.
+        if (error_text(err).find("was undeployed") != std::string::npos)
+          release(self, d.model, d.deployment_id, nodes_of(d.hosts));
+        done(make_llamps_error("the registry did not record it: " + error_text(err)));
+      });
+}
 
 deployer_actor spawn_deployer(caf::actor_system& sys, registry_actor registry,
                               planner_actor planner) {

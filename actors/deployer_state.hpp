@@ -1,7 +1,10 @@
 #pragma once
 // The state of the deployer (actors/deployer.cpp): the deployments it runs, and the choice
-// of a spare server when a host of one is lost. Kept apart so that the actor's file reads
-// as its behaviour.
+// of a spare server when a host of one is lost or drained, and what its two files share
+// (actors/deployer.cpp: deploy, undeploy, fetch; actors/deployer_replace.cpp: repairs and
+// moves). Kept apart so that the actor's files read as its behaviour.
+#include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -25,7 +28,34 @@ struct deployment_record {
   std::map<std::string, contributor_actor> contributors; // by node id, as they are looked up
   std::shared_ptr<weight_source> source; // kept while deployed: replacement hosts pull too
   caf::typed_response_promise<deploy_status> promise;
+  // Hosts whose blocks are being loaded on a spare server (a repair or a move): a host that
+  // is moved and then dies must not start a second load of the same blocks.
+  std::set<caf::actor_addr> replacing;
   bool deploying() const { return status.state == "deploying"; }
+
+  void set_server_state(const std::string& node, const std::string& state) {
+    for (load_progress& p : status.servers)
+      if (p.node_id == node)
+        p.state = state;
+  }
+
+  // The deployment as the registry records it.
+  deployment published() const {
+    return deployment{status.model, status.deployment_id, request.model, plan.replicas, hosts};
+  }
+};
+
+inline std::set<std::string> nodes_of(const std::vector<host_ref>& hosts) {
+  std::set<std::string> nodes;
+  for (const host_ref& h : hosts)
+    nodes.insert(h.node_id);
+  return nodes;
+}
+
+// Where a host is in the deployments: the model's record and its index in the hosts.
+struct host_position {
+  std::string model;
+  size_t index = 0;
 };
 
 struct deployer_state {
@@ -52,15 +82,35 @@ struct deployer_state {
         return &record;
     return nullptr;
   }
+
+  // The host of a ready deployment at `host`, if any.
+  std::optional<host_position> find_host(const caf::actor_addr& host) const {
+    for (const auto& [model, r] : records)
+      if (r.status.state == "ready")
+        for (size_t i = 0; i < r.hosts.size(); ++i)
+          if (r.hosts[i].host.address() == host)
+            return host_position{model, i};
+    return std::nullopt;
+  }
+
+  // The record of `model` if it is still ready as `id` with `host` at `index`: a replacement
+  // that finds anything else (undeployed, redeployed, replaced meanwhile) must change nothing.
+  deployment_record* serving(const std::string& model, const std::string& id, size_t index,
+                             const block_host_actor& host) {
+    auto r = records.find(model);
+    return r != records.end() && r->second.status.deployment_id == id &&
+                   r->second.status.state == "ready" && r->second.hosts[index].host == host
+               ? &r->second
+               : nullptr;
+  }
 };
 
-// The server to take over a lost host's blocks: healthy, not already part of the deployment,
-// with room for the weights and KV budget; the one with the most leftover memory.
+// The server to take over a host's blocks: healthy, not already part of the deployment (the
+// node that gives them up is part of it until they moved), with room for the weights and KV
+// budget; the one with the most leftover memory.
 inline std::optional<std::string> pick_spare(const deployment_record& r, const hosted_range& lost,
                                       const std::vector<server_status>& servers) {
-  std::set<std::string> used;
-  for (const host_ref& h : r.hosts)
-    used.insert(h.node_id);
+  const std::set<std::string> used = nodes_of(r.hosts);
   const server_status* best = nullptr;
   for (const server_status& s : servers)
     if (s.healthy && !used.count(s.offer.node_id) &&
@@ -69,5 +119,31 @@ inline std::optional<std::string> pick_spare(const deployment_record& r, const h
       best = &s;
   return best ? std::optional<std::string>(best->offer.node_id) : std::nullopt;
 }
+
+using deployer_pointer = deployer_actor::stateful_pointer<deployer_state>;
+
+// Hears once how an asynchronous step ended: no error = done.
+using outcome_fn = std::function<void(const caf::error&)>;
+
+constexpr auto ask_timeout = std::chrono::seconds(30);
+constexpr auto load_timeout = std::chrono::minutes(60); // a 70B range takes a while
+
+// Records the deployment as it is now with the registry (actors/deployer.cpp).
+void publish(deployer_pointer self, const deployment_record& r, outcome_fn done);
+
+// Why a host's blocks are loaded elsewhere: it died (sessions that lost their route find the
+// blocks again and replay there), or its node drains it (sessions in flight keep it until
+// they end; new ones go to the new host, so the blocks are never unserved).
+enum class replacement { repair, move };
+
+// Loads the blocks of host `index` of `model` (a ready deployment) on a spare server, then
+// publishes the deployment with the new host in its place; `done` hears the outcome once
+// (actors/deployer_replace.cpp).
+void replace_host(deployer_pointer self, const std::string& model, size_t index, replacement why,
+                  outcome_fn done);
+
+// A contributor drains a host: move its blocks, answer once they are served elsewhere.
+caf::result<bool> move_host(deployer_pointer self, const std::string& deployment_id,
+                       const caf::actor_addr& host);
 
 } // namespace llamps::deployer_detail

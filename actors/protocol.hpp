@@ -52,6 +52,8 @@ using sessions_atom = caf::atom_constant<caf::atom("sessions")>;
 using close_atom = caf::atom_constant<caf::atom("close")>;
 using logits_atom = caf::atom_constant<caf::atom("logits")>;
 using hello_atom = caf::atom_constant<caf::atom("hello")>;
+using move_atom = caf::atom_constant<caf::atom("move")>;
+using share_atom = caf::atom_constant<caf::atom("share")>;
 
 // ---- plain message types ----
 
@@ -228,7 +230,12 @@ using deployer_actor = caf::typed_actor<
     caf::replies_to<progress_atom>::with<std::vector<deploy_status>>,
     caf::reacts_to<progress_atom, load_progress>,                // from loading hosts
     // A host without its own copy pulls its blocks' bytes: (deployment, node, offset, length).
-    caf::replies_to<fetch_atom, std::string, std::string, uint64_t, uint64_t>::with<std::vector<char>>>;
+    caf::replies_to<fetch_atom, std::string, std::string, uint64_t, uint64_t>::with<std::vector<char>>,
+    // From the node of a host it loaded, which drains that host (the node leaves, or its
+    // leftover shrank): load the host's blocks on a spare server and publish the deployment
+    // with the new host instead; answers true once new sessions are routed there, so the node
+    // releases the blocks only when they are served elsewhere. (deployment id, host)
+    caf::replies_to<move_atom, std::string, caf::actor_addr>::with<bool>>;
 
 using block_host_actor = caf::typed_actor<
     // Loads its blocks (from a local copy or by fetching from the deployer).
@@ -280,6 +287,9 @@ using contributor_actor = caf::typed_actor<
     // wait for the sessions in flight (at most the given seconds), then release the blocks.
     // Answers true when everything was released, false when the time ran out first.
     caf::replies_to<leave_atom, double>::with<bool>,
+    // From its own node only: new share limits (memory bytes, cores; 0 = no limit) and how
+    // long the sessions in flight may take when hosts that no longer fit are drained (s).
+    caf::reacts_to<share_atom, uint64_t, int32_t, double>,
     // From its own node only: the registry again, after its process restarted (untyped:
     // registry_actor is declared below, and names this interface).
     caf::reacts_to<join_atom, caf::actor>,

@@ -1,6 +1,7 @@
 // llamps node: one machine's part of a cluster. As a registry it keeps the list of available
 // servers and deployments; as a contributor it offers this machine's leftover memory and
-// cores and hosts the block ranges the deployer gives it. Runs until SIGINT or SIGTERM.
+// cores and hosts the block ranges the deployer gives it. Runs until SIGINT or SIGTERM;
+// SIGHUP re-reads the --config file and applies its share limits.
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -17,21 +18,62 @@ namespace llamps {
 
 namespace {
 
-int wait_for_signal() {
+// The signals the node acts on; blocked in every thread, so that only sigwait sees them.
+sigset_t node_signals() {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  return signals;
+}
+
+int wait_for_signal() {
+  sigset_t signals = node_signals();
   int received = 0;
   sigwait(&signals, &received);
   return received;
+}
+
+uint64_t share_memory_bytes(const node_config& c) { return static_cast<uint64_t>(c.share_memory_gb * 1e9); }
+
+// Hands the contributor its share limits and drain time (at start, and after each reload).
+// Sent from an actor of this process: the contributor takes them from its own node only.
+void apply_share(caf::actor_system& sys, const contributor_actor& contributor, const node_config& c) {
+  caf::scoped_actor self{sys};
+  self->send(contributor, share_atom::value, share_memory_bytes(c), static_cast<int32_t>(c.share_cores),
+             c.drain_seconds);
+}
+
+// SIGHUP: reads the --config file again (the command line still wins) and applies its share
+// limits; a smaller share drains the hosts that no longer fit. Other keys need a restart.
+void reload(int argc, char** argv, node_config& c, caf::actor_system& sys, const contributor_actor& contributor) {
+  const char* id = c.node_id.c_str();
+  if (c.config_file.empty()) {
+    std::printf("llamps node %s: SIGHUP: nothing to reload (started without --config)\n", id);
+    return;
+  }
+  auto again = parse_node_config(argc, argv); // prints what is wrong with the file
+  if (again.exit_code) {
+    std::printf("llamps node %s: SIGHUP: %s not reloaded; the share limits stay as they were\n", id,
+                c.config_file.c_str());
+    return;
+  }
+  c.share_memory_gb = again.config.share_memory_gb;
+  c.share_cores = again.config.share_cores;
+  c.drain_seconds = again.config.drain_seconds;
+  std::printf("llamps node %s: SIGHUP: reloaded %s: share-memory-gb %g, share-cores %d, drain-seconds %g%s\n", id,
+              c.config_file.c_str(), c.share_memory_gb, c.share_cores, c.drain_seconds,
+              contributor ? "" : " (no contributor on this node: nothing to apply)");
+  if (contributor)
+    apply_share(sys, contributor, c);
 }
 
 contributor_options contributor_options_of(const node_config& c) {
   contributor_options o;
   o.node_id = c.node_id;
   o.address = c.listen;
-  o.share_memory_bytes = static_cast<uint64_t>(c.share_memory_gb * 1e9);
+  o.share_memory_bytes = share_memory_bytes(c);
   o.share_cores = c.share_cores;
   o.model_dir = c.model_dir;
   o.cache_dir = c.cache_dir;
@@ -51,10 +93,7 @@ int cmd::node(int argc, char** argv) {
   auto& c = parsed.config;
   set_log_level(c.log_level);
   // Block the signals before any thread starts, so that only sigwait below sees them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
+  sigset_t signals = node_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   system_config cfg(tls_files{c.tls_ca, c.tls_cert, c.tls_key});
@@ -86,6 +125,7 @@ int cmd::node(int argc, char** argv) {
         return connect_registry(sys, cfg, address, token);
       };
     contributor = spawn_contributor(sys, opts, registry);
+    apply_share(sys, contributor, c); // its drain time for hosts that stop fitting
     if (c.role == "contributor") {
       // A gate, not the contributor: without the token nobody gets a handle to load blocks.
       port = publish_gate(sys, cfg, registry, c.join_token, host, port,
@@ -103,7 +143,11 @@ int cmd::node(int argc, char** argv) {
                 split_address(c.http).first.c_str(), web->port());
   }
   std::fflush(stdout);
-  int sig = wait_for_signal();
+  int sig;
+  while ((sig = wait_for_signal()) == SIGHUP) {
+    reload(argc, argv, c, sys, contributor);
+    std::fflush(stdout);
+  }
   web.reset();
   std::printf("llamps node %s: %s, shutting down\n", c.node_id.c_str(), sig == SIGINT ? "SIGINT" : "SIGTERM");
   if (contributor && sig == SIGTERM) {

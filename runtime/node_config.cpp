@@ -28,7 +28,7 @@ po::options_description node_options(node_config& c) {
     ("join-token", po::value(&c.join_token), "shared cluster secret; nodes and shells without it are refused")
     ("heartbeat-ms", po::value(&c.heartbeat_ms)->default_value(c.heartbeat_ms), "heartbeat interval; a node silent for 3 intervals is marked gone")
     ("session-idle-seconds", po::value(&c.session_idle_seconds)->default_value(c.session_idle_seconds, "600"), "a block host frees the caches of a session idle this long")
-    ("drain-seconds", po::value(&c.drain_seconds)->default_value(c.drain_seconds, "60"), "on SIGTERM (or SIGHUP with a smaller share), how long the sessions in flight may take before the blocks are released")
+    ("drain-seconds", po::value(&c.drain_seconds)->default_value(c.drain_seconds, "60"), "when the node drains (SIGTERM, or a share that no longer holds its blocks), how long the sessions in flight may take before the blocks are released")
     ("state-file", po::value(&c.state_file), "registry: file that keeps the deployments across a restart")
     ("http", po::value(&c.http), "serve the web page and HTTP API on HOST:PORT")
     ("api-key", po::value(&c.api_key), "require 'Authorization: Bearer KEY' on the HTTP API")
@@ -68,18 +68,23 @@ void validate(const node_config& c) {
 node_config_result parse_node_config(int argc, char** argv) {
   node_config_result out;
   auto& c = out.config;
-  std::string config_file;
   po::options_description general("general");
-  general.add_options()("help,h", "show this help")("config", po::value(&config_file), "INI file with the options below");
+  general.add_options()("help,h", "show this help")(
+      "config", po::value(&c.config_file),
+      "INI file with the options below; on SIGHUP the node reads it again and applies its "
+      "share-memory-gb, share-cores and drain-seconds (hosts that no longer fit are drained: "
+      "their blocks move to other servers, then are released)");
   auto options = node_options(c);
   po::options_description all;
   all.add(general).add(options);
   const char* usage = "usage: llamps node [--config FILE] [options]\n";
+  const char* signals = "Runs until SIGINT (leaves at once) or SIGTERM (drains, then leaves); SIGHUP\n"
+                        "re-reads the --config file and applies its share limits.\n";
   try {
     po::variables_map vars;
     po::store(po::parse_command_line(argc, argv, all), vars);
     if (vars.count("help")) {
-      std::cout << usage << "\n" << all << "\n";
+      std::cout << usage << signals << "\n" << all << "\n";
       out.exit_code = 0;
       return out;
     }

@@ -8,6 +8,7 @@
 namespace llamps {
 
 struct node_config {
+  std::string config_file;          // --config FILE ("" = none); SIGHUP reads it again
   std::string role = "both";        // registry, contributor or both
   std::string listen = "127.0.0.1:4242";
   std::string registry;             // HOST:PORT of the registry (contributor role)
@@ -20,7 +21,7 @@ struct node_config {
   std::string join_token;
   int heartbeat_ms = 1000;
   double session_idle_seconds = 600; // a block host frees a session idle this long
-  double drain_seconds = 60;         // on SIGTERM, how long sessions in flight may take
+  double drain_seconds = 60;         // on SIGTERM or a smaller share, how long sessions in flight may take
   std::string state_file;            // registry: deployments survive a restart
   std::string http;                 // HOST:PORT for the web page and API ("" = none)
   std::string api_key;

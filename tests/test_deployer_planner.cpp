@@ -79,7 +79,8 @@ fake_contributor(contributor_actor::stateful_pointer<fake_contributor_state> sel
         }
         return s;
       },
-      [=](leave_atom, double) { return true; }, // draining and reconnecting: not tested here
+      [=](leave_atom, double) { return true; }, // draining, share limits and reconnecting:
+      [=](share_atom, uint64_t, int32_t, double) {}, // not tested here
       [=](join_atom, caf::actor&) {},
       [=](tick_atom) {},
   };
