@@ -50,7 +50,7 @@ struct block_host_options {
   std::string node_id;
   std::string cache_dir = "/tmp/llamps-cache"; // where pulled block bytes are written
   std::chrono::milliseconds session_idle_timeout{std::chrono::minutes(10)};
-  int32_t compute_threads = 0;     // 0 = leave libtorch's default
+  int32_t compute_threads = 0;     // threads for its forward passes (0 = every core)
   caf::actor_addr owner;           // the host ends when this actor (its contributor) ends
 };
 // A block host starts empty; a load_atom message gives it its blocks. It runs detached (its
