@@ -53,5 +53,5 @@ grep -vq "sessions 0  kv_bytes 0 " "$WORK/hosts.out" && { cat "$WORK/hosts.out";
 # complete (checked above); say how often and why, for whoever chases it.
 recoveries=$(grep -oE ", [0-9]+ recoveries" "$WORK/rounds.out" | awk '{ n += $2 } END { print n + 0 }')
 echo "soak: $recoveries session recoveries (re-routing) without any node failing"
-grep "re-routing" "$WORK/rounds.out" | head -5 || true
+grep "re-routing and replaying" "$WORK/rounds.out" | head -5 || true
 echo "soak: $rounds rounds, $sessions sessions in ${SECONDS_TOTAL}s, all completed; memory flat, hosts empty"
