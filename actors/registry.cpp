@@ -215,7 +215,7 @@ registry_actor::behavior_type registry(registry_pointer self, registry_options o
   return {
     [=](join_atom, node_offer& offer, contributor_actor& contributor) -> caf::result<bool> {
       auto& st = self->state;
-      if (offer.join_token != st.options.join_token) {
+      if (!same_token(offer.join_token, st.options.join_token)) {
         st.log->warn("refused node {} from {}: wrong join token", offer.node_id, offer.address);
         return make_llamps_error("join refused: wrong join token");
       }
@@ -235,7 +235,7 @@ registry_actor::behavior_type registry(registry_pointer self, registry_options o
     [=](heartbeat_atom, node_offer& offer, std::vector<host_ref>& hosts) {
       auto& st = self->state;
       auto i = st.servers.find(offer.node_id);
-      if (i == st.servers.end() || offer.join_token != st.options.join_token)
+      if (i == st.servers.end() || !same_token(offer.join_token, st.options.join_token))
         return; // unknown nodes must join first
       i->second.offer.memory_bytes = offer.memory_bytes;
       i->second.offer.cores = offer.cores;
