@@ -42,7 +42,11 @@ struct block_host_state {
 
 using host_pointer = block_host_actor::stateful_pointer<block_host_state>;
 
-constexpr double max_batch_wait_seconds = 0.05;
+// How long decode steps may wait for the other active sessions: twice the last batch's
+// forward time, at most this (a straggler further behind joins in a later round).
+constexpr double max_batch_wait_seconds = 0.2;
+// A session that stepped through here this recently is counted as active.
+constexpr auto active_session_horizon = std::chrono::seconds(2);
 
 // Counts `steps` steps that took `seconds` of forward time in all (a batch shares its time).
 void record_latency(block_host_state& st, double seconds, size_t steps) {
@@ -60,7 +64,7 @@ void record_latency(block_host_state& st, double seconds, size_t steps) {
 // Sessions that stepped through here lately and are not queued now: their next decode step
 // is on its way round the chain.
 size_t sessions_on_their_way(const block_host_state& st) {
-  const auto recent = clock_type::now() - std::chrono::seconds(1);
+  const auto recent = clock_type::now() - active_session_horizon;
   size_t n = 0;
   for (auto& [session, last_step] : st.admitted)
     n += last_step >= recent;
@@ -68,10 +72,12 @@ size_t sessions_on_their_way(const block_host_state& st) {
 }
 
 // Decode steps run as soon as every recently active session has one queued; otherwise they
-// wait for the others, but no longer than one batch's forward time. Sessions whose steps come
-// back staggered (each session's client samples on its own) thus merge into one batch within
-// a few rounds, and one forward pass over the weights serves them all; a lone session never
-// waits.
+// wait for the others, but no longer than two batches' forward time. Sessions whose steps
+// come back staggered (they started at different times; each client samples on its own) thus
+// merge into one batch within a few rounds, and one pass over the weights serves them all.
+// Decode is bound by memory bandwidth, so a batch of 16 costs little more than a batch of 1:
+// one large batch going round the chain does as much per second as several small ones in
+// flight at once, with a fraction of the weight traffic. A lone session never waits.
 void schedule_flush(host_pointer self) {
   auto& st = self->state;
   if (st.flush_pending)
@@ -79,7 +85,7 @@ void schedule_flush(host_pointer self) {
   st.flush_pending = true;
   const auto round = ++st.flush_round;
   const auto window = std::chrono::microseconds(static_cast<int64_t>(
-      std::min(st.last_batch_seconds, max_batch_wait_seconds) * 1e6));
+      std::min(2 * st.last_batch_seconds, max_batch_wait_seconds) * 1e6));
   if (sessions_on_their_way(st) == 0 || window.count() < 50)
     self->send(self, flush_atom::value, round);
   else
