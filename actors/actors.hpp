@@ -42,6 +42,9 @@ contributor_actor spawn_contributor(caf::actor_system& sys, const contributor_op
 // whose lifetime it shares, so that it exits with it (CAF waits for it at shutdown).
 gate_actor spawn_gate(caf::actor_system& sys, registry_actor registry, std::string join_token,
                       caf::actor owner);
+// Compares join tokens in constant time, so the time to refuse says nothing about how much of
+// a guessed token was right (the gate and the registry both check tokens).
+bool same_token(const std::string& a, const std::string& b);
 
 planner_actor spawn_planner(caf::actor_system& sys, registry_actor registry);
 deployer_actor spawn_deployer(caf::actor_system& sys, registry_actor registry, planner_actor planner);
@@ -50,7 +53,7 @@ struct block_host_options {
   std::string node_id;
   std::string cache_dir = "/tmp/llamps-cache"; // where pulled block bytes are written
   std::chrono::milliseconds session_idle_timeout{std::chrono::minutes(10)};
-  int32_t compute_threads = 0;     // 0 = leave libtorch's default
+  int32_t compute_threads = 0;     // threads for its forward passes (0 = every core)
   caf::actor_addr owner;           // the host ends when this actor (its contributor) ends
 };
 // A block host starts empty; a load_atom message gives it its blocks. It runs detached (its

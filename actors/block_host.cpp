@@ -35,10 +35,18 @@ struct block_host_state {
   std::map<uint64_t, clock_type::time_point> admitted; // session -> last step
   std::vector<queued_step> decode_queue;
   bool flush_pending = false;
+  uint64_t flush_round = 0;          // a delayed flush of an earlier queue is stale
+  double last_batch_seconds = 0;     // the forward time of the last decode batch
   std::shared_ptr<spdlog::logger> log = logger("block_host");
 };
 
 using host_pointer = block_host_actor::stateful_pointer<block_host_state>;
+
+// How long decode steps may wait for the other active sessions: twice the last batch's
+// forward time, at most this (a straggler further behind joins in a later round).
+constexpr double max_batch_wait_seconds = 0.2;
+// A session that stepped through here this recently is counted as active.
+constexpr auto active_session_horizon = std::chrono::seconds(2);
 
 // Counts `steps` steps that took `seconds` of forward time in all (a batch shares its time).
 void record_latency(block_host_state& st, double seconds, size_t steps) {
@@ -50,6 +58,38 @@ void record_latency(block_host_state& st, double seconds, size_t steps) {
   counts[bucket] += steps;
   st.range.latency_sum_us += us * static_cast<double>(steps);
   st.range.steps += steps;
+  st.range.batches += 1;
+}
+
+// Sessions that stepped through here lately and are not queued now: their next decode step
+// is on its way round the chain.
+size_t sessions_on_their_way(const block_host_state& st) {
+  const auto recent = clock_type::now() - active_session_horizon;
+  size_t n = 0;
+  for (auto& [session, last_step] : st.admitted)
+    n += last_step >= recent;
+  return n > st.decode_queue.size() ? n - st.decode_queue.size() : 0;
+}
+
+// Decode steps run as soon as every recently active session has one queued; otherwise they
+// wait for the others, but no longer than two batches' forward time. Sessions whose steps
+// come back staggered (they started at different times; each client samples on its own) thus
+// merge into one batch within a few rounds, and one pass over the weights serves them all.
+// Decode is bound by memory bandwidth, so a batch of 16 costs little more than a batch of 1:
+// one large batch going round the chain does as much per second as several small ones in
+// flight at once, with a fraction of the weight traffic. A lone session never waits.
+void schedule_flush(host_pointer self) {
+  auto& st = self->state;
+  if (st.flush_pending)
+    return;
+  st.flush_pending = true;
+  const auto round = ++st.flush_round;
+  const auto window = std::chrono::microseconds(static_cast<int64_t>(
+      std::min(2 * st.last_batch_seconds, max_batch_wait_seconds) * 1e6));
+  if (sessions_on_their_way(st) == 0 || window.count() < 50)
+    self->send(self, flush_atom::value, round);
+  else
+    self->delayed_send(self, window, flush_atom::value, round);
 }
 
 std::string host_name(const block_host_state& st) {
@@ -93,7 +133,8 @@ void flush_decodes(host_pointer self) {
   try {
     auto started = clock_type::now();
     auto outputs = st.blocks->forward_batch(steps);
-    record_latency(st, std::chrono::duration<double>(clock_type::now() - started).count(), steps.size());
+    st.last_batch_seconds = std::chrono::duration<double>(clock_type::now() - started).count();
+    record_latency(st, st.last_batch_seconds, steps.size());
     size_t i = 0;
     seen.clear();
     for (auto& q : queue) {
@@ -147,8 +188,12 @@ hosted_range load(host_pointer self, load_order order, const deployer_actor& dep
     st.kv_bytes_per_session = static_cast<uint64_t>(cfg.n_ctx) * order.model.kv_bytes_per_token_per_block *
                               static_cast<uint64_t>(order.last - order.first);
   }
-  st.range = hosted_range{order.model.name, order.first, order.last, st.blocks->weight_bytes(),
-                          order.kv_budget_bytes, 0, 0, false};
+  st.range = hosted_range{};
+  st.range.model = order.model.name;
+  st.range.first = order.first;
+  st.range.last = order.last;
+  st.range.weight_bytes = st.blocks->weight_bytes();
+  st.range.kv_budget_bytes = order.kv_budget_bytes;
   report(st.blocks->weight_bytes(), st.blocks->weight_bytes(), "ready");
   st.log->info("{}: loaded {:.1f} MB of weights", host_name(st), st.blocks->weight_bytes() / 1e6);
   return st.range;
@@ -156,8 +201,9 @@ hosted_range load(host_pointer self, load_order order, const deployer_actor& dep
 
 block_host_actor::behavior_type block_host(host_pointer self, block_host_options options) {
   self->state.options = std::move(options);
-  if (self->state.options.compute_threads > 0)
-    set_compute_threads(self->state.options.compute_threads);
+  // OpenMP settings are per thread, and this actor has a thread of its own: set them here
+  // (0 = every core), not inherited from whatever thread spawned it.
+  set_compute_threads(self->state.options.compute_threads);
   if (auto owner = self->state.options.owner) {
     // A block host lives no longer than the contributor that spawned it.
     self->monitor(owner);
@@ -189,12 +235,11 @@ block_host_actor::behavior_type block_host(host_pointer self, block_host_options
       queued_step q{std::move(req), self->make_response_promise<step_result>()};
       auto promise = q.promise;
       if (q.request.hidden.shape[0] == 1) {
-        // Decode: wait for the steps already in the mailbox, then run them all at once.
+        // Decode: batched with the other sessions' steps (see schedule_flush).
         st.decode_queue.push_back(std::move(q));
-        if (!st.flush_pending) {
-          st.flush_pending = true;
-          self->send(self, flush_atom::value);
-        }
+        if (st.flush_pending && sessions_on_their_way(st) == 0)
+          st.flush_pending = false; // everyone is here: run now instead of at the timer
+        schedule_flush(self);
         return promise;
       }
       try {
@@ -207,7 +252,10 @@ block_host_actor::behavior_type block_host(host_pointer self, block_host_options
       }
       return promise;
     },
-    [=](flush_atom) { flush_decodes(self); },
+    [=](flush_atom, uint64_t round) {
+      if (round == self->state.flush_round)
+        flush_decodes(self);
+    },
     [=](admit_atom, uint64_t session) -> caf::result<bool> {
       auto& st = self->state;
       if (!st.blocks)

@@ -9,13 +9,11 @@
 
 namespace llamps {
 
-namespace {
-
-// Compares in constant time, so the time to refuse says nothing about how much of a guessed
-// token was right.
 bool same_token(const std::string& a, const std::string& b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
+
+namespace {
 
 struct gate_state {
   const char* name = "gate";

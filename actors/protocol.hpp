@@ -79,6 +79,7 @@ struct hosted_range {
   int32_t sessions = 0;
   bool draining = false;        // no new sessions are routed here
   uint64_t steps = 0;           // steps run (a batched call counts each session's step)
+  uint64_t batches = 0;         // forward calls that ran them (steps / batches = mean batch)
   // Histogram of step latency on this host (forward time, microseconds): counts of steps
   // at or below each of step_latency_bounds_us, then the rest.
   std::vector<uint64_t> latency_counts;
@@ -246,7 +247,7 @@ using block_host_actor = caf::typed_actor<
     caf::replies_to<admit_atom, uint64_t>::with<bool>,
     caf::reacts_to<drop_atom, uint64_t>,                          // free a session's caches
     caf::replies_to<status_atom>::with<hosted_range>,
-    caf::reacts_to<flush_atom>,                                   // internal: run queued decodes
+    caf::reacts_to<flush_atom, uint64_t>,                         // internal: run queued decodes
     caf::reacts_to<tick_atom>>;                                   // internal: expire idle sessions
 
 // A block host as the rest of the cluster knows it.
@@ -358,7 +359,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, hosted_range& x) {
   return f(caf::meta::type_name("hosted_range"),
            caf::meta::save_callback([&] { return all_finite(x.latency_sum_us); }), x.model, x.first, x.last, x.weight_bytes,
-           x.kv_budget_bytes, x.kv_bytes, x.sessions, x.draining, x.steps, x.latency_counts,
+           x.kv_budget_bytes, x.kv_bytes, x.sessions, x.draining, x.steps, x.batches, x.latency_counts,
            x.latency_sum_us,
            caf::meta::load_callback([&] { return all_finite(x.latency_sum_us); }));
 }

@@ -102,6 +102,23 @@ void mark_gone(registry_state& st, const std::string& node_id, const char* why) 
   st.log->warn("node {} is gone ({})", node_id, why);
 }
 
+// A session lost its link to one of the node's hosts. That may be the link, not the node: ask
+// the node's contributor itself, and mark it gone only when it does not answer either.
+void check_reported_failure(registry_pointer self, const std::string& node_id) {
+  auto i = self->state.servers.find(node_id);
+  if (i == self->state.servers.end() || !i->second.healthy)
+    return;
+  self->request(i->second.contributor, std::chrono::seconds(2), status_atom::value)
+      .then(
+          [=](const server_status&) {
+            self->state.log->info("a session lost its link to {}, but the node answers: kept", node_id);
+          },
+          [=](caf::error& e) {
+            auto why = "a session saw it fail, and it does not answer: " + error_text(e);
+            mark_gone(self->state, node_id, why.c_str());
+          });
+}
+
 // Picks one host per stage so that the stages cover [0, n_blocks): at each block, the
 // least busy live host whose range starts there.
 std::optional<std::vector<host_ref>> pick_route(const registry_state& st, const deployment& d,
@@ -198,7 +215,7 @@ registry_actor::behavior_type registry(registry_pointer self, registry_options o
   return {
     [=](join_atom, node_offer& offer, contributor_actor& contributor) -> caf::result<bool> {
       auto& st = self->state;
-      if (offer.join_token != st.options.join_token) {
+      if (!same_token(offer.join_token, st.options.join_token)) {
         st.log->warn("refused node {} from {}: wrong join token", offer.node_id, offer.address);
         return make_llamps_error("join refused: wrong join token");
       }
@@ -218,7 +235,7 @@ registry_actor::behavior_type registry(registry_pointer self, registry_options o
     [=](heartbeat_atom, node_offer& offer, std::vector<host_ref>& hosts) {
       auto& st = self->state;
       auto i = st.servers.find(offer.node_id);
-      if (i == st.servers.end() || offer.join_token != st.options.join_token)
+      if (i == st.servers.end() || !same_token(offer.join_token, st.options.join_token))
         return; // unknown nodes must join first
       i->second.offer.memory_bytes = offer.memory_bytes;
       i->second.offer.cores = offer.cores;
@@ -297,7 +314,7 @@ registry_actor::behavior_type registry(registry_pointer self, registry_options o
     [=](route_atom, const std::string& model, const std::vector<std::string>& avoid) {
       return route_for(self, model, avoid);
     },
-    [=](failed_atom, const std::string& node_id) { mark_gone(self->state, node_id, "a session saw it fail"); },
+    [=](failed_atom, const std::string& node_id) { check_reported_failure(self, node_id); },
     [=](sessions_atom) {
       std::vector<session_info> out;
       for (auto& [id, s] : self->state.sessions)

@@ -144,12 +144,14 @@ void adopt_route(session_pointer self, session_route route) {
   st.route = std::move(route);
 }
 
-// Asks the registry for a route that avoids every node seen failing, then runs `then`
+// Asks the registry for a route (avoiding every node seen failing, if asked), then runs `then`
 // (or `otherwise` with the reason).
 template <class Continue, class Otherwise>
-void request_route(session_pointer self, Continue then, Otherwise otherwise) {
+void request_route(session_pointer self, bool avoid_failed, Continue then, Otherwise otherwise) {
   auto& st = self->state;
-  std::vector<std::string> avoid(st.failed_nodes.begin(), st.failed_nodes.end());
+  std::vector<std::string> avoid;
+  if (avoid_failed)
+    avoid.assign(st.failed_nodes.begin(), st.failed_nodes.end());
   self->request(st.registry, std::chrono::seconds(30), route_atom::value, st.options.model, avoid)
       .then(
           [=](session_route& route) {
@@ -164,8 +166,11 @@ void request_route(session_pointer self, Continue then, Otherwise otherwise) {
 // After a failure: a new route, then everything fed so far replayed through it. While no
 // host serves some blocks (the deployer is loading them on a spare server), keep asking.
 void reroute(session_pointer self) {
+  // Only the first attempt avoids the nodes this session saw fail: a host can look dead from
+  // here (a dropped connection) while its node is alive, and then the registry, which checks
+  // the node itself, is the better judge; it never routes to a node it knows is gone.
   request_route(
-      self,
+      self, self->state.route_retries == 0,
       [=] {
         self->state.route_retries = 0;
         self->state.rerouting = false;
@@ -273,7 +278,7 @@ session_actor::behavior_type session(session_pointer self, registry_actor regist
         // node's health: only a crash or a lost connection is reported to the registry.
         if (down.reason != caf::exit_reason::user_shutdown)
           self->send(st.registry, failed_atom::value, h.node_id);
-        recover(self, "host " + h.node_id + " is gone");
+        recover(self, "host " + h.node_id + " is gone (" + error_text(down.reason) + ")");
         return;
       }
     }
@@ -291,7 +296,7 @@ session_actor::behavior_type session(session_pointer self, registry_actor regist
       if (st.route)
         start(self, order);
       else
-        request_route(self, [=] { start(self, order); }, [=](const std::string& why) { fail(self, why); });
+        request_route(self, true, [=] { start(self, order); }, [=](const std::string& why) { fail(self, why); });
       return promise;
     },
     [=](close_atom) {

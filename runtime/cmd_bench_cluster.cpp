@@ -7,12 +7,6 @@
 //       divided by the hops (hosts + the return), optionally on a second, wide model;
 //   (d) each host process's resident memory vs its weight bytes + KV budget.
 // Every child process is killed at the end, also on errors (and dies with us: PDEATHSIG).
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -42,6 +36,7 @@
 #include "runtime/cluster_gate.hpp"
 #include "runtime/commands.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/loopback_probe.hpp"
 #include "runtime/model_files.hpp"
 #include "runtime/process_group.hpp"
 #include "runtime/system.hpp"
@@ -247,6 +242,7 @@ struct hop_figures {
   int width = 0;
   int steps = 0;
   double rtt_us = 0, forward_us = 0, added_us = 0, per_hop_us = 0;
+  double floor_us = 0; // the machine's: one way over loopback TCP, same bytes, same idle gap
 };
 
 double median(std::vector<double> v) {
@@ -331,6 +327,9 @@ hop_figures measure_hops(cluster_client& client, const cluster& c, int steps) {
   f.forward_us = median(fwd);
   f.added_us = median(added);
   f.per_hop_us = f.added_us / double(f.hosts + 1);
+  // Each host idles while the others compute; the floor is taken after the same idle time.
+  const auto idle = std::chrono::microseconds(static_cast<int64_t>(f.forward_us / f.hosts));
+  f.floor_us = probe_loopback(size_t(width) * sizeof(float), idle, f.steps).one_way_us;
   return f;
 }
 
@@ -338,6 +337,7 @@ struct memory_row {
   std::string node;
   int first = 0, last = 0;
   uint64_t rss = 0, hwm = 0, weights = 0, kv_budget = 0, kv_used = 0;
+  uint64_t steps = 0, batches = 0; // so far: the mean decode batch, 1-session runs included
 };
 
 std::vector<memory_row> measure_memory(cluster_client& client, const cluster& c) {
@@ -355,6 +355,8 @@ std::vector<memory_row> measure_memory(cluster_client& client, const cluster& c)
     r.weights = h.range.weight_bytes;
     r.kv_budget = h.range.kv_budget_bytes;
     r.kv_used = h.range.kv_bytes;
+    r.steps = h.range.steps;
+    r.batches = h.range.batches;
     rows.push_back(r);
   }
   std::sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.first < b.first; });
@@ -362,8 +364,9 @@ std::vector<memory_row> measure_memory(cluster_client& client, const cluster& c)
 }
 
 void print_hops(const char* label, const hop_figures& f) {
-  std::printf("| %s | %d | %d | %d | %.0f | %.0f | %.0f | **%.0f** |\n", label, f.width, f.hosts,
-              f.steps, f.rtt_us, f.forward_us, f.added_us, f.per_hop_us);
+  std::printf("| %s | %d | %d | %d | %.0f | %.0f | %.0f | **%.0f** | %.0f | %.2f |\n", label, f.width,
+              f.hosts, f.steps, f.rtt_us, f.forward_us, f.added_us, f.per_hop_us, f.floor_us,
+              f.floor_us > 0 ? f.per_hop_us / f.floor_us : 0);
 }
 
 std::string make_hop_model(process_group& procs, const std::string& work, const options& o) {
@@ -511,19 +514,22 @@ int run(const options& o) {
               o.sessions, agg_rate, agg_tokens, agg_span);
   std::printf("| (b) many-clients ratio (aggregate / 1 session) | **%.2f** |\n",
               one_rate > 0 ? agg_rate / one_rate : 0);
-  std::printf("\n(c) per-hop added latency (median over steps; hops = hosts + 1 return):\n\n");
-  std::printf("| model | hidden | hosts | steps | step round trip us | hosts' forward us | added us | per hop us |\n");
-  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+  std::printf("\n(c) per-hop added latency (median over steps; hops = hosts + 1 return), and the machine's\n"
+              "floor: one message of the hidden state's size over loopback TCP to an idle process:\n\n");
+  std::printf("| model | hidden | hosts | steps | step round trip us | hosts' forward us | added us | per hop us "
+              "| loopback TCP floor us | per hop / floor |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   print_hops(main.model_name.c_str(), main_hops);
   if (have_wide)
     print_hops("wide", wide_hops);
   std::printf("\n(d) host process memory (with %d sessions' KV held):\n\n", o.sessions);
-  std::printf("| host | blocks | VmRSS MB | VmHWM MB | weights MB | KV budget MB | KV used MB | RSS / (weights + KV budget) |\n");
-  std::printf("|---|---|---:|---:|---:|---:|---:|---:|\n");
+  std::printf("| host | blocks | VmRSS MB | VmHWM MB | weights MB | KV budget MB | KV used MB | RSS / (weights + KV budget) | steps / forward calls |\n");
+  std::printf("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
   for (auto& m : memory)
-    std::printf("| %s | [%d,%d) | %.1f | %.1f | %.1f | %.1f | %.1f | **%.3f** |\n", m.node.c_str(), m.first,
+    std::printf("| %s | [%d,%d) | %.1f | %.1f | %.1f | %.1f | %.1f | **%.3f** | %.2f |\n", m.node.c_str(), m.first,
                 m.last, m.rss / 1e6, m.hwm / 1e6, m.weights / 1e6, m.kv_budget / 1e6, m.kv_used / 1e6,
-                double(m.rss) / double(std::max<uint64_t>(1, m.weights + m.kv_budget)));
+                double(m.rss) / double(std::max<uint64_t>(1, m.weights + m.kv_budget)),
+                double(m.steps) / double(std::max<uint64_t>(1, m.batches)));
   std::fflush(stdout);
   return 0;
 }

@@ -1,5 +1,8 @@
 // llamps: run large language models on the leftover capacity of many machines.
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -27,6 +30,18 @@ const command commands[] = {
   {"ca", llamps::cmd::ca, "cluster CA for TLS between nodes: ca init, ca issue NODE"},
 };
 
+// A node runs on a machine that people also use for other work. libgomp's default has idle
+// OpenMP threads spin for a while after every parallel region, which burns the owner's cores
+// (and, on a loopback cluster, the cores the next host of the chain needs) between steps.
+// libgomp reads OMP_WAIT_POLICY once, when it is loaded, so a node without it set re-executes
+// itself with it set to PASSIVE; an explicit setting is left alone.
+void idle_politely(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY"))
+    return;
+  ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  ::execv("/proc/self/exe", argv); // returns only on failure: then run with the default
+}
+
 void usage(std::FILE* out) {
   std::fprintf(out, "usage: llamps <command> [options]   (llamps <command> --help for its options)\n\n"
                     "commands:\n");
@@ -46,6 +61,8 @@ int main(int argc, char** argv) {
     usage(stdout);
     return 0;
   }
+  if (name == "node")
+    idle_politely(argv);
   for (const auto& c : commands) {
     if (name == c.name) {
       try {

@@ -60,6 +60,7 @@ void shell::load(const std::vector<std::string>& args) {
   std::mutex print;
   std::atomic<int> completed{0};
   std::atomic<int64_t> tokens{0};
+  std::atomic<int> recoveries{0};
   const bool ids = vars.count("ids") > 0;
   auto started = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
@@ -72,6 +73,7 @@ void shell::load(const std::vector<std::string>& args) {
         auto report = client_.generate(session, mine, nullptr);
         ++completed;
         tokens += report.generated_tokens;
+        recoveries += report.recoveries;
         std::lock_guard<std::mutex> lock(print);
         if (ids)
           out_ << "session " << i << " prompt " << i % prompts.size() << ": " << render_ids(report.ids) << "\n";
@@ -85,7 +87,8 @@ void shell::load(const std::vector<std::string>& args) {
     t.join();
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   out_ << "load: " << sessions << " sessions, " << completed << " completed, " << sessions - completed
-       << " failed, " << tokens << " tokens in " << static_cast<int>(seconds * 1000) << " ms\n";
+       << " failed, " << tokens << " tokens in " << static_cast<int>(seconds * 1000) << " ms, "
+       << recoveries << " recoveries (re-routing)\n";
   if (completed != sessions)
     throw std::runtime_error("load: " + std::to_string(sessions - completed) + " sessions failed");
 }

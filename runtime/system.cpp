@@ -34,6 +34,10 @@ system_config::system_config(const tls_files& tls) : tls_(tls) {
   }
   // Hosts of one route talk to each other directly, not through whoever introduced them.
   set("middleman.enable-automatic-connections", true);
+  // Deserialise arriving messages on the network thread itself. CAF's default hands each one
+  // to a worker job on the scheduler: one more thread wake-up per hop of every inference step,
+  // for payloads (a hidden state) that are a single memcpy to decode.
+  set("middleman.workers", size_t{0});
   set("logger.verbosity", caf::atom("quiet"));
   set("logger.console", caf::atom("none"));
 }

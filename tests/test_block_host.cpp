@@ -1,10 +1,15 @@
 // The block host as a peer sees it: steps only for admitted sessions, checked shapes,
 // "busy" when its KV budget is full, freed caches, and a chain of two hosts that answers
-// the sender directly.
+// the sender directly, and decode steps of its sessions batched.
 #include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <thread>
 
 #include "actors/actors.hpp"
 #include "model/client_model.hpp"
+#include "model/presets.hpp"
 #include "runtime/model_files.hpp"
 
 using namespace llamps;
@@ -114,4 +119,51 @@ TEST_CASE("a chain of two hosts answers the sender with the last host's output")
   REQUIRE(a.values.size() == b.values.size());
   for (size_t i = 0; i < a.values.size(); ++i)
     CHECK(a.values[i] == Approx(b.values[i]).margin(1e-5));
+}
+
+// Decode steps of active sessions that arrive a little apart still run as one batch: the
+// host waits (up to two batch times) for the sessions it expects. A model with one wide
+// block makes a batch take milliseconds, so the wait is long enough to see.
+TEST_CASE("a block host waits briefly to batch the decode steps of its active sessions") {
+  std::filesystem::create_directories(LLAMPS_TEST_TMP);
+  const std::string wide = std::string(LLAMPS_TEST_TMP) + "/batch-window-hop4096.gguf";
+  make_model_options mo;
+  mo.blocks = 1;
+  write_preset_model(find_preset("hop-4096"), wide, mo);
+  caf::actor_system_config cfg;
+  register_protocol(cfg);
+  caf::actor_system sys{cfg};
+  auto h = spawn_block_host(sys, block_host_options{});
+  auto profile = profile_of(wide);
+  caf::scoped_actor self{sys};
+  self->request(h, std::chrono::seconds(60), load_atom::value, load_order{"t", profile, 0, 1, 0, wide},
+                deployer_actor{})
+      .receive([](hosted_range&) {}, [](caf::error& e) { FAIL(error_text(e)); });
+  auto hidden = [&] {
+    tensor_data x{{1, profile.n_embd}, std::vector<float>(size_t(profile.n_embd), 0.01f)};
+    return to_wire(x);
+  };
+  auto status = [&] {
+    hosted_range r;
+    self->request(h, std::chrono::seconds(30), status_atom::value).receive([&](hosted_range& x) { r = x; }, [](caf::error&) {});
+    return r;
+  };
+  for (uint64_t s : {1, 2}) {
+    self->request(h, std::chrono::seconds(30), admit_atom::value, s).receive([](bool) {}, [](caf::error&) {});
+    // A first step each, one after the other: now both are active and a batch's time is known.
+    self->request(h, std::chrono::seconds(30), step_atom::value, step_request{s, 0, hidden(), {}})
+        .receive([](step_result&) {}, [](caf::error& e) { FAIL(error_text(e)); });
+  }
+  auto before = status();
+  // Session 1's step alone first; session 2's a moment later.
+  auto first = self->request(h, std::chrono::seconds(30), step_atom::value, step_request{1, 1, hidden(), {}});
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  auto second = self->request(h, std::chrono::seconds(30), step_atom::value, step_request{2, 1, hidden(), {}});
+  for (auto* reply : {&first, &second})
+    reply->receive([](step_result&) {}, [](caf::error& e) { FAIL(error_text(e)); });
+  auto after = status();
+  CHECK(after.steps - before.steps == 2);
+  CHECK(after.batches - before.batches == 1);
+  caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+  std::remove(wide.c_str());
 }

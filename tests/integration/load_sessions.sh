@@ -53,7 +53,7 @@ wait_for_size "$WORK/s1.out" 300
 # Live figures: the heartbeats carry what the hosts hold now (servers shows KV in use).
 for _ in $(seq 50); do run_shell_once servers | grep -qE "1 sessions [0-9.]+ [KM]B KV" && break; sleep 0.1; done
 run_shell_once servers | tee "$WORK/servers.out" | grep -qE "1 sessions [0-9.]+ [KM]B KV" ||
-  fail "servers does not show the live session and its KV bytes"
+  { cat "$WORK/servers.out" "$WORK/s1.out"; fail "servers does not show the live session and its KV bytes"; }
 kill -9 "${SHELL_PID[s1]}"
 wait_for_empty_hosts 15
 echo "idle: a killed client's session was freed by the idle timeout"
