@@ -8,9 +8,11 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <set>
 
 #include "actors/actors.hpp"
+#include "actors/batch_assembler.hpp"
 #include "model/block_stack.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/model_files.hpp"
@@ -24,6 +26,14 @@ using clock_type = std::chrono::steady_clock;
 struct queued_step {
   step_request request;
   caf::typed_response_promise<step_result> promise;
+  std::chrono::steady_clock::time_point arrived = std::chrono::steady_clock::now();
+};
+
+// When a session last stepped through here, and how far apart its steps usually are.
+struct session_rhythm {
+  clock_type::time_point last_step;
+  double interval = 0; // seconds, smoothed; 0 until it has stepped twice
+  bool stepped = false;
 };
 
 struct block_host_state {
@@ -32,21 +42,20 @@ struct block_host_state {
   std::unique_ptr<block_stack> blocks;
   hosted_range range;
   uint64_t kv_bytes_per_session = 0; // what admitting one more session reserves
-  std::map<uint64_t, clock_type::time_point> admitted; // session -> last step
+  std::map<uint64_t, session_rhythm> admitted;
   std::vector<queued_step> decode_queue;
+  batch_assembler arriving;          // batches the previous host sent together
+  std::mt19937_64 batch_ids{std::random_device{}()};
   bool flush_pending = false;
   uint64_t flush_round = 0;          // a delayed flush of an earlier queue is stale
-  double last_batch_seconds = 0;     // the forward time of the last decode batch
   std::shared_ptr<spdlog::logger> log = logger("block_host");
 };
 
 using host_pointer = block_host_actor::stateful_pointer<block_host_state>;
 
-// How long decode steps may wait for the other active sessions: twice the last batch's
-// forward time, at most this (a straggler further behind joins in a later round).
-constexpr double max_batch_wait_seconds = 0.2;
-// A session that stepped through here this recently is counted as active.
-constexpr auto active_session_horizon = std::chrono::seconds(2);
+// The longest that decode steps wait for the sessions expected to join their batch.
+constexpr auto max_batch_wait = std::chrono::milliseconds(500);
+
 
 // Counts `steps` steps that took `seconds` of forward time in all (a batch shares its time).
 void record_latency(block_host_state& st, double seconds, size_t steps) {
@@ -61,35 +70,67 @@ void record_latency(block_host_state& st, double seconds, size_t steps) {
   st.range.batches += 1;
 }
 
-// Sessions that stepped through here lately and are not queued now: their next decode step
-// is on its way round the chain.
-size_t sessions_on_their_way(const block_host_state& st) {
-  const auto recent = clock_type::now() - active_session_horizon;
-  size_t n = 0;
-  for (auto& [session, last_step] : st.admitted)
-    n += last_step >= recent;
-  return n > st.decode_queue.size() ? n - st.decode_queue.size() : 0;
+void note_step(block_host_state& st, uint64_t session) {
+  auto now = clock_type::now();
+  auto& r = st.admitted[session];
+  if (r.stepped) {
+    // A pause (a chat waiting for its user) counts as at most twice the usual interval, so
+    // one long gap does not make the others wait for this session for many steps after.
+    double gap = std::chrono::duration<double>(now - r.last_step).count();
+    r.interval = r.interval > 0 ? 0.5 * r.interval + 0.5 * std::min(gap, 2 * r.interval) : gap;
+  }
+  r.last_step = now;
+  r.stepped = true;
 }
 
-// Decode steps run as soon as every recently active session has one queued; otherwise they
-// wait for the others, but no longer than two batches' forward time. Sessions whose steps
-// come back staggered (they started at different times; each client samples on its own) thus
-// merge into one batch within a few rounds, and one pass over the weights serves them all.
-// Decode is bound by memory bandwidth, so a batch of 16 costs little more than a batch of 1:
-// one large batch going round the chain does as much per second as several small ones in
-// flight at once, with a fraction of the weight traffic. A lone session never waits.
-void schedule_flush(host_pointer self) {
+bool queued(const block_host_state& st, uint64_t session) {
+  return std::any_of(st.decode_queue.begin(), st.decode_queue.end(),
+                     [&](const queued_step& q) { return q.request.session == session; });
+}
+
+// When the last of the sessions not queued now is due back here: each one's last step plus
+// its usual interval, with a quarter to spare; `now` if none is due (bounded by max_batch_wait).
+clock_type::time_point expected_arrivals(const block_host_state& st, clock_type::time_point now) {
+  auto latest = now;
+  for (auto& [session, r] : st.admitted) {
+    if (r.interval <= 0 || queued(st, session))
+      continue;
+    auto due = r.last_step + std::chrono::duration_cast<clock_type::duration>(
+                                 std::chrono::duration<double>(1.25 * r.interval));
+    latest = std::max(latest, due);
+  }
+  return std::min(latest, now + max_batch_wait);
+}
+
+// When the queued decode steps should run: at hop 0, once the sessions due back soon are
+// here (expected_arrivals); further down the chain, once the rest of every batch the
+// previous host sent is here.
+clock_type::time_point flush_time(const block_host_state& st, bool entering_chain, clock_type::time_point now) {
+  if (entering_chain)
+    return expected_arrivals(st, now);
+  return st.arriving.complete() ? now : now + max_batch_rest_wait;
+}
+
+// Decode steps that enter the chain here (hop 0) wait for the sessions due back soon, until
+// every one of them has a step queued or its time is up; further down the chain, steps wait
+// only for the rest of their batch (waiting for more there would add up along the chain). Sessions that come round staggered
+// (they started at different times; each client samples on its own) thus merge into one batch
+// within a round or two, and one pass over the weights serves them all. Decode is bound by
+// memory bandwidth, so a batch of 16 costs little more than a batch of 1: one large batch
+// going round the chain does as much per second as several small ones in flight, with a
+// fraction of the weight traffic. A lone session, or one whose partners stopped, never waits.
+void schedule_flush(host_pointer self, bool entering_chain) {
   auto& st = self->state;
   if (st.flush_pending)
     return;
   st.flush_pending = true;
   const auto round = ++st.flush_round;
-  const auto window = std::chrono::microseconds(static_cast<int64_t>(
-      std::min(2 * st.last_batch_seconds, max_batch_wait_seconds) * 1e6));
-  if (sessions_on_their_way(st) == 0 || window.count() < 50)
+  const auto now = clock_type::now();
+  const auto wait = flush_time(st, entering_chain, now) - now;
+  if (wait < std::chrono::microseconds(50))
     self->send(self, flush_atom::value, round);
   else
-    self->delayed_send(self, window, flush_atom::value, round);
+    self->delayed_send(self, std::chrono::duration_cast<std::chrono::microseconds>(wait), flush_atom::value, round);
 }
 
 std::string host_name(const block_host_state& st) {
@@ -98,16 +139,32 @@ std::string host_name(const block_host_state& st) {
 }
 
 // Hands one finished step on: to the next host of its route, or back to the session.
-void pass_on(queued_step& q, tensor_data output) {
+void pass_on(queued_step& q, tensor_data output, uint64_t batch = 0, int32_t batch_size = 1) {
   auto& req = q.request;
   if (req.next.empty()) {
-    q.promise.deliver(step_result{req.session, req.pos, to_wire(output)});
+    q.promise.deliver(step_result{req.session, req.pos, to_wire(output), batch, batch_size});
     return;
   }
   auto next = req.next.front();
   req.next.erase(req.next.begin());
   req.hidden = to_wire(output);
+  req.hop += 1;
+  req.batch = batch;
+  req.batch_size = batch_size;
   q.promise.delegate(next, step_atom::value, std::move(req));
+}
+
+// Where a step goes next: the next host of its route, or (null) back to its session.
+caf::actor_addr next_stop(const queued_step& q) {
+  return q.request.next.empty() ? caf::actor_addr{} : q.request.next.front().address();
+}
+
+// How many of the batch's steps go on to each next stop (the routes may differ).
+std::map<caf::actor_addr, int32_t> steps_per_next_stop(const std::vector<queued_step*>& batch) {
+  std::map<caf::actor_addr, int32_t> count;
+  for (auto* q : batch)
+    ++count[next_stop(*q)];
+  return count;
 }
 
 // Runs every queued decode step in one batched forward call.
@@ -118,7 +175,9 @@ void flush_decodes(host_pointer self) {
   st.decode_queue.clear();
   if (queue.empty())
     return;
+  st.arriving.clear();
   std::vector<decode_step> steps;
+  std::vector<queued_step*> batch;
   std::set<uint64_t> seen;
   for (auto& q : queue) {
     // A session cannot have two decode steps in one batch; the protocol never sends that,
@@ -129,25 +188,25 @@ void flush_decodes(host_pointer self) {
       continue;
     }
     steps.push_back({q.request.session, q.request.pos, from_wire(q.request.hidden).values});
+    batch.push_back(&q);
   }
   try {
     auto started = clock_type::now();
     auto outputs = st.blocks->forward_batch(steps);
-    st.last_batch_seconds = std::chrono::duration<double>(clock_type::now() - started).count();
-    record_latency(st, st.last_batch_seconds, steps.size());
-    size_t i = 0;
-    seen.clear();
-    for (auto& q : queue) {
-      if (!seen.insert(q.request.session).second)
-        continue;
-      tensor_data out{{1, static_cast<int64_t>(outputs[i].size())}, std::move(outputs[i])};
-      ++i;
-      pass_on(q, std::move(out));
-    }
+    const double forward = std::chrono::duration<double>(clock_type::now() - started).count();
+    record_latency(st, forward, steps.size());
+    st.log->debug("{}: batch of {} (hop {}) waited {:.1f} ms, forward {:.1f} ms", host_name(st), batch.size(),
+                  batch.front()->request.hop,
+                  std::chrono::duration<double, std::milli>(started - batch.front()->arrived).count(), forward * 1e3);
+    const uint64_t id = st.batch_ids() | 1; // never 0 ("no batch")
+    auto per_next = steps_per_next_stop(batch);
+    for (size_t i = 0; i < batch.size(); ++i)
+      pass_on(*batch[i], tensor_data{{1, static_cast<int64_t>(outputs[i].size())}, std::move(outputs[i])}, id,
+              per_next[next_stop(*batch[i])]);
   } catch (const std::exception& e) {
     st.log->warn("{}: batched step failed: {}", host_name(st), e.what());
-    for (auto& q : queue)
-      q.promise.deliver(make_llamps_error(host_name(st) + ": " + e.what()));
+    for (auto* q : batch)
+      q->promise.deliver(make_llamps_error(host_name(st) + ": " + e.what()));
   }
 }
 
@@ -231,15 +290,18 @@ block_host_actor::behavior_type block_host(host_pointer self, block_host_options
       auto& st = self->state;
       if (auto problem = check_step(st, req))
         return make_llamps_error(*problem);
-      st.admitted[req.session] = clock_type::now();
+      note_step(st, req.session);
       queued_step q{std::move(req), self->make_response_promise<step_result>()};
       auto promise = q.promise;
       if (q.request.hidden.shape[0] == 1) {
         // Decode: batched with the other sessions' steps (see schedule_flush).
+        const bool entering_chain = q.request.hop == 0;
+        st.arriving.arrived(q.request.batch, q.request.batch_size);
         st.decode_queue.push_back(std::move(q));
-        if (st.flush_pending && sessions_on_their_way(st) == 0)
-          st.flush_pending = false; // everyone is here: run now instead of at the timer
-        schedule_flush(self);
+        const auto now = clock_type::now();
+        if (st.flush_pending && flush_time(st, entering_chain, now) <= now)
+          st.flush_pending = false; // everyone expected is here: run now, not at the timer
+        schedule_flush(self, entering_chain);
         return promise;
       }
       try {
@@ -267,7 +329,7 @@ block_host_actor::behavior_type block_host(host_pointer self, block_host_options
           (st.admitted.size() + 1) * st.kv_bytes_per_session > budget)
         return make_llamps_error(host_name(st) + ": busy: its KV budget holds " +
                                  std::to_string(st.admitted.size()) + " sessions, all in use");
-      st.admitted[session] = clock_type::now();
+      st.admitted[session].last_step = clock_type::now();
       return true;
     },
     [=](drop_atom, uint64_t session) {
@@ -289,7 +351,7 @@ block_host_actor::behavior_type block_host(host_pointer self, block_host_options
       auto& st = self->state;
       auto now = clock_type::now();
       for (auto i = st.admitted.begin(); i != st.admitted.end();) {
-        if (now - i->second > st.options.session_idle_timeout) {
+        if (now - i->second.last_step > st.options.session_idle_timeout) {
           st.log->info("{}: session {} idle, freed", host_name(st), i->first);
           if (st.blocks)
             st.blocks->drop(i->first);

@@ -1,11 +1,13 @@
 // head_batcher: the client side's output head, shared by the sessions of one model in one
-// process. Sessions whose steps come back at about the same time ask for their logits
-// together; the batcher waits for what is already in its mailbox (the same flush trick as
-// the block hosts) and runs one batched product over the vocabulary matrix for all of them.
+// process. Sessions whose steps came back in one batch from the last host ask for their
+// logits with that batch's id and size; the batcher waits (briefly) until every member of
+// the batch has asked, and runs one batched product over the vocabulary matrix for them all.
+// So the sessions' next steps leave together, and the first host need not wait for them.
 #include <map>
 #include <mutex>
 
 #include "actors/actors.hpp"
+#include "actors/batch_assembler.hpp"
 #include "model/client_model.hpp"
 
 namespace llamps {
@@ -21,7 +23,9 @@ struct head_batcher_state {
   const char* name = "head_batcher";
   std::shared_ptr<const client_model> model;
   std::vector<pending_logits> queue;
+  batch_assembler arriving;
   bool flush_pending = false;
+  uint64_t flush_round = 0; // a delayed flush of an earlier queue is stale
 };
 
 using batcher_pointer = head_actor::stateful_pointer<head_batcher_state>;
@@ -29,6 +33,7 @@ using batcher_pointer = head_actor::stateful_pointer<head_batcher_state>;
 void flush(batcher_pointer self) {
   auto& st = self->state;
   st.flush_pending = false;
+  st.arriving.clear();
   auto queue = std::move(st.queue);
   st.queue.clear();
   std::vector<const float*> rows;
@@ -47,20 +52,30 @@ void flush(batcher_pointer self) {
 head_actor::behavior_type head_batcher(batcher_pointer self, std::shared_ptr<const client_model> model) {
   self->state.model = std::move(model);
   return {
-    [=](logits_atom, std::vector<float>& hidden) -> caf::result<std::vector<float>> {
+    [=](logits_atom, std::vector<float>& hidden, uint64_t batch,
+        int32_t batch_size) -> caf::result<std::vector<float>> {
       auto& st = self->state;
       if (hidden.size() != static_cast<size_t>(st.model->config.n_embd))
         return make_llamps_error("output head: a row of " + std::to_string(hidden.size()) +
                                  " values, the model is " + std::to_string(st.model->config.n_embd) + " wide");
       auto promise = self->make_response_promise<std::vector<float>>();
       st.queue.push_back({std::move(hidden), promise});
-      if (!st.flush_pending) {
-        st.flush_pending = true;
-        self->send(self, flush_atom::value);
-      }
+      st.arriving.arrived(batch, batch_size);
+      if (st.flush_pending && !st.arriving.complete())
+        return promise; // the timer set for this batch runs it
+      // Now (once the mailbox's other requests are in) or when the rest had time to come.
+      const auto round = ++st.flush_round;
+      st.flush_pending = true;
+      if (st.arriving.complete())
+        self->send(self, flush_atom::value, round);
+      else
+        self->delayed_send(self, max_batch_rest_wait, flush_atom::value, round);
       return promise;
     },
-    [=](flush_atom) { flush(self); },
+    [=](flush_atom, uint64_t round) {
+      if (round == self->state.flush_round)
+        flush(self);
+    },
   };
 }
 

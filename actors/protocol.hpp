@@ -183,6 +183,8 @@ struct step_result {
   uint64_t session = 0;
   int32_t pos = 0;
   activations hidden;           // the last host's output, all rows
+  uint64_t batch = 0;           // as in step_request: results the last host sent together
+  int32_t batch_size = 1;
 };
 
 // What a session asks of its session actor.
@@ -262,6 +264,11 @@ struct step_request {
   int32_t pos = 0;
   activations hidden;
   std::vector<block_host_actor> next; // hosts still to visit after the receiver
+  int32_t hop = 0;                     // 0 at the first host of the route
+  // Steps one host passes on together to the same next host share a batch id and say how
+  // many they are, so that the next host runs them together too (0 = not part of a batch).
+  uint64_t batch = 0;
+  int32_t batch_size = 1;
 };
 
 struct deployment {
@@ -334,8 +341,9 @@ using session_actor = caf::typed_actor<
 // batches the logits of sessions whose steps come back together, so the vocabulary matrix
 // (hundreds of MB for a 7B model) is read once per round, not once per session.
 using head_actor = caf::typed_actor<
-    caf::replies_to<logits_atom, std::vector<float>>::with<std::vector<float>>,
-    caf::reacts_to<flush_atom>>;
+    // A session's last hidden row, with the batch of the step result it came in (id, size).
+    caf::replies_to<logits_atom, std::vector<float>, uint64_t, int32_t>::with<std::vector<float>>,
+    caf::reacts_to<flush_atom, uint64_t>>;                        // internal: run the queue
 
 // ---- serialisation (CAF inspectors) ----
 
@@ -410,7 +418,7 @@ typename Inspector::result_type inspect(Inspector& f, activations& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, step_result& x) {
-  return f(caf::meta::type_name("step_result"), x.session, x.pos, x.hidden);
+  return f(caf::meta::type_name("step_result"), x.session, x.pos, x.hidden, x.batch, x.batch_size);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, generation_order& x) {
@@ -437,7 +445,8 @@ typename Inspector::result_type inspect(Inspector& f, host_ref& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, step_request& x) {
-  return f(caf::meta::type_name("step_request"), x.session, x.pos, x.hidden, x.next);
+  return f(caf::meta::type_name("step_request"), x.session, x.pos, x.hidden, x.next, x.hop, x.batch,
+           x.batch_size);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, deployment& x) {

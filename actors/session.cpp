@@ -118,7 +118,7 @@ void on_step_result(session_pointer self, const step_result& result) {
   // The logits come from the head batcher this process's sessions share.
   std::vector<float> last(hidden.values.end() - hidden.cols(), hidden.values.end());
   auto attempt = st.attempt;
-  self->request(st.head, caf::infinite, logits_atom::value, std::move(last))
+  self->request(st.head, caf::infinite, logits_atom::value, std::move(last), result.batch, result.batch_size)
       .then(
           [=](std::vector<float>& logits) {
             if (attempt == self->state.attempt && self->state.current)

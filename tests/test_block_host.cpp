@@ -122,8 +122,8 @@ TEST_CASE("a chain of two hosts answers the sender with the last host's output")
 }
 
 // Decode steps of active sessions that arrive a little apart still run as one batch: the
-// host waits (up to two batch times) for the sessions it expects. A model with one wide
-// block makes a batch take milliseconds, so the wait is long enough to see.
+// host where they enter the chain waits for the sessions it expects back soon. A model with
+// one wide block makes a step take milliseconds, so the expected intervals are long enough.
 TEST_CASE("a block host waits briefly to batch the decode steps of its active sessions") {
   std::filesystem::create_directories(LLAMPS_TEST_TMP);
   const std::string wide = std::string(LLAMPS_TEST_TMP) + "/batch-window-hop4096.gguf";
@@ -148,19 +148,23 @@ TEST_CASE("a block host waits briefly to batch the decode steps of its active se
     self->request(h, std::chrono::seconds(30), status_atom::value).receive([&](hosted_range& x) { r = x; }, [](caf::error&) {});
     return r;
   };
-  for (uint64_t s : {1, 2}) {
+  for (uint64_t s : {1, 2})
     self->request(h, std::chrono::seconds(30), admit_atom::value, s).receive([](bool) {}, [](caf::error&) {});
-    // A first step each, one after the other: now both are active and a batch's time is known.
-    self->request(h, std::chrono::seconds(30), step_atom::value, step_request{s, 0, hidden(), {}})
-        .receive([](step_result&) {}, [](caf::error& e) { FAIL(error_text(e)); });
-  }
+  // Both sessions step together every ~100 ms (plus a forward pass): the host learns their
+  // rhythm.
+  auto round_of_two = [&](int32_t pos, std::chrono::milliseconds gap_between) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto first = self->request(h, std::chrono::seconds(30), step_atom::value, step_request{1, pos, hidden(), {}});
+    std::this_thread::sleep_for(gap_between);
+    auto second = self->request(h, std::chrono::seconds(30), step_atom::value, step_request{2, pos, hidden(), {}});
+    for (auto* reply : {&first, &second})
+      reply->receive([](step_result&) {}, [](caf::error& e) { FAIL(error_text(e)); });
+  };
+  for (int32_t pos : {0, 1, 2})
+    round_of_two(pos, std::chrono::milliseconds(0));
   auto before = status();
-  // Session 1's step alone first; session 2's a moment later.
-  auto first = self->request(h, std::chrono::seconds(30), step_atom::value, step_request{1, 1, hidden(), {}});
-  std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  auto second = self->request(h, std::chrono::seconds(30), step_atom::value, step_request{2, 1, hidden(), {}});
-  for (auto* reply : {&first, &second})
-    reply->receive([](step_result&) {}, [](caf::error& e) { FAIL(error_text(e)); });
+  // Now session 2's step comes 5 ms after session 1's: session 1's waits for it.
+  round_of_two(3, std::chrono::milliseconds(5));
   auto after = status();
   CHECK(after.steps - before.steps == 2);
   CHECK(after.batches - before.batches == 1);
