@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "actors/protocol.hpp"
@@ -106,9 +107,16 @@ void decode(const char* data, size_t size) {
   if (err)
     return; // refused: what the node does with a malformed message
   use(x);
-  std::vector<char> again;
-  caf::binary_serializer sink{fuzz_system(), again};
-  (void)sink(x);
+  // Encoding again must work too, except for a message of arbitrary builtin types: CAF 0.17
+  // encodes floats with a loop that never ends for infinity (detail/ieee_754.hpp, pack754),
+  // and a peer can send one. Our own types refuse non-finite floats when they are decoded;
+  // and a node never sends a peer's unexpected message back (CAF answers with an error that
+  // does not carry it), so that loop is only reachable from this harness.
+  if constexpr (!std::is_same_v<T, caf::message>) {
+    std::vector<char> again;
+    caf::binary_serializer sink{fuzz_system(), again};
+    (void)sink(x);
+  }
 }
 
 // The types a peer can put in a message to one of our actors, in a fixed order: the first
