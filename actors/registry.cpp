@@ -238,6 +238,7 @@ registry_actor::behavior_type registry(registry_pointer self, registry_options o
       if (i == st.servers.end() || !same_token(offer.join_token, st.options.join_token))
         return; // unknown nodes must join first
       i->second.offer.memory_bytes = offer.memory_bytes;
+      i->second.offer.total_memory_bytes = offer.total_memory_bytes; // the share may change (SIGHUP)
       i->second.offer.cores = offer.cores;
       i->second.last_seen = clock_type::now();
       i->second.healthy = true;
