@@ -29,7 +29,9 @@ wait_for_empty_hosts() {
 start_registry
 # 0.07 GB each: two blocks with KV for 64 full-context sessions fit, three do not, so the
 # five blocks take three hosts.
-for i in 0 1 2; do start_contributor "c$i" 0.07 --session-idle-seconds 3; done
+# An idle session is freed after 10 s: long enough for the live check below to see one that
+# has finished generating (its shell keeps it open), short enough to see it freed.
+for i in 0 1 2; do start_contributor "c$i" 0.07 --session-idle-seconds 10; done
 wait_for_servers 3
 run_shell_once "deploy $MODEL --sessions $SESSIONS" deployments | tee "$WORK/deploy.out"
 [ "$(grep -E '^stories260K' "$WORK/deploy.out" | grep -oE 'c[0-9]\[' | sort -u | wc -l)" = 3 ] ||
@@ -55,7 +57,7 @@ for _ in $(seq 50); do run_shell_once servers | grep -qE "1 sessions [0-9.]+ [KM
 run_shell_once servers | tee "$WORK/servers.out" | grep -qE "1 sessions [0-9.]+ [KM]B KV" ||
   { cat "$WORK/servers.out" "$WORK/s1.out"; fail "servers does not show the live session and its KV bytes"; }
 kill -9 "${SHELL_PID[s1]}"
-wait_for_empty_hosts 15
+wait_for_empty_hosts 30
 echo "idle: a killed client's session was freed by the idle timeout"
 
 # ---- a full KV budget: a clear busy error, the node keeps serving ----
