@@ -104,8 +104,11 @@ generate --temperature 0 --steps $steps --ids $prompt" "$@" ||
 # e.g. a gate that outlives its node's registry or contributor).
 stop_cluster() {
   kill -TERM $PID_c0 $PID_c1 $PID_registry
+  local alive
   for _ in $(seq 100); do
-    kill -0 $PID_c0 $PID_c1 $PID_registry 2>/dev/null || break
+    alive=0
+    for p in $PID_c0 $PID_c1 $PID_registry; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
     sleep 0.1
   done
   for p in $PID_c0 $PID_c1 $PID_registry; do
