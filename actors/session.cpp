@@ -26,6 +26,10 @@ struct generation_in_flight {
   caf::typed_response_promise<generation_report> promise;
   clock_type::time_point started, first_token;
   bool prefilled = false;
+  // Where a step's time goes: in the chain (sent until its result is back), in the head (the
+  // logits), and the rest here (sampling, embedding, scheduling). Logged at debug level.
+  clock_type::time_point sent, result_in, logits_in;
+  double chain_s = 0, head_s = 0, client_s = 0;
 };
 
 struct session_state {
@@ -82,6 +86,9 @@ void finish(session_pointer self) {
   report.prefill_seconds = std::chrono::duration<double>(g.first_token - g.started).count();
   report.decode_seconds = std::chrono::duration<double>(end - g.first_token).count();
   report.recoveries = st.recoveries;
+  const double steps = std::max<double>(1, report.ids.size() - report.prompt_tokens);
+  st.log->debug("session {}: per step {:.2f} ms in the chain, {:.2f} ms in the head, {:.2f} ms here", report.session,
+                1e3 * g.chain_s / steps, 1e3 * g.head_s / steps, 1e3 * g.client_s / steps);
   st.conversation = report.ids;
   self->send(st.registry, sessions_atom::value,
              session_info{report.session, st.options.model, static_cast<int32_t>(report.ids.size()),
@@ -95,6 +102,8 @@ void on_logits(session_pointer self, std::vector<float>& logits) {
   auto& st = self->state;
   auto& g = *st.current;
   auto session = st.route->session;
+  g.logits_in = clock_type::now();
+  g.head_s += std::chrono::duration<double>(g.logits_in - g.result_in).count();
   auto next = g.loop->next(logits, [&](int32_t token, const std::string& piece) {
     if (g.listener)
       caf::anon_send(g.listener, token_atom::value, session, token, piece);
@@ -108,6 +117,8 @@ void on_logits(session_pointer self, std::vector<float>& logits) {
 void on_step_result(session_pointer self, const step_result& result) {
   auto& st = self->state;
   auto& g = *st.current;
+  g.result_in = clock_type::now();
+  g.chain_s += std::chrono::duration<double>(g.result_in - g.sent).count();
   if (!g.prefilled) {
     g.prefilled = true;
     g.first_token = clock_type::now();
@@ -214,6 +225,12 @@ void send_feed(session_pointer self, const generation_loop::feed& feed) {
   for (size_t i = 1; i < hosts.size(); ++i)
     req.next.push_back(hosts[i].host);
   auto attempt = ++st.attempt;
+  if (st.current) {
+    auto& g = *st.current;
+    g.sent = clock_type::now();
+    if (g.logits_in > g.started)
+      g.client_s += std::chrono::duration<double>(g.sent - g.logits_in).count();
+  }
   self->request(hosts.front().host, st.options.step_timeout, step_atom::value, std::move(req))
       .then(
           [=](step_result& result) {

@@ -30,11 +30,13 @@ const command commands[] = {
   {"ca", llamps::cmd::ca, "cluster CA for TLS between nodes: ca init, ca issue NODE"},
 };
 
-// A node runs on a machine that people also use for other work. libgomp's default has idle
-// OpenMP threads spin for a while after every parallel region, which burns the owner's cores
-// (and, on a loopback cluster, the cores the next host of the chain needs) between steps.
-// libgomp reads OMP_WAIT_POLICY once, when it is loaded, so a node without it set re-executes
-// itself with it set to PASSIVE; an explicit setting is left alone.
+// A node runs on a machine that people also use for other work, and a client (the shell, the
+// benchmark's sessions) mostly waits for the chain. libgomp's default has idle OpenMP threads
+// spin for milliseconds after every parallel region, which burns the owner's cores and, on a
+// loopback cluster, the cores the hosts of the chain need (a client's head product spinning
+// afterwards cost a third of a token's time in bench-cluster). libgomp reads OMP_WAIT_POLICY
+// once, when it is loaded, so these commands re-execute themselves with it set to PASSIVE
+// unless it is set; `generate` and `bench` keep libgomp's default.
 void idle_politely(char** argv) {
   if (std::getenv("OMP_WAIT_POLICY"))
     return;
@@ -61,7 +63,7 @@ int main(int argc, char** argv) {
     usage(stdout);
     return 0;
   }
-  if (name == "node")
+  if (name == "node" || name == "shell" || name == "bench-cluster")
     idle_politely(argv);
   for (const auto& c : commands) {
     if (name == c.name) {
