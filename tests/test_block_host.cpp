@@ -150,10 +150,11 @@ TEST_CASE("a block host waits briefly to batch the decode steps of its active se
   };
   for (uint64_t s : {1, 2})
     self->request(h, std::chrono::seconds(30), admit_atom::value, s).receive([](bool) {}, [](caf::error&) {});
-  // Both sessions step together every ~100 ms (plus a forward pass): the host learns their
-  // rhythm.
+  // Both sessions step together every ~400 ms (plus a forward pass): the host learns their
+  // rhythm, and expects each back within a quarter more (~100 ms of slack, far more than a
+  // loaded machine's jitter and the 5 ms below).
   auto round_of_two = [&](int32_t pos, std::chrono::milliseconds gap_between) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
     auto first = self->request(h, std::chrono::seconds(30), step_atom::value, step_request{1, pos, hidden(), {}});
     std::this_thread::sleep_for(gap_between);
     auto second = self->request(h, std::chrono::seconds(30), step_atom::value, step_request{2, pos, hidden(), {}});

@@ -49,8 +49,11 @@ wait_for_empty_hosts 10
 echo "load: $SESSIONS concurrent sessions identical to llamps generate; hosts hold no KV afterwards"
 
 # ---- a vanished client: its caches are freed by the idle timeout ----
+# A chat keeps its session (and its KV) open between turns: after the first answer it sits
+# idle on every host until the shell is killed below.
 start_shell s1
-shell_send s1 "generate --temperature 0 --steps 1500 Once upon a time"
+shell_send s1 "chat --temperature 0 --steps 200"
+shell_send s1 "Once upon a time"
 wait_for_size "$WORK/s1.out" 300
 # Live figures: the heartbeats carry what the hosts hold now (servers shows KV in use).
 for _ in $(seq 50); do run_shell_once servers | grep -qE "1 sessions [0-9.]+ [KM]B KV" && break; sleep 0.1; done
