@@ -148,6 +148,13 @@ void adopt_route(session_pointer self, session_route route) {
   auto& st = self->state;
   if (st.route) {
     drop_on(self, st.route->hosts, st.route->session);
+    // A host that only looked dead (its link dropped, not its node) comes back in the new
+    // route under a fresh handle; the old handle no longer reaches it, so the old session's
+    // caches are freed through the new one too.
+    for (auto& old : st.route->hosts)
+      for (auto& fresh : route.hosts)
+        if (fresh.node_id == old.node_id && fresh.host != old.host)
+          self->send(fresh.host, drop_atom::value, st.route->session);
     self->send(st.registry, close_atom::value, st.route->session);
   }
   for (auto& h : route.hosts)
