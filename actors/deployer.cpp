@@ -273,36 +273,6 @@ caf::result<std::vector<char>> fetch(deployer_pointer self, const std::string& i
   return bytes;
 }
 
-// A contributor of a deployment in progress went down, as this process sees it. CAF can lose
-// the link to a node that runs on (docs/reliability.md, Limits): ask the registry for the
-// node and the node itself before rolling the deployment back. Its load answer comes back
-// on its own link, so a node that answers simply finishes loading.
-void check_contributor(deployer_pointer self, const std::string& model, const std::string& id,
-                       const std::string& node) {
-  auto gone = [=](const std::string& why) {
-    if (deployment_record* r = self->state.deploying(model, id)) {
-      r->set_server_state(node, "failed: went down");
-      fail(self, model, id, node + " went down during deployment (" + why + ")");
-    }
-  };
-  self->request(self->state.registry, ask_timeout, join_atom::value, node)
-      .then(
-          [=](contributor_actor& fresh) {
-            self->request(fresh, std::chrono::seconds(2), status_atom::value)
-                .then(
-                    [=](const server_status&) {
-                      deployment_record* r = self->state.deploying(model, id);
-                      if (!r)
-                        return;
-                      r->contributors[node] = fresh;
-                      self->monitor(fresh);
-                      self->state.log->warn("{}: lost the link to {}, but it answers; the deployment goes on", id, node);
-                    },
-                    [=](caf::error& e) { gone(error_text(e)); });
-          },
-          [=](caf::error& e) { gone(error_text(e)); });
-}
-
 deployer_actor::behavior_type deployer(deployer_pointer self, registry_actor registry,
                                        planner_actor planner) {
   self->state.registry = std::move(registry);
@@ -313,8 +283,11 @@ deployer_actor::behavior_type deployer(deployer_pointer self, registry_actor reg
     for (auto& [model, r] : self->state.records)
       if (r.deploying())
         for (auto& [node, c] : r.contributors)
-          if (down.source == c.address())
-            return check_contributor(self, model, r.status.deployment_id, node);
+          if (down.source == c.address()) {
+            r.set_server_state(node, "failed: went down");
+            fail(self, model, r.status.deployment_id, node + " went down during deployment");
+            break;
+          }
   });
   return {
       [=](deploy_atom, const plan_request& req) { return deploy(self, req); },
