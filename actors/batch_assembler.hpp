@@ -1,10 +1,12 @@
 #pragma once
-// Gathers the members of batches that a block host sent on together (step_request::batch,
+// Batching helpers of the block hosts and the client's head batcher. batch_assembler gathers
+// the members of batches that a block host sent on together (step_request::batch,
 // step_result::batch): the receiver runs them as one batch again once every member is here.
-// The block hosts down the chain and the client's head batcher both use it.
 #include <chrono>
 #include <cstdint>
 #include <map>
+
+#include "actors/protocol.hpp"
 
 namespace llamps {
 
@@ -28,6 +30,44 @@ public:
 
 private:
   std::map<uint64_t, int32_t> missing_; // batch id -> members still to come
+};
+
+// The queue-running message an actor sends itself (flush_atom, round): at once, or after a
+// wait. A newer flush makes an older, still delayed one stale, so that a queue is run when
+// the last expected member arrives instead of at the older timer. The block hosts and the
+// head batcher both use it.
+class flush_timer {
+public:
+  bool pending() const { return pending_; }
+  // Sends the flush, unless one is pending already.
+  template <class Self>
+  void schedule(Self* self, std::chrono::steady_clock::duration wait) {
+    if (pending_)
+      return;
+    pending_ = true;
+    const uint64_t round = ++round_;
+    if (wait < std::chrono::microseconds(50))
+      self->send(self, flush_atom::value, round);
+    else
+      self->delayed_send(self, std::chrono::duration_cast<std::chrono::microseconds>(wait), flush_atom::value, round);
+  }
+  // Sends a flush now, overtaking a delayed one.
+  template <class Self>
+  void now(Self* self) {
+    pending_ = false;
+    schedule(self, {});
+  }
+  // Whether a flush message that arrived is the current one; the queue then runs.
+  bool take(uint64_t round) {
+    if (round != round_)
+      return false;
+    pending_ = false;
+    return true;
+  }
+
+private:
+  bool pending_ = false;
+  uint64_t round_ = 0;
 };
 
 } // namespace llamps

@@ -26,7 +26,7 @@ using clock_type = std::chrono::steady_clock;
 struct queued_step {
   step_request request;
   caf::typed_response_promise<step_result> promise;
-  std::chrono::steady_clock::time_point arrived = std::chrono::steady_clock::now();
+  clock_type::time_point arrived = clock_type::now();
 };
 
 // When a session last stepped through here, and how far apart its steps usually are.
@@ -46,8 +46,7 @@ struct block_host_state {
   std::vector<queued_step> decode_queue;
   batch_assembler arriving;          // batches the previous host sent together
   std::mt19937_64 batch_ids{std::random_device{}()};
-  bool flush_pending = false;
-  uint64_t flush_round = 0;          // a delayed flush of an earlier queue is stale
+  flush_timer flush;
   std::shared_ptr<spdlog::logger> log = logger("block_host");
 };
 
@@ -55,7 +54,6 @@ using host_pointer = block_host_actor::stateful_pointer<block_host_state>;
 
 // The longest that decode steps wait for the sessions expected to join their batch.
 constexpr auto max_batch_wait = std::chrono::milliseconds(500);
-
 
 // Counts `steps` steps that took `seconds` of forward time in all (a batch shares its time).
 void record_latency(block_host_state& st, double seconds, size_t steps) {
@@ -113,24 +111,19 @@ clock_type::time_point flush_time(const block_host_state& st, bool entering_chai
 
 // Decode steps that enter the chain here (hop 0) wait for the sessions due back soon, until
 // every one of them has a step queued or its time is up; further down the chain, steps wait
-// only for the rest of their batch (waiting for more there would add up along the chain). Sessions that come round staggered
-// (they started at different times; each client samples on its own) thus merge into one batch
-// within a round or two, and one pass over the weights serves them all. Decode is bound by
+// only for the rest of their batch (waiting for more there would add up along the chain).
+// Sessions that come round staggered (they started at different times; each client samples
+// on its own) thus merge into one batch within a round or two, and one pass over the weights serves them all. Decode is bound by
 // memory bandwidth, so a batch of 16 costs little more than a batch of 1: one large batch
 // going round the chain does as much per second as several small ones in flight, with a
 // fraction of the weight traffic. A lone session, or one whose partners stopped, never waits.
 void schedule_flush(host_pointer self, bool entering_chain) {
   auto& st = self->state;
-  if (st.flush_pending)
-    return;
-  st.flush_pending = true;
-  const auto round = ++st.flush_round;
   const auto now = clock_type::now();
-  const auto wait = flush_time(st, entering_chain, now) - now;
-  if (wait < std::chrono::microseconds(50))
-    self->send(self, flush_atom::value, round);
+  if (st.flush.pending() && flush_time(st, entering_chain, now) <= now)
+    st.flush.now(self); // everyone expected is here: run now, not at the timer
   else
-    self->delayed_send(self, std::chrono::duration_cast<std::chrono::microseconds>(wait), flush_atom::value, round);
+    st.flush.schedule(self, flush_time(st, entering_chain, now) - now);
 }
 
 std::string host_name(const block_host_state& st) {
@@ -170,7 +163,6 @@ std::map<caf::actor_addr, int32_t> steps_per_next_stop(const std::vector<queued_
 // Runs every queued decode step in one batched forward call.
 void flush_decodes(host_pointer self) {
   auto& st = self->state;
-  st.flush_pending = false;
   auto queue = std::move(st.decode_queue);
   st.decode_queue.clear();
   if (queue.empty())
@@ -298,9 +290,6 @@ block_host_actor::behavior_type block_host(host_pointer self, block_host_options
         const bool entering_chain = q.request.hop == 0;
         st.arriving.arrived(q.request.batch, q.request.batch_size);
         st.decode_queue.push_back(std::move(q));
-        const auto now = clock_type::now();
-        if (st.flush_pending && flush_time(st, entering_chain, now) <= now)
-          st.flush_pending = false; // everyone expected is here: run now, not at the timer
         schedule_flush(self, entering_chain);
         return promise;
       }
@@ -315,7 +304,7 @@ block_host_actor::behavior_type block_host(host_pointer self, block_host_options
       return promise;
     },
     [=](flush_atom, uint64_t round) {
-      if (round == self->state.flush_round)
+      if (self->state.flush.take(round))
         flush_decodes(self);
     },
     [=](admit_atom, uint64_t session) -> caf::result<bool> {

@@ -24,15 +24,13 @@ struct head_batcher_state {
   std::shared_ptr<const client_model> model;
   std::vector<pending_logits> queue;
   batch_assembler arriving;
-  bool flush_pending = false;
-  uint64_t flush_round = 0; // a delayed flush of an earlier queue is stale
+  flush_timer flush;
 };
 
 using batcher_pointer = head_actor::stateful_pointer<head_batcher_state>;
 
 void flush(batcher_pointer self) {
   auto& st = self->state;
-  st.flush_pending = false;
   st.arriving.clear();
   auto queue = std::move(st.queue);
   st.queue.clear();
@@ -61,19 +59,15 @@ head_actor::behavior_type head_batcher(batcher_pointer self, std::shared_ptr<con
       auto promise = self->make_response_promise<std::vector<float>>();
       st.queue.push_back({std::move(hidden), promise});
       st.arriving.arrived(batch, batch_size);
-      if (st.flush_pending && !st.arriving.complete())
-        return promise; // the timer set for this batch runs it
       // Now (once the mailbox's other requests are in) or when the rest had time to come.
-      const auto round = ++st.flush_round;
-      st.flush_pending = true;
       if (st.arriving.complete())
-        self->send(self, flush_atom::value, round);
+        st.flush.now(self);
       else
-        self->delayed_send(self, max_batch_rest_wait, flush_atom::value, round);
+        st.flush.schedule(self, max_batch_rest_wait);
       return promise;
     },
     [=](flush_atom, uint64_t round) {
-      if (round == self->state.flush_round)
+      if (self->state.flush.take(round))
         flush(self);
     },
   };
