@@ -103,7 +103,7 @@ int cmd::demo(int argc, char** argv) {
   auto report = client.generate(session, order, [](int32_t, const std::string& piece) {
     std::cout << piece << std::flush;
   });
-  std::cout << "\n\nroute: " << render_route(report.route) << "\n";
+  std::cout << "\n\nroute: " << render_route(report.route) << std::endl; // before the figures on stderr
   std::fprintf(stderr, "prefill %.1f tokens/s, decode %.1f tokens/s\n",
                report.prompt_tokens / std::max(1e-9, report.prefill_seconds),
                report.generated_tokens / std::max(1e-9, report.decode_seconds));
