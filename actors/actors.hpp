@@ -7,6 +7,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "actors/protocol.hpp"
 
@@ -74,5 +76,36 @@ struct client_model;
 head_actor head_batcher_for(caf::actor_system& sys, std::shared_ptr<const client_model> model);
 
 session_actor spawn_session(caf::actor_system& sys, registry_actor registry, const session_options& opts);
+
+// This process's link keeper (actors/link_keeper.cpp), spawned on first use.
+link_keeper_actor link_keeper_for(caf::actor_system& sys);
+// Whether a process that runs the contributor `my_rank` ("" = none) links to the node
+// `peer_node_id`; if not, that node links to this process.
+bool should_link(const std::string& my_rank, const std::string& peer_node_id);
+
+// Runs `then()` once this process has its links to `nodes` (node id, host:port), or
+// `otherwise(node_id, error)` for the first one it cannot reach.
+template <class Self, class Then, class Otherwise>
+void when_linked(Self self, const std::vector<std::pair<std::string, std::string>>& nodes, Then then,
+                 Otherwise otherwise) {
+  if (nodes.empty())
+    return then();
+  auto keeper = link_keeper_for(self->system());
+  auto pending = std::make_shared<size_t>(nodes.size());
+  auto failed = std::make_shared<bool>(false);
+  for (const auto& [node, address] : nodes)
+    self->request(keeper, std::chrono::seconds(15), link_atom::value, node, address)
+        .then(
+            [=](bool) {
+              if (--*pending == 0 && !*failed)
+                then();
+            },
+            [=, node = node](caf::error& e) {
+              if (!*failed) {
+                *failed = true;
+                otherwise(node, e);
+              }
+            });
+}
 
 } // namespace llamps

@@ -120,6 +120,23 @@ bool from_own_node(contributor_pointer self) {
   return sender && sender->node() == self->node();
 }
 
+// Links this node to the contributors it links to (actors/link_keeper.cpp); one that cannot be
+// reached now is tried again on the next ticks.
+void link_peers(contributor_pointer self) {
+  auto& st = self->state;
+  for (auto& [node, address] : st.unlinked) {
+    if (!st.linking.insert(node).second)
+      continue;
+    self->request(st.links, std::chrono::seconds(15), link_atom::value, node, address)
+        .then(
+            [=, node = node](bool) {
+              self->state.linking.erase(node);
+              self->state.unlinked.erase(node);
+            },
+            [=, node = node](caf::error&) { self->state.linking.erase(node); });
+  }
+}
+
 // Finds the registry again on a thread of its own (connecting blocks); the answer (a null
 // handle when it failed) comes back as a join message.
 void reconnect(contributor_pointer self) {
@@ -193,7 +210,7 @@ caf::result<host_ref> load(contributor_pointer self, load_order order, deployer_
             mine->ready = true;
             self->state.log->info("{} of {} ready for {}", blocks, loaded.model, deployment_id);
             send_heartbeat(self);
-            promise.deliver(host_ref{self->state.opts.node_id, loaded, host});
+            promise.deliver(host_ref{self->state.opts.node_id, loaded, host, self->state.opts.address});
           },
           [=](caf::error& err) mutable {
             // A host that failed to load holds nothing useful: stop it and free its share.
@@ -227,6 +244,8 @@ contributor_actor::behavior_type contributor(contributor_pointer self,
       forget_deployer(self, down.source);
     }
   });
+  self->state.links = link_keeper_for(self->system());
+  self->send(self->state.links, rank_atom::value, self->state.opts.node_id);
   self->send(self, tick_atom::value); // the first tick joins
   return {
       [=](load_atom, load_order& order, deployer_actor& deployer) -> caf::result<host_ref> {
@@ -304,8 +323,21 @@ contributor_actor::behavior_type contributor(contributor_pointer self,
         self->monitor(st.registry);
         try_join(self);
       },
+      [=](peers_atom, std::map<std::string, std::string>& peers) {
+        auto& st = self->state;
+        if (caf::actor_cast<caf::actor_addr>(self->current_sender()) != st.registry.address())
+          return; // only the registry says who the peers are
+        // Every time, also to those linked before: asking again for a live link costs nothing,
+        // and a peer that restarted needs a new one.
+        st.unlinked.clear();
+        for (auto& [node, address] : peers)
+          if (node != st.opts.node_id && should_link(st.opts.node_id, node))
+            st.unlinked.emplace(node, address);
+        link_peers(self);
+      },
       [=](tick_atom) {
         auto& st = self->state;
+        link_peers(self);
         if (st.joined)
           refresh_and_heartbeat(self);
         else if (st.registry_lost)

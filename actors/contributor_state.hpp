@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <numeric>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -103,6 +104,9 @@ struct contributor_state {
   int shortfall_ticks = 0;        // heartbeat ticks in a row on which the hosts did not fit
   std::string last_join_error; // so a registry that keeps refusing does not flood the log
   std::map<std::string, std::vector<hosted_blocks>> hosts; // by deployment id
+  link_keeper_actor links;                // this process's (actors/link_keeper.cpp)
+  std::map<std::string, std::string> unlinked; // contributors to link to (node id -> address)
+  std::set<std::string> linking;          // their links being made now
   local_copies copies;                                       // model files on this machine
   std::shared_ptr<spdlog::logger> log = logger("contributor");
   const char* name = "contributor";
@@ -155,7 +159,7 @@ struct contributor_state {
     for (const auto& [id, list] : hosts)
       for (const auto& h : list)
         if (h.ready)
-          refs.push_back(host_ref{opts.node_id, h.range, h.host});
+          refs.push_back(host_ref{opts.node_id, h.range, h.host, opts.address});
     return refs;
   }
 

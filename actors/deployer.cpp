@@ -154,12 +154,13 @@ void execute(deployer_pointer self, const std::string& model, const std::string&
     r->status.servers.push_back(load_progress{id, e.node_id, 0, e.weight_bytes, "loading"});
   self->state.log->info("deploying {} as {}: {}", model, id, r->plan.summary);
   for (size_t i = 0; i < r->plan.entries.size(); ++i) {
-    const std::string node = r->plan.entries[i].node_id;
-    self->request(self->state.registry, ask_timeout, join_atom::value, node)
-        .then([=](contributor_actor& c) { load_entry(self, model, id, i, std::move(c)); },
-              [=](caf::error& err) {
-                fail(self, model, id, "cannot reach " + node + ": " + error_text(err));
-              });
+    const plan_entry& e = r->plan.entries[i];
+    reach_contributor(
+        self, e.node_id, e.address, [=](contributor_actor c) { load_entry(self, model, id, i, std::move(c)); },
+        [=, node = e.node_id](const caf::error& err) {
+          const std::string why = error_text(err);
+          fail(self, model, id, why.find(node) == std::string::npos ? "cannot reach " + node + ": " + why : why);
+        });
   }
 }
 
@@ -330,6 +331,19 @@ void deployer_detail::publish(deployer_pointer self, const deployment_record& r,
 deployer_actor spawn_deployer(caf::actor_system& sys, registry_actor registry,
                               planner_actor planner) {
   return sys.spawn(deployer, std::move(registry), std::move(planner));
+}
+
+void deployer_detail::reach_contributor(deployer_pointer self, const std::string& node, const std::string& address,
+                                        std::function<void(contributor_actor)> then, outcome_fn otherwise) {
+  self->request(self->state.registry, ask_timeout, join_atom::value, node)
+      .then(
+          [=](contributor_actor& c) {
+            if (c.node() == self->node())
+              return then(c);
+            when_linked(self, {{node, address}}, [=] { then(c); },
+                        [=](const std::string&, const caf::error& err) { otherwise(err); });
+          },
+          [=](caf::error& err) { otherwise(err); });
 }
 
 } // namespace llamps

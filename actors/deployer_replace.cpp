@@ -65,8 +65,8 @@ void replace_host(deployer_pointer self, const std::string& model, size_t index,
                                                                           : "draining, no spare server");
               return finish(make_llamps_error("no spare server can take " + blocks));
             }
-            self->request(self->state.registry, ask_timeout, join_atom::value, *spare)
-                .then([=](contributor_actor& c) { load_on(*spare, c); }, finish);
+            const std::string node = spare->node_id;
+            reach_contributor(self, node, spare->address, [=](contributor_actor c) { load_on(node, c); }, finish);
           },
           finish);
 }

@@ -108,8 +108,8 @@ struct deployer_state {
 // The server to take over a host's blocks: healthy, not already part of the deployment (the
 // node that gives them up is part of it until they moved), with room for the weights and KV
 // budget; the one with the most leftover memory.
-inline std::optional<std::string> pick_spare(const deployment_record& r, const hosted_range& lost,
-                                      const std::vector<server_status>& servers) {
+inline std::optional<node_offer> pick_spare(const deployment_record& r, const hosted_range& lost,
+                                            const std::vector<server_status>& servers) {
   const std::set<std::string> used = nodes_of(r.hosts);
   const server_status* best = nullptr;
   for (const server_status& s : servers)
@@ -117,7 +117,7 @@ inline std::optional<std::string> pick_spare(const deployment_record& r, const h
         s.offer.memory_bytes >= lost.weight_bytes + lost.kv_budget_bytes &&
         (!best || s.offer.memory_bytes > best->offer.memory_bytes))
       best = &s;
-  return best ? std::optional<std::string>(best->offer.node_id) : std::nullopt;
+  return best ? std::optional<node_offer>(best->offer) : std::nullopt;
 }
 
 using deployer_pointer = deployer_actor::stateful_pointer<deployer_state>;
@@ -127,6 +127,11 @@ using outcome_fn = std::function<void(const caf::error&)>;
 
 constexpr auto ask_timeout = std::chrono::seconds(30);
 constexpr auto load_timeout = std::chrono::minutes(60); // a 70B range takes a while
+
+// Runs `then` with the contributor of `node` (asked of the registry) once this process is
+// linked to it at `address`, or `otherwise` with why it cannot be reached (actors/deployer.cpp).
+void reach_contributor(deployer_pointer self, const std::string& node, const std::string& address,
+                       std::function<void(contributor_actor)> then, outcome_fn otherwise);
 
 // Records the deployment as it is now with the registry (actors/deployer.cpp).
 void publish(deployer_pointer self, const deployment_record& r, outcome_fn done);

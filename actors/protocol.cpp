@@ -86,6 +86,7 @@ void register_protocol(caf::actor_system_config& cfg) {
       .add_message_type<session_route>("llamps::session_route")
       .add_message_type<std::vector<std::string>>("std::vector<std::string>")
       .add_message_type<std::vector<char>>("std::vector<char>")
+      .add_message_type<std::map<std::string, std::string>>("std::map<std::string,std::string>")
       .add_message_type<deployer_actor>("llamps::deployer_actor")
       .add_message_type<block_host_actor>("llamps::block_host_actor")
       .add_message_type<contributor_actor>("llamps::contributor_actor")

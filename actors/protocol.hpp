@@ -15,6 +15,7 @@
 // with one memcpy, but float vectors element by element).
 #include <cmath>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,9 @@ using logits_atom = caf::atom_constant<caf::atom("logits")>;
 using hello_atom = caf::atom_constant<caf::atom("hello")>;
 using move_atom = caf::atom_constant<caf::atom("move")>;
 using share_atom = caf::atom_constant<caf::atom("share")>;
+using link_atom = caf::atom_constant<caf::atom("link")>;
+using rank_atom = caf::atom_constant<caf::atom("rank")>;
+using peers_atom = caf::atom_constant<caf::atom("peers")>;
 
 // ---- plain message types ----
 
@@ -257,6 +261,7 @@ struct host_ref {
   std::string node_id;
   hosted_range range;
   block_host_actor host;
+  std::string address;          // host:port of its node, as the registry knows it ("" = unknown)
 };
 
 struct step_request {
@@ -301,6 +306,9 @@ using contributor_actor = caf::typed_actor<
     // From its own node only: the registry again, after its process restarted (untyped:
     // registry_actor is declared below, and names this interface).
     caf::reacts_to<join_atom, caf::actor>,
+    // From the registry: every live contributor (node id -> host:port), so that the nodes
+    // link to each other (see link_keeper_actor).
+    caf::reacts_to<peers_atom, std::map<std::string, std::string>>,
     caf::reacts_to<tick_atom>>;                                   // internal: heartbeat
 
 using registry_actor = caf::typed_actor<
@@ -336,6 +344,16 @@ using session_actor = caf::typed_actor<
     caf::replies_to<generate_atom, generation_order>::with<generation_report>,
     caf::reacts_to<close_atom>,
     caf::reacts_to<tick_atom>>;                                   // internal: retry routing
+
+// Process-local: this process's direct network links to other nodes (actors/link_keeper.cpp).
+// CAF's automatic connections are off, so that every pair of nodes is linked once, by one
+// side: processes without a contributor link to the nodes they use; of two contributors, the
+// one whose node id sorts first links to the other.
+using link_keeper_actor = caf::typed_actor<
+    // Answers once this process has a direct link to the node (node id, host:port) or needs
+    // none (the node links to this one, or is in this process).
+    caf::replies_to<link_atom, std::string, std::string>::with<bool>,
+    caf::reacts_to<rank_atom, std::string>>;  // this process runs the contributor of this node id
 
 // Process-local: the output head shared by every session of one model in this process. It
 // batches the logits of sessions whose steps come back together, so the vocabulary matrix
@@ -441,7 +459,7 @@ typename Inspector::result_type inspect(Inspector& f, session_info& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, host_ref& x) {
-  return f(caf::meta::type_name("host_ref"), x.node_id, x.range, x.host);
+  return f(caf::meta::type_name("host_ref"), x.node_id, x.range, x.host, x.address);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, step_request& x) {

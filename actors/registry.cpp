@@ -9,6 +9,8 @@
 #include <random>
 #include <set>
 
+#include <caf/io/all.hpp>
+
 #include "actors/actors.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/registry_state.hpp"
@@ -41,6 +43,7 @@ struct registry_state {
   std::map<std::string, std::set<caf::actor_addr>> undeployed;
   std::map<uint64_t, session_info> sessions;
   std::mt19937_64 ids{std::random_device{}()};
+  bool peers_changed = false; // a node joined, left or went: tell the contributors on the tick
   std::shared_ptr<spdlog::logger> log = logger("registry");
 };
 
@@ -99,7 +102,50 @@ void mark_gone(registry_state& st, const std::string& node_id, const char* why) 
   if (i == st.servers.end() || !i->second.healthy)
     return;
   i->second.healthy = false;
+  st.peers_changed = true;
   st.log->warn("node {} is gone ({})", node_id, why);
+}
+
+// Tells every live contributor where the others are, so that they link to each other
+// (actors/link_keeper.cpp).
+void send_peers(registry_pointer self) {
+  auto& st = self->state;
+  st.peers_changed = false;
+  for (auto& [to, receiver] : st.servers) {
+    if (!receiver.healthy)
+      continue;
+    std::map<std::string, std::string> peers; // those in other processes than the receiver
+    for (auto& [id, s] : st.servers)
+      if (s.healthy && id != to && s.contributor.node() != receiver.contributor.node())
+        peers.emplace(id, s.offer.address);
+    self->send(receiver.contributor, peers_atom::value, peers);
+  }
+}
+
+// A contributor listening on every interface ("0.0.0.0:4243") names no host others can reach:
+// its address becomes the one its connection to the registry comes from. Then the others
+// learn of it.
+void learn_address(registry_pointer self, const std::string& node_id, const contributor_actor& contributor) {
+  auto& st = self->state;
+  const std::string address = st.servers[node_id].offer.address;
+  auto colon = address.rfind(':');
+  const std::string host = colon == std::string::npos ? address : address.substr(0, colon);
+  if (contributor.node() == self->node() || !self->system().has_middleman() ||
+      (host != "0.0.0.0" && host != "::" && !host.empty()))
+    return send_peers(self);
+  self->request(self->system().middleman().actor_handle(), std::chrono::seconds(5), caf::get_atom::value,
+                contributor.node())
+      .then(
+          [=](const caf::node_id&, const std::string& seen, uint16_t) {
+            auto i = self->state.servers.find(node_id);
+            if (i != self->state.servers.end() && !seen.empty() && colon != std::string::npos) {
+              i->second.offer.address = seen + address.substr(colon);
+              self->state.log->info("node {} listens on {}: reachable at {}", node_id, address,
+                                    i->second.offer.address);
+            }
+            send_peers(self);
+          },
+          [=](caf::error&) { send_peers(self); });
 }
 
 // A session lost its link to one of the node's hosts. That may be the link, not the node: ask
@@ -167,6 +213,9 @@ caf::result<session_route> route_for(registry_pointer self, const std::string& m
   auto hosts = pick_route(st, d->second, avoid, why);
   if (!hosts)
     return make_llamps_error(why);
+  for (auto& h : *hosts)
+    if (auto s = st.servers.find(h.node_id); s != st.servers.end())
+      h.address = s->second.offer.address; // the session links to each host's node
   session_route route{st.ids() >> 1, model, d->second.profile, *hosts};
   session_info info{route.session, model, 0, {}};
   for (auto& h : route.hosts)
@@ -230,6 +279,7 @@ registry_actor::behavior_type registry(registry_pointer self, registry_options o
       self->monitor(contributor);
       st.log->info("node {} joined from {} ({:.1f} GB, {} cores)", offer.node_id, offer.address,
                    offer.memory_bytes / 1e9, offer.cores);
+      learn_address(self, offer.node_id, contributor);
       return true;
     },
     [=](heartbeat_atom, node_offer& offer, std::vector<host_ref>& hosts) {
@@ -241,12 +291,15 @@ registry_actor::behavior_type registry(registry_pointer self, registry_options o
       i->second.offer.total_memory_bytes = offer.total_memory_bytes; // the share may change (SIGHUP)
       i->second.offer.cores = offer.cores;
       i->second.last_seen = clock_type::now();
+      if (!i->second.healthy)
+        st.peers_changed = true; // back after a pause: the others may have to link again
       i->second.healthy = true;
       take_report(st, offer.node_id, hosts);
       i->second.hosts = std::move(hosts);
     },
     [=](leave_atom, const std::string& node_id) {
       self->state.servers.erase(node_id);
+      self->state.peers_changed = true;
       self->state.log->info("node {} left", node_id);
     },
     [=](servers_atom) {
@@ -341,6 +394,8 @@ registry_actor::behavior_type registry(registry_pointer self, registry_options o
       for (auto& [id, s] : st.servers)
         if (s.healthy && now - s.last_seen > st.options.heartbeat_timeout)
           mark_gone(st, id, "no heartbeat");
+      if (st.peers_changed)
+        send_peers(self);
       self->delayed_send(self, tick_every, tick_atom::value);
     },
   };

@@ -173,8 +173,26 @@ void request_route(session_pointer self, bool avoid_failed, Continue then, Other
   self->request(st.registry, std::chrono::seconds(30), route_atom::value, st.options.model, avoid)
       .then(
           [=](session_route& route) {
-            adopt_route(self, std::move(route));
-            then();
+            // Linked to every host's node before the first step, so that steps never take a
+            // way through the registry (actors/link_keeper.cpp).
+            std::vector<std::pair<std::string, std::string>> nodes;
+            for (auto& h : route.hosts)
+              if (h.host.node() != self->node())
+                nodes.emplace_back(h.node_id, h.address);
+            when_linked(
+                self, nodes,
+                [=] {
+                  adopt_route(self, route);
+                  then();
+                },
+                [=](const std::string& node, const caf::error& e) {
+                  // Give the admissions back; the registry checks the node itself.
+                  drop_on(self, route.hosts, route.session);
+                  self->send(self->state.registry, close_atom::value, route.session);
+                  self->state.failed_nodes.insert(node);
+                  self->send(self->state.registry, failed_atom::value, node);
+                  otherwise(error_text(e));
+                });
           },
           [=](caf::error& e) {
             otherwise("no route for model '" + self->state.options.model + "': " + error_text(e));

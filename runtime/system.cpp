@@ -32,8 +32,10 @@ system_config::system_config(const tls_files& tls) : tls_(tls) {
     set("openssl.certificate", tls_.certificate);
     set("openssl.key", tls_.key);
   }
-  // Hosts of one route talk to each other directly, not through whoever introduced them.
-  set("middleman.enable-automatic-connections", true);
+  // Nodes link to each other themselves, each pair once and by one side
+  // (actors/link_keeper.cpp): CAF's automatic connections could link a pair both ways at once
+  // and leave each end on a different connection, and they were plain TCP even under TLS.
+  set("middleman.enable-automatic-connections", false);
   // Deserialise arriving messages on the network thread itself. CAF's default hands each one
   // to a worker job on the scheduler: one more thread wake-up per hop of every inference step,
   // for payloads (a hidden state) that are a single memcpy to decode.

@@ -82,6 +82,7 @@ fake_contributor(contributor_actor::stateful_pointer<fake_contributor_state> sel
       [=](leave_atom, double) { return true; }, // draining, share limits and reconnecting:
       [=](share_atom, uint64_t, int32_t, double) {}, // not tested here
       [=](join_atom, caf::actor&) {},
+      [=](peers_atom, std::map<std::string, std::string>&) {},
       [=](tick_atom) {},
   };
 }

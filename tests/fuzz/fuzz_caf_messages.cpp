@@ -134,7 +134,8 @@ using wire_types =
               model_profile, plan_request, plan_entry, placement_plan, load_order, load_progress,
               deploy_status, activations, step_result, step_request, generation_order,
               generation_report, session_info, host_ref, deployment, session_route,
-              std::vector<host_ref>, std::vector<char>, std::vector<std::string>>;
+              std::vector<host_ref>, std::vector<char>, std::vector<std::string>,
+              std::map<std::string, std::string>>;
 
 template <class T>
 std::vector<char> encode(const T& x) {

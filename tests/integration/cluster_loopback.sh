@@ -40,4 +40,6 @@ want_dog=$("$LLAMPS" generate --model "$MODEL" --temperature 0 --steps 60 --prom
 grep -q "c0\[" "$WORK/shell.out" && grep -q "c1\[" "$WORK/shell.out" && grep -q "c2\[" "$WORK/shell.out" ||
   fail "the deployment does not use all three contributors"
 ls "$WORK/cache1"/*.gguf >/dev/null 2>&1 || fail "c1 did not pull its blocks from the deployer"
+# The hosts pass hidden states to each other directly: every two nodes share one connection.
+check_links registry c0 c1 c2
 echo "cluster_loopback: distributed output equals the oracle and llamps generate"

@@ -118,3 +118,15 @@ wait_for_size() {
 reference_ids() {
   "$LLAMPS" generate --model "$MODEL" --temperature 0 --steps "$1" --prompt "$2" --ids 2>/dev/null | tail -n 1
 }
+
+# Fails unless every two of the named nodes share exactly one TCP connection (no pair linked
+# twice, as CAF's automatic connections could do, and every pair linked): check_links NAME...
+check_links() {
+  local args=() name pid
+  for name in "$@"; do
+    eval "pid=\$PID_$name"
+    args+=("$name=$pid")
+  done
+  ss -tnpH state established | python3 "$SRC/tests/integration/links.py" "${args[@]}" ||
+    fail "the nodes are not linked once per pair (counts above)"
+}
