@@ -130,3 +130,14 @@ check_links() {
   ss -tnpH state established | python3 "$SRC/tests/integration/links.py" "${args[@]}" ||
     fail "the nodes are not linked once per pair (counts above)"
 }
+
+# Fails unless each named node listens on one TCP port only, its --listen port: with TLS every
+# port must need a certificate (CAF's automatic connections opened a second, plain one).
+check_one_listener() {
+  local name pid n
+  for name in "$@"; do
+    eval "pid=\$PID_$name"
+    n=$(ss -tlnpH | grep -c "pid=$pid," || true)
+    [ "$n" = 1 ] || { ss -tlnpH | grep "pid=$pid,"; fail "$name listens on $n ports, not 1"; }
+  done
+}

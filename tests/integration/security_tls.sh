@@ -36,6 +36,10 @@ expect_bad_tls "$PKI/ca/ca.crt" "$PKI/evil/evil.crt" "$PKI/evil/evil.key"
 
 start_cluster
 expect_generation legit "One day, Tom" 48 $(creds shell)
+# Every link is a TLS one: each node listens on its --listen port only, and every two nodes
+# share one connection.
+check_one_listener registry c0 c1
+check_links registry c0 c1
 
 # Rogue contributors: another CA's certificate, and plain TCP without TLS.
 expect_node_refused rogue-ca "${evil_creds[@]}"
