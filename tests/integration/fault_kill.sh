@@ -14,9 +14,6 @@ PROMPT2="The little dog"
 want1=$(reference_ids $STEPS "$PROMPT1")
 want2=$(reference_ids $STEPS "$PROMPT2")
 
-# The host nodes of the deployment line of `deployments`, one per line as NODE FIRST-LAST.
-deployment_hosts() { run_shell_once deployments | grep -E '^stories260K' | grep -oE '[a-z0-9]+\[[0-9-]+\]'; }
-
 # Every block 0..4 is served by a host other than $1.
 check_all_served() {
   local hosts; hosts=$(deployment_hosts)

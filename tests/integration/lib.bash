@@ -141,3 +141,6 @@ check_one_listener() {
     [ "$n" = 1 ] || { ss -tlnpH | grep "pid=$pid,"; fail "$name listens on $n ports, not 1"; }
   done
 }
+
+# The hosts of the deployed stories260K as the shell lists them, one "node[blocks]" per line.
+deployment_hosts() { run_shell_once deployments | grep -E '^stories260K' | grep -oE '[a-z0-9]+\[[0-9-]+\]' || true; }
