@@ -174,7 +174,18 @@ const uint8_t* file::tensor_bytes(const tensor_info& t) const {
 }
 
 void file::read_f32(const tensor_info& t, float* out) const {
-  dequantize(t.type, tensor_bytes(t), out, t.n_elements());
+  const uint8_t* bytes = tensor_bytes(t);
+  dequantize(t.type, bytes, out, t.n_elements());
+  if (impl_->mapped) {
+    // The caller has its own copy now: give the file's pages back, so that a host loading its
+    // blocks holds them once, not twice (its copy plus the mapped file), at its peak. They stay
+    // in the page cache; a later read maps them again.
+    const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+    const uintptr_t begin = (uintptr_t(bytes) + page - 1) & ~(page - 1);
+    const uintptr_t end = (uintptr_t(bytes) + t.n_bytes()) & ~(page - 1);
+    if (end > begin)
+      madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+  }
 }
 
 std::vector<float> file::read_f32(const tensor_info& t) const {
