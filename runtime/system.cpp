@@ -40,6 +40,7 @@ system_config::system_config(const tls_files& tls) : tls_(tls) {
   // to a worker job on the scheduler: one more thread wake-up per hop of every inference step,
   // for payloads (a hidden state) that are a single memcpy to decode.
   set("middleman.workers", size_t{0});
+  set("work-stealing.moderate-poll-attempts", size_t{0});
   set("logger.verbosity", caf::atom("quiet"));
   set("logger.console", caf::atom("none"));
 }
