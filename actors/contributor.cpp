@@ -120,20 +120,16 @@ bool from_own_node(contributor_pointer self) {
   return sender && sender->node() == self->node();
 }
 
-// Links this node to the contributors it links to (actors/link_keeper.cpp); one that cannot be
-// reached now is tried again on the next ticks.
+// Links this node to the contributors it links to (actors/link_keeper.cpp), on every tick: a
+// live link costs the keeper nothing, and one that dropped is made again.
 void link_peers(contributor_pointer self) {
   auto& st = self->state;
-  for (auto& [node, address] : st.unlinked) {
+  for (auto& [node, address] : st.peers) {
     if (!st.linking.insert(node).second)
       continue;
     self->request(st.links, std::chrono::seconds(15), link_atom::value, node, address)
-        .then(
-            [=, node = node](bool) {
-              self->state.linking.erase(node);
-              self->state.unlinked.erase(node);
-            },
-            [=, node = node](caf::error&) { self->state.linking.erase(node); });
+        .then([=, node = node](bool) { self->state.linking.erase(node); },
+              [=, node = node](caf::error&) { self->state.linking.erase(node); });
   }
 }
 
@@ -327,12 +323,10 @@ contributor_actor::behavior_type contributor(contributor_pointer self,
         auto& st = self->state;
         if (caf::actor_cast<caf::actor_addr>(self->current_sender()) != st.registry.address())
           return; // only the registry says who the peers are
-        // Every time, also to those linked before: asking again for a live link costs nothing,
-        // and a peer that restarted needs a new one.
-        st.unlinked.clear();
+        st.peers.clear();
         for (auto& [node, address] : peers)
           if (node != st.opts.node_id && should_link(st.opts.node_id, node))
-            st.unlinked.emplace(node, address);
+            st.peers.emplace(node, address);
         link_peers(self);
       },
       [=](tick_atom) {

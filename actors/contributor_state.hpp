@@ -105,7 +105,7 @@ struct contributor_state {
   std::string last_join_error; // so a registry that keeps refusing does not flood the log
   std::map<std::string, std::vector<hosted_blocks>> hosts; // by deployment id
   link_keeper_actor links;                // this process's (actors/link_keeper.cpp)
-  std::map<std::string, std::string> unlinked; // contributors to link to (node id -> address)
+  std::map<std::string, std::string> peers; // the contributors this one links to (id -> address)
   std::set<std::string> linking;          // their links being made now
   local_copies copies;                                       // model files on this machine
   std::shared_ptr<spdlog::logger> log = logger("contributor");

@@ -340,8 +340,7 @@ void deployer_detail::reach_contributor(deployer_pointer self, const std::string
           [=](contributor_actor& c) {
             if (c.node() == self->node())
               return then(c);
-            when_linked(self, {{node, address}}, [=] { then(c); },
-                        [=](const std::string&, const caf::error& err) { otherwise(err); });
+            when_linked(self, {{node, address}}, [=] { then(c); });
           },
           [=](caf::error& err) { otherwise(err); });
 }

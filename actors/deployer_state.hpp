@@ -128,8 +128,9 @@ using outcome_fn = std::function<void(const caf::error&)>;
 constexpr auto ask_timeout = std::chrono::seconds(30);
 constexpr auto load_timeout = std::chrono::minutes(60); // a 70B range takes a while
 
-// Runs `then` with the contributor of `node` (asked of the registry) once this process is
-// linked to it at `address`, or `otherwise` with why it cannot be reached (actors/deployer.cpp).
+// Runs `then` with the contributor of `node` (asked of the registry) once this process has
+// tried to link to it at `address`, or `otherwise` with why the registry does not know it
+// (actors/deployer.cpp).
 void reach_contributor(deployer_pointer self, const std::string& node, const std::string& address,
                        std::function<void(contributor_actor)> then, outcome_fn otherwise);
 

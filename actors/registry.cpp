@@ -27,6 +27,9 @@ struct server_entry {
   clock_type::time_point last_seen;
   bool healthy = true;
   std::vector<host_ref> hosts; // as last reported by the node
+  // Where others link to it (actors/link_keeper.cpp); "" = they reach it through this
+  // process, which every node is connected to.
+  std::string link_address;
 };
 
 struct registry_state {
@@ -117,31 +120,38 @@ void send_peers(registry_pointer self) {
     std::map<std::string, std::string> peers; // those in other processes than the receiver
     for (auto& [id, s] : st.servers)
       if (s.healthy && id != to && s.contributor.node() != receiver.contributor.node())
-        peers.emplace(id, s.offer.address);
+        peers.emplace(id, s.link_address);
     self->send(receiver.contributor, peers_atom::value, peers);
   }
 }
 
-// A contributor listening on every interface ("0.0.0.0:4243") names no host others can reach:
-// its address becomes the one its connection to the registry comes from. Then the others
-// learn of it.
+// Where the others link to a contributor that joined: the address it listens on, or the
+// address its connection here comes from when it listens on every interface ("0.0.0.0:4243");
+// nowhere ("") when it runs in this process, which everyone is connected to already. (A
+// loopback address seen from here leads others on other machines back to their own: their
+// link fails or finds the wrong node, and CAF routes through this process instead.) Then the
+// others learn of it.
 void learn_address(registry_pointer self, const std::string& node_id, const contributor_actor& contributor) {
-  auto& st = self->state;
-  const std::string address = st.servers[node_id].offer.address;
+  auto& entry = self->state.servers[node_id];
+  const std::string address = entry.offer.address;
   auto colon = address.rfind(':');
   const std::string host = colon == std::string::npos ? address : address.substr(0, colon);
-  if (contributor.node() == self->node() || !self->system().has_middleman() ||
-      (host != "0.0.0.0" && host != "::" && !host.empty()))
+  entry.link_address = "";
+  if (contributor.node() == self->node() || colon == std::string::npos)
     return send_peers(self);
+  if (host != "0.0.0.0" && host != "::" && !host.empty()) {
+    entry.link_address = address;
+    return send_peers(self);
+  }
   self->request(self->system().middleman().actor_handle(), std::chrono::seconds(5), caf::get_atom::value,
                 contributor.node())
       .then(
           [=](const caf::node_id&, const std::string& seen, uint16_t) {
             auto i = self->state.servers.find(node_id);
-            if (i != self->state.servers.end() && !seen.empty() && colon != std::string::npos) {
-              i->second.offer.address = seen + address.substr(colon);
-              self->state.log->info("node {} listens on {}: reachable at {}", node_id, address,
-                                    i->second.offer.address);
+            if (i != self->state.servers.end() && !seen.empty()) {
+              i->second.link_address = seen + address.substr(colon);
+              self->state.log->info("node {} listens on {}: others link to it at {}", node_id, address,
+                                    i->second.link_address);
             }
             send_peers(self);
           },
@@ -215,7 +225,7 @@ caf::result<session_route> route_for(registry_pointer self, const std::string& m
     return make_llamps_error(why);
   for (auto& h : *hosts)
     if (auto s = st.servers.find(h.node_id); s != st.servers.end())
-      h.address = s->second.offer.address; // the session links to each host's node
+      h.address = s->second.link_address; // the session links to each host's node
   session_route route{st.ids() >> 1, model, d->second.profile, *hosts};
   session_info info{route.session, model, 0, {}};
   for (auto& h : route.hosts)
@@ -309,6 +319,8 @@ registry_actor::behavior_type registry(registry_pointer self, registry_options o
       for (auto& [id, s] : st.servers) {
         server_status row{s.offer, s.healthy,
                           std::chrono::duration_cast<std::chrono::milliseconds>(now - s.last_seen).count(), {}};
+        if (!s.link_address.empty())
+          row.offer.address = s.link_address; // where it is reached (0.0.0.0 made concrete)
         for (auto& h : s.hosts)
           row.hosting.push_back(h.range);
         out.push_back(std::move(row));

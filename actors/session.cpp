@@ -39,6 +39,7 @@ struct session_state {
   std::shared_ptr<const client_model> model;
   head_actor head;                   // computes logits, batched with this process's other sessions
   std::optional<session_route> route;
+  std::optional<session_route> linking; // a new route whose hosts are being linked to
   std::vector<int32_t> conversation; // ids whose K/V the hosts hold
   std::optional<generation_in_flight> current;
   uint64_t attempt = 0;              // replies to older attempts are stale and ignored
@@ -173,26 +174,18 @@ void request_route(session_pointer self, bool avoid_failed, Continue then, Other
   self->request(st.registry, std::chrono::seconds(30), route_atom::value, st.options.model, avoid)
       .then(
           [=](session_route& route) {
-            // Linked to every host's node before the first step, so that steps never take a
+            // Linked to every host's node before the first step, so that steps do not take a
             // way through the registry (actors/link_keeper.cpp).
             std::vector<std::pair<std::string, std::string>> nodes;
             for (auto& h : route.hosts)
               if (h.host.node() != self->node())
                 nodes.emplace_back(h.node_id, h.address);
-            when_linked(
-                self, nodes,
-                [=] {
-                  adopt_route(self, route);
-                  then();
-                },
-                [=](const std::string& node, const caf::error& e) {
-                  // Give the admissions back; the registry checks the node itself.
-                  drop_on(self, route.hosts, route.session);
-                  self->send(self->state.registry, close_atom::value, route.session);
-                  self->state.failed_nodes.insert(node);
-                  self->send(self->state.registry, failed_atom::value, node);
-                  otherwise(error_text(e));
-                });
+            self->state.linking = route; // a close meanwhile gives its admissions back
+            when_linked(self, nodes, [=] {
+              self->state.linking.reset();
+              adopt_route(self, route);
+              then();
+            });
           },
           [=](caf::error& e) {
             otherwise("no route for model '" + self->state.options.model + "': " + error_text(e));
@@ -343,10 +336,11 @@ session_actor::behavior_type session(session_pointer self, registry_actor regist
     },
     [=](close_atom) {
       auto& st = self->state;
-      if (st.route) {
-        drop_on(self, st.route->hosts, st.route->session);
-        self->send(st.registry, close_atom::value, st.route->session);
-      }
+      for (auto* r : {&st.route, &st.linking})
+        if (*r) {
+          drop_on(self, (*r)->hosts, (*r)->session);
+          self->send(st.registry, close_atom::value, (*r)->session);
+        }
       fail(self, "session closed");
       self->quit();
     },

@@ -42,9 +42,12 @@ for i in 0 1 2 3; do make_host $i; done
 REG=$SUBNET.10:4242
 start_node registry ip netns exec "$TAG-0" "$LLAMPS" node --role registry --listen "$REG" --heartbeat-ms 300
 wait_for_line "$WORK/registry.log" "registry listening"
+# c3 listens on every interface: the registry lists it (and the others link to it) at the
+# address its connection comes from.
 for i in 1 2 3; do
+  host=$SUBNET.$((10 + i)); [ $i = 3 ] && host=0.0.0.0
   start_node "c$i" ip netns exec "$TAG-$i" "$LLAMPS" node --role contributor --node-id "c$i" \
-    --listen "$SUBNET.$((10 + i)):4243" --registry "$REG" --share-memory-gb 0.0026 --share-cores 1 \
+    --listen "$host:4243" --registry "$REG" --share-memory-gb 0.0026 --share-cores 1 \
     --cache-dir "$WORK/cache$i" --use-local-copies false --heartbeat-ms 300
   wait_for_line "$WORK/c$i.log" "contributor listening"
 done
