@@ -212,7 +212,9 @@ struct block_stack::impl {
     const float* values = sg.cache->kv[blk][1].data_ptr<float>(); // [H, cap, D]
     float* out = attn.data_ptr<float>();
     const float scale = 1.f / std::sqrt(float(D));
-    const int64_t grain = std::max<int64_t>(1, 32768 / (T * D));
+    // A team is forked only for rows worth ~256K multiply-adds: a decode step's 32 rows (a few
+    // thousand each) cost less than waking the other thread.
+    const int64_t grain = std::max<int64_t>(1, 262144 / (T * D));
     at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
       std::vector<float> score(static_cast<size_t>(T));
       for (int64_t r = begin; r < end; ++r) {
