@@ -28,9 +28,11 @@ namespace llamps {
 namespace {
 
 constexpr auto connect_timeout = std::chrono::seconds(10);
-// CAF's connection manager connects on one thread and blocks while it does: an address that
-// failed is not tried again for this long, so that an unreachable node does not hold up the
-// links to all the others.
+// CAF's connection manager connects on one thread and blocks while it does: an address whose
+// connect took this long or longer before it failed (packets dropped, not refused) ...
+constexpr auto slow_failure = std::chrono::seconds(1);
+// ... is not tried again for this long, so that an unreachable node does not hold up the links
+// to all the others. A refused connect (a node not listening yet) is tried again at once.
 constexpr auto retry_after = std::chrono::seconds(10);
 
 using clock_type = std::chrono::steady_clock;
@@ -67,6 +69,7 @@ void settle(link_keeper_pointer self, const std::string& address, const caf::err
 
 void open_link(link_keeper_pointer self, const std::string& node_id, const std::string& address,
              const std::pair<std::string, uint16_t>& where) {
+  const auto started = clock_type::now();
   self->request(network_of(self->system()), connect_timeout, caf::connect_atom::value, where.first, where.second)
       .then(
           [=](const caf::node_id& node, const caf::strong_actor_ptr& gate, const std::set<std::string>&) {
@@ -85,7 +88,8 @@ void open_link(link_keeper_pointer self, const std::string& node_id, const std::
           [=](caf::error& e) {
             auto why = "cannot link to " + node_id + " at " + address + ": " + error_text(e);
             self->state.log->warn("{}", why);
-            self->state.failed[address] = {clock_type::now(), why};
+            if (clock_type::now() - started >= slow_failure)
+              self->state.failed[address] = {clock_type::now(), why};
             settle(self, address, make_llamps_error(why));
           });
 }
