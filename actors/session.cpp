@@ -46,6 +46,7 @@ struct session_state {
   std::set<std::string> failed_nodes;
   int32_t recoveries = 0;
   int32_t route_retries = 0;
+  clock_type::time_point rerouting_since; // the first attempt of the current re-route
   bool rerouting = false;            // a new route is on its way: further failures of the
                                      // old chain (its other hosts going down) are one fault
   std::shared_ptr<spdlog::logger> log = logger("session");
@@ -171,7 +172,7 @@ void request_route(session_pointer self, bool avoid_failed, Continue then, Other
   std::vector<std::string> avoid;
   if (avoid_failed)
     avoid.assign(st.failed_nodes.begin(), st.failed_nodes.end());
-  self->request(st.registry, std::chrono::seconds(30), route_atom::value, st.options.model, avoid)
+  self->request(st.registry, std::chrono::seconds(10), route_atom::value, st.options.model, avoid)
       .then(
           [=](session_route& route) {
             // Linked to every host's node before the first step, so that steps do not take a
@@ -188,13 +189,17 @@ void request_route(session_pointer self, bool avoid_failed, Continue then, Other
             });
           },
           [=](caf::error& e) {
-            otherwise("no route for model '" + self->state.options.model + "': " + error_text(e));
+            const bool silent = e == caf::sec::request_timeout;
+            otherwise("no route for model '" + self->state.options.model +
+                      "': " + (silent ? "the registry does not answer" : error_text(e)));
           });
 }
 
 // After a failure: a new route, then everything fed so far replayed through it. While no
 // host serves some blocks (the deployer is loading them on a spare server), keep asking.
 void reroute(session_pointer self) {
+  if (self->state.route_retries == 0)
+    self->state.rerouting_since = clock_type::now();
   // Only the first attempt avoids the nodes this session saw fail: a host can look dead from
   // here (a dropped connection) while its node is alive, and then the registry, which checks
   // the node itself, is the better judge; it never routes to a node it knows is gone.
@@ -211,7 +216,10 @@ void reroute(session_pointer self) {
         // Undeployed meanwhile: no repair will bring the blocks back, so waiting is useless.
         if (why.find("it is not deployed") != std::string::npos)
           return fail(self, "model '" + st.options.model + "' was undeployed during the generation");
-        if (++st.route_retries > st.options.route_retries)
+        // Bounded in time too: a registry that is gone may let each request run into its
+        // timeout instead of refusing it at once.
+        const auto patience = st.options.route_retries * st.options.route_retry_interval;
+        if (++st.route_retries > st.options.route_retries || clock_type::now() - st.rerouting_since > patience)
           return fail(self, why);
         self->delayed_send(self, st.options.route_retry_interval, tick_atom::value);
       });
