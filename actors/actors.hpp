@@ -5,7 +5,9 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -76,6 +78,22 @@ struct client_model;
 head_actor head_batcher_for(caf::actor_system& sys, std::shared_ptr<const client_model> model);
 
 session_actor spawn_session(caf::actor_system& sys, registry_actor registry, const session_options& opts);
+
+// The process-local actor of this actor system for `key`, spawned by `spawn()` on first use.
+// Only its address is remembered: those who use it hold it alive, and it goes away with the
+// last of them (then the next caller spawns a new one).
+template <class Handle, class Key, class Spawn>
+Handle process_local(caf::actor_system& sys, const Key& key, Spawn spawn) {
+  static std::mutex mutex;
+  static std::map<std::pair<caf::actor_system*, Key>, caf::actor_addr> known;
+  std::lock_guard<std::mutex> guard{mutex};
+  auto& addr = known[{&sys, key}];
+  if (auto existing = caf::actor_cast<Handle>(addr))
+    return existing;
+  Handle spawned = spawn();
+  addr = spawned.address();
+  return spawned;
+}
 
 // This process's link keeper (actors/link_keeper.cpp), spawned on first use.
 link_keeper_actor link_keeper_for(caf::actor_system& sys);

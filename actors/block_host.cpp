@@ -120,10 +120,11 @@ clock_type::time_point flush_time(const block_host_state& st, bool entering_chai
 void schedule_flush(host_pointer self, bool entering_chain) {
   auto& st = self->state;
   const auto now = clock_type::now();
-  if (st.flush.pending() && flush_time(st, entering_chain, now) <= now)
+  const auto at = flush_time(st, entering_chain, now);
+  if (st.flush.pending() && at <= now)
     st.flush.now(self); // everyone expected is here: run now, not at the timer
   else
-    st.flush.schedule(self, flush_time(st, entering_chain, now) - now);
+    st.flush.schedule(self, at - now);
 }
 
 std::string host_name(const block_host_state& st) {

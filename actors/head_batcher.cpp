@@ -4,7 +4,6 @@
 // the batch has asked, and runs one batched product over the vocabulary matrix for them all.
 // So the sessions' next steps leave together, and the first host need not wait for them.
 #include <map>
-#include <mutex>
 
 #include "actors/actors.hpp"
 #include "actors/batch_assembler.hpp"
@@ -76,17 +75,9 @@ head_actor::behavior_type head_batcher(batcher_pointer self, std::shared_ptr<con
 } // namespace
 
 head_actor head_batcher_for(caf::actor_system& sys, std::shared_ptr<const client_model> model) {
-  // One batcher per model and actor system. The map only remembers addresses: the sessions
-  // hold the batcher alive, and it goes away with the last of them.
-  static std::mutex mutex;
-  static std::map<std::pair<caf::actor_system*, std::string>, caf::actor_addr> batchers;
-  std::lock_guard<std::mutex> guard{mutex};
-  auto& addr = batchers[{&sys, model->path}];
-  if (auto existing = caf::actor_cast<head_actor>(addr))
-    return existing;
-  auto spawned = sys.spawn(head_batcher, std::move(model));
-  addr = spawned.address();
-  return spawned;
+  // One batcher per model and actor system; the sessions hold it alive.
+  const std::string path = model->path;
+  return process_local<head_actor>(sys, path, [&] { return sys.spawn(head_batcher, std::move(model)); });
 }
 
 } // namespace llamps

@@ -12,7 +12,6 @@
 // Until a link exists, CAF routes messages through the node that introduced the peer.
 #include <chrono>
 #include <map>
-#include <mutex>
 #include <set>
 #include <vector>
 
@@ -139,17 +138,9 @@ bool should_link(const std::string& my_rank, const std::string& peer_node_id) {
 }
 
 link_keeper_actor link_keeper_for(caf::actor_system& sys) {
-  // One keeper per actor system. The map only remembers addresses: those who use the keeper
-  // hold it alive (the contributor, for its whole life, so its rank stays).
-  static std::mutex mutex;
-  static std::map<caf::actor_system*, caf::actor_addr> keepers;
-  std::lock_guard<std::mutex> guard{mutex};
-  auto& addr = keepers[&sys];
-  if (auto existing = caf::actor_cast<link_keeper_actor>(addr))
-    return existing;
-  auto spawned = sys.spawn(link_keeper);
-  addr = spawned.address();
-  return spawned;
+  // One keeper per actor system; those who use it hold it alive (the contributor, for its
+  // whole life, so its rank stays).
+  return process_local<link_keeper_actor>(sys, 0, [&] { return sys.spawn(link_keeper); });
 }
 
 } // namespace llamps

@@ -261,7 +261,8 @@ struct host_ref {
   std::string node_id;
   hosted_range range;
   block_host_actor host;
-  std::string address;          // host:port of its node, as the registry knows it ("" = unknown)
+  std::string address;          // where a session links to its node: set by the registry in
+                                // routes ("" = no link needed, or unknown)
 };
 
 struct step_request {
