@@ -60,19 +60,29 @@ shell_send s1 "deploy $MODEL --replicas 2 --sessions 2"
 wait_for_line "$WORK/s1.out" ": ready" 60
 deployment_hosts
 start_shell s2
+# A third shell, connected before the generations start, asks for the session list: a
+# generation of $STEPS tokens takes about 3 s here, so the ~1 s a fresh shell needs to
+# connect could let both end before the victim is chosen.
+start_shell watch
 shell_send s1 "generate --temperature 0 --steps $STEPS --ids $PROMPT1"
 shell_send s2 "generate --temperature 0 --steps $STEPS --ids $PROMPT2"
 wait_for_size "$WORK/s1.out" 800
 wait_for_size "$WORK/s2.out" 400
 # A node on the first session's route (the registry's session list names the route).
-victim=$(run_shell_once sessions | grep -oE 'r[0-9]' | head -n 1)
-[ -n "$victim" ] || fail "case 2: no session route listed"
+shell_send watch sessions
+wait_for_line "$WORK/watch.out" "tokens  r[0-9]" 10
+victim=$(grep -m1 "tokens  r[0-9]" "$WORK/watch.out" | grep -oE 'r[0-9]' | head -n 1 || true)
+[ -n "$victim" ] || { cat "$WORK/watch.out"; fail "case 2: no session route listed"; }
 kill_node "$victim"
 echo "case 2: killed $victim (on a session's route)"
 stop_shell s1 120
 stop_shell s2 120
 [ "$(shell_ids s1)" = "$want1" ] || { cat "$WORK/s1.err"; fail "case 2: session 1 lost or wrong after killing $victim"; }
 [ "$(shell_ids s2)" = "$want2" ] || { cat "$WORK/s2.err"; fail "case 2: session 2 lost or wrong after killing $victim"; }
+stop_shell watch
+# The kill must have hit a generation in flight, or this case tested nothing.
+cat "$WORK/s1.err" "$WORK/s2.err" | grep -q "recovered .* re-routing and replaying" ||
+  fail "case 2: no session recovered: the kill of $victim came after both generations"
 check_all_served "$victim"
 run_shell_once deployments
 echo "case 2: both sessions identical and every block still served after kill -9 of $victim"
