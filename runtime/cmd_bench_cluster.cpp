@@ -63,6 +63,7 @@ struct options {
   int hop_hidden = 4096;
   std::string hop_model;
   int hop_steps = 40;
+  int hop_gap_ms = 0; // idle time before each timed step (shows what idling costs a hop)
   int threads = 0;
   int node_cores = 0;
   double timeout = 900;
@@ -255,7 +256,7 @@ double median(std::vector<double> v) {
 
 // Raw decode steps through the chain, each between two status reads of every host: the
 // hosts' forward time of exactly that step is the growth of their latency sums.
-hop_figures measure_hops(cluster_client& client, const cluster& c, int steps) {
+hop_figures measure_hops(cluster_client& client, const cluster& c, int steps, int gap_ms) {
   caf::scoped_actor self{client.system()};
   session_route route;
   std::string failure;
@@ -301,6 +302,8 @@ hop_figures measure_hops(cluster_client& client, const cluster& c, int steps) {
     step_request req{route.session, pos, to_wire(x), next};
     uint64_t s0 = 0, s1 = 0;
     double f0 = status_sum(&s0);
+    if (gap_ms > 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(gap_ms));
     auto t0 = clock_type::now();
     self->request(route.hosts.front().host, std::chrono::seconds(120), step_atom::value, std::move(req))
         .receive([&](step_result&) {}, [&](caf::error& e) { failure = error_text(e); });
@@ -383,6 +386,8 @@ std::string make_hop_model(process_group& procs, const std::string& work, const 
 int run(const options& o) {
   if (o.nodes < 1 || o.sessions < 1 || o.tokens < 2)
     fail("--nodes and --sessions must be at least 1, --tokens at least 2");
+  if (o.hop_gap_ms < 0 || o.hop_gap_ms > 10000)
+    fail("--hop-gap-ms must be between 0 and 10000");
   char tmpl[] = "/tmp/llamps-bench-cluster.XXXXXX";
   if (!::mkdtemp(tmpl))
     fail("cannot create a work directory in /tmp");
@@ -473,7 +478,7 @@ int run(const options& o) {
     }
     std::printf("chain, %d sessions: %.2f tok/s aggregate\n", o.sessions, agg_rate);
     std::fflush(stdout);
-    main_hops = measure_hops(*client, main, o.hop_steps);
+    main_hops = measure_hops(*client, main, o.hop_steps, o.hop_gap_ms);
   } catch (...) {
     main.stop(client);
     throw;
@@ -494,7 +499,7 @@ int run(const options& o) {
     cluster wide;
     try {
       start_cluster(wide, sys, cfg, work, "w", path, o, 2, client);
-      wide_hops = measure_hops(*client, wide, o.hop_steps);
+      wide_hops = measure_hops(*client, wide, o.hop_steps, o.hop_gap_ms);
       have_wide = true;
     } catch (...) {
       wide.stop(client);
@@ -550,6 +555,8 @@ int cmd::bench_cluster(int argc, char** argv) {
      "hidden size of the generated model for the per-hop figure (preset hop-N; 0 = only --model)")
     ("hop-model", po::value(&o.hop_model), "use this GGUF for the wide per-hop figure instead")
     ("hop-steps", po::value(&o.hop_steps)->default_value(o.hop_steps), "decode steps timed for (c)")
+    ("hop-gap-ms", po::value(&o.hop_gap_ms)->default_value(o.hop_gap_ms),
+     "idle milliseconds before each timed step of (c): every node idle, as a wide model's hosts are")
     ("threads", po::value(&o.threads)->default_value(o.threads), "compute threads of the single-process run (0 = all)")
     ("node-cores", po::value(&o.node_cores)->default_value(o.node_cores), "--share-cores of each node (0 = all)")
     ("timeout", po::value(&o.timeout)->default_value(o.timeout), "seconds allowed for making the hop model")
