@@ -101,22 +101,33 @@ link_keeper_actor link_keeper_for(caf::actor_system& sys);
 // `peer_node_id`; if not, that node links to this process.
 bool should_link(const std::string& my_rank, const std::string& peer_node_id);
 
-// Runs `then()` once this process has tried to link to each of `nodes` (node id, host:port).
+// A node to link to before using one of its actors: its id, its host:port, and the CAF node
+// the actor lives on (an actor of this very process needs no link).
+struct link_target {
+  std::string node;
+  std::string address;
+  caf::node_id where;
+};
+
+// Runs `then()` once this process has tried to link to each of `targets` outside it.
 // A node it cannot link to is still reached, more slowly, through the node that introduced it
 // (CAF routes there); the keeper logs why the link failed.
 template <class Self, class Then>
-void when_linked(Self self, const std::vector<std::pair<std::string, std::string>>& nodes, Then then) {
-  if (nodes.empty())
+void when_linked(Self self, const std::vector<link_target>& targets, Then then) {
+  auto remote = std::make_shared<size_t>(0);
+  for (const auto& t : targets)
+    *remote += t.where != self->node();
+  if (*remote == 0)
     return then();
   auto keeper = link_keeper_for(self->system());
-  auto pending = std::make_shared<size_t>(nodes.size());
   auto one_done = [=] {
-    if (--*pending == 0)
+    if (--*remote == 0)
       then();
   };
-  for (const auto& [node, address] : nodes)
-    self->request(keeper, std::chrono::seconds(15), link_atom::value, node, address)
-        .then([=](bool) { one_done(); }, [=](caf::error&) { one_done(); });
+  for (const auto& t : targets)
+    if (t.where != self->node())
+      self->request(keeper, std::chrono::seconds(15), link_atom::value, t.node, t.address)
+          .then([=](bool) { one_done(); }, [=](caf::error&) { one_done(); });
 }
 
 } // namespace llamps

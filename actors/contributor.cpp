@@ -206,7 +206,7 @@ caf::result<host_ref> load(contributor_pointer self, load_order order, deployer_
             mine->ready = true;
             self->state.log->info("{} of {} ready for {}", blocks, loaded.model, deployment_id);
             send_heartbeat(self);
-            promise.deliver(host_ref{self->state.opts.node_id, loaded, host});
+            promise.deliver(host_ref{self->state.opts.node_id, loaded, host, {}});
           },
           [=](caf::error& err) mutable {
             // A host that failed to load holds nothing useful: stop it and free its share.

@@ -159,7 +159,7 @@ struct contributor_state {
     for (const auto& [id, list] : hosts)
       for (const auto& h : list)
         if (h.ready)
-          refs.push_back(host_ref{opts.node_id, h.range, h.host});
+          refs.push_back(host_ref{opts.node_id, h.range, h.host, {}});
     return refs;
   }
 

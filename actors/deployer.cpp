@@ -338,9 +338,7 @@ void deployer_detail::reach_contributor(deployer_pointer self, const std::string
   self->request(self->state.registry, ask_timeout, join_atom::value, node)
       .then(
           [=](contributor_actor& c) {
-            if (c.node() == self->node())
-              return then(c);
-            when_linked(self, {{node, address}}, [=] { then(c); });
+            when_linked(self, {{node, address, c.node()}}, [=] { then(c); });
           },
           [=](caf::error& err) { otherwise(err); });
 }

@@ -177,10 +177,9 @@ void request_route(session_pointer self, bool avoid_failed, Continue then, Other
           [=](session_route& route) {
             // Linked to every host's node before the first step, so that steps do not take a
             // way through the registry (actors/link_keeper.cpp).
-            std::vector<std::pair<std::string, std::string>> nodes;
+            std::vector<link_target> nodes;
             for (auto& h : route.hosts)
-              if (h.host.node() != self->node())
-                nodes.emplace_back(h.node_id, h.address);
+              nodes.push_back({h.node_id, h.address, h.host.node()});
             self->state.linking = route; // a close meanwhile gives its admissions back
             when_linked(self, nodes, [=] {
               self->state.linking.reset();

@@ -62,7 +62,7 @@ std::vector<host_ref> cluster_client::live_hosts() {
   for (auto& d : deployments())
     for (auto& h : d.hosts) {
       try {
-        out.push_back(host_ref{h.node_id, ask<hosted_range>(h.host, std::chrono::seconds(5), status_atom::value), h.host});
+        out.push_back(host_ref{h.node_id, ask<hosted_range>(h.host, std::chrono::seconds(5), status_atom::value), h.host, {}});
       } catch (const std::runtime_error&) {
         // gone or stuck: the registry's health column tells that story
       }

@@ -56,7 +56,7 @@ fake_contributor(contributor_actor::stateful_pointer<fake_contributor_state> sel
         range.first = order.first;
         range.last = order.last;
         if (st.mode == on_load::succeed)
-          return host_ref{offer.node_id, range, {}};
+          return host_ref{offer.node_id, range, {}, {}};
         auto promise = self->make_response_promise<host_ref>();
         st.held[order.deployment_id] = promise;
         return promise;

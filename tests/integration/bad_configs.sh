@@ -68,7 +68,7 @@ shell_send s1 "deploy $MODEL --sessions 2"
 shell_send s1 "generate --temperature 0 --steps 64 --ids Once upon a time"
 stop_shell s1 60
 [ "$(shell_ids s1)" = "$want" ] || { cat "$WORK/s1.out" "$WORK/s1.err"; fail "the cluster does not serve after an undeploy during a generation"; }
-for n in registry c0 c1 c2 c3; do pid_var="PID_$n"; kill -0 "${!pid_var}" || fail "$n died"; done
+for n in registry c0 c1 c2 c3; do kill -0 "$(node_pid $n)" || fail "$n died"; done
 echo "cluster: every node kept serving"
 
 # ---- a prompt longer than the context over HTTP ----

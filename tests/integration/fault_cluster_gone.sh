@@ -16,7 +16,7 @@ started=$(date +%s)
     timeout 150 "$LLAMPS" shell --connect 127.0.0.1:$REG_PORT >"$WORK/gen.out" 2>"$WORK/gen.err"
   echo $? >"$WORK/gen.rc" ) &
 wait_for_size "$WORK/gen.out" 300
-for name in registry c0 c1 c2; do pid_var="PID_$name"; kill -9 "${!pid_var}"; done
+for name in registry c0 c1 c2; do kill -9 "$(node_pid $name)"; done
 echo "killed the registry and every contributor at $(stat -c %s "$WORK/gen.out") bytes of output"
 
 for _ in $(seq 1600); do [ -s "$WORK/gen.rc" ] && break; sleep 0.1; done

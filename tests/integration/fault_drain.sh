@@ -44,8 +44,7 @@ shell_send s1 "generate --temperature 0 --steps $STEPS --ids $PROMPT"
 wait_for_size "$WORK/s1.out" $(( $(stat -c %s "$WORK/s1.out") + 100 ))
 sessions_before=$(run_shell_once sessions | grep -oE '^[0-9]+' || true)
 [ "$(echo "$sessions_before" | grep -c .)" = 2 ] || fail "the registry does not list the 2 sessions in flight"
-pid_var="PID_$victim"
-kill -TERM "${!pid_var}"
+kill -TERM "$(node_pid "$victim")"
 wait_for_line "$WORK/$victim.log" "draining" 10
 for _ in $(seq 50); do run_shell_once servers | grep -q "^$victim .* draining" && break; sleep 0.1; done
 run_shell_once servers | grep -q "^$victim .* draining" || fail "the registry does not show $victim draining"
@@ -96,8 +95,7 @@ echo "drain: the blocks moved off $victim before it released them; no session wa
 # The deployer's process (s1) has ended: nobody can move the blocks. A node that leaves now
 # is told so at once and releases its blocks as soon as no session uses them (well before
 # its 60 drain-seconds).
-pid_var="PID_$spare"
-kill -TERM "${!pid_var}"
+kill -TERM "$(node_pid "$spare")"
 wait_for_line "$WORK/$spare.log" "nobody moved" 10
 wait_for_line "$WORK/$spare.log" "drained" 10
 grep -q "time ran out" "$WORK/$spare.log" && fail "$spare waited for its drain time although nobody could move its blocks"

@@ -24,7 +24,7 @@ check_all_served() {
   done
 }
 
-kill_node() { local pid_var="PID_$1"; kill -9 "${!pid_var}"; }
+kill_node() { kill -9 "$(node_pid "$1")"; }
 
 case_one_replica() {
 start_registry

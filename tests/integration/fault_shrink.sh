@@ -54,8 +54,7 @@ shell_send s1 "generate --temperature 0 --steps $STEPS --ids $PROMPT"
 wait_for_size "$WORK/s1.out" $(( $(stat -c %s "$WORK/s1.out") + 100 ))
 # 1 MB no longer holds the victim's two blocks and their KV budget (about 2.4 MB).
 write_config "$victim" 0.001
-pid_var="PID_$victim"
-kill -HUP "${!pid_var}"
+kill -HUP "$(node_pid "$victim")"
 wait_for_line "$WORK/$victim.log" "reloaded" 10
 wait_for_line "$WORK/$victim.log" "shrank below .* draining blocks" 10
 grep "draining blocks" "$WORK/$victim.log"
@@ -84,7 +83,7 @@ for _ in $(seq 50); do
 done
 echo "after the shrink: $row"
 echo "$row" | grep -qE " 1\.0 MB .* ok +-$" || fail "$victim is not listed healthy, empty and offering 1.0 MB after the shrink"
-kill -0 "${!pid_var}" || fail "$victim exited"
+kill -0 "$(node_pid "$victim")" || fail "$victim exited"
 grep -q "SIGTERM\|drained" "$WORK/$victim.log" && fail "$victim left the cluster instead of shrinking"
 run_shell_once "generate --temperature 0 --steps 64 --ids $PROMPT" >"$WORK/after.out"
 grep -qxF "$(reference_ids 64 "$PROMPT")" "$WORK/after.out" || { cat "$WORK/after.out"; fail "a session after the shrink gave the wrong output"; }

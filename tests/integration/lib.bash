@@ -119,13 +119,15 @@ reference_ids() {
   "$LLAMPS" generate --model "$MODEL" --temperature 0 --steps "$1" --prompt "$2" --ids 2>/dev/null | tail -n 1
 }
 
+# The process id of the node started as NAME (start_node).
+node_pid() { local var="PID_$1"; echo "${!var}"; }
+
 # Fails unless every two of the named nodes share exactly one TCP connection (no pair linked
 # twice, as CAF's automatic connections could do, and every pair linked): check_links NAME...
 check_links() {
-  local args=() name pid
+  local args=() name
   for name in "$@"; do
-    eval "pid=\$PID_$name"
-    args+=("$name=$pid")
+    args+=("$name=$(node_pid "$name")")
   done
   ss -tnpH state established | python3 "$SRC/tests/integration/links.py" "${args[@]}" ||
     fail "the nodes are not linked once per pair (counts above)"
@@ -136,7 +138,7 @@ check_links() {
 check_one_listener() {
   local name pid n
   for name in "$@"; do
-    eval "pid=\$PID_$name"
+    pid=$(node_pid "$name")
     n=$(ss -tlnpH | grep -c "pid=$pid," || true)
     [ "$n" = 1 ] || { ss -tlnpH | grep "pid=$pid,"; fail "$name listens on $n ports, not 1"; }
   done

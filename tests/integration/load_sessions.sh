@@ -69,7 +69,7 @@ run_shell_once "load --sessions 8 --steps 400 --temperature 0 --prompts-file $WO
 cat "$WORK/busy.out" | grep -v '^session [0-9]* prompt'
 grep -q "busy" "$WORK/busy.out" || fail "no session was refused as busy"
 grep -qE '^load: 8 sessions, [1-9]' "$WORK/busy.out" || fail "no session completed while others were refused"
-for n in registry c0 c1 c2; do pid_var="PID_$n"; kill -0 "${!pid_var}" || fail "$n died under a full KV budget"; done
+for n in registry c0 c1 c2; do kill -0 "$(node_pid $n)" || fail "$n died under a full KV budget"; done
 got=$(run_shell_once "generate --temperature 0 --steps $STEPS --ids Once upon a time" | grep -E '^1( [0-9]+)+$')
 [ "$got" = "${want[0]}" ] || fail "the cluster does not serve correctly after refusing busy sessions"
 wait_for_empty_hosts 15

@@ -30,7 +30,7 @@ while [ $(( $(date +%s) - start )) -lt "$SECONDS_TOTAL" ]; do
   rounds=$((rounds + 1)); sessions=$((sessions + n))
   warm=$(( $(date +%s) - start < SECONDS_TOTAL / 3 ))
   for node in "${nodes[@]}"; do
-    pid_var="PID_$node"; kb=$(rss_kb "${!pid_var}")
+    kb=$(rss_kb "$(node_pid "$node")")
     if [ "$warm" = 1 ]; then
       [ "${warm_peak[$node]:-0}" -ge "$kb" ] || warm_peak[$node]=$kb
     else
