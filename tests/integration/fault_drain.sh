@@ -37,12 +37,13 @@ spare=$(for i in 0 1 2 3; do echo "$deployed" | grep -q "^c$i\[" || echo "c$i"; 
 echo "deployed on $(echo $deployed); victim $victim, spare $spare"
 
 start_shell chat
+start_shell watch # asks for the session list without a fresh shell's ~1 s connect
 shell_send chat "chat --temperature 0 --steps 32"
 shell_send chat "$PROMPT"
 wait_for_reply 1
 shell_send s1 "generate --temperature 0 --steps $STEPS --ids $PROMPT"
 wait_for_size "$WORK/s1.out" $(( $(stat -c %s "$WORK/s1.out") + 100 ))
-sessions_before=$(run_shell_once sessions | grep -oE '^[0-9]+' || true)
+sessions_before=$(shell_ask watch sessions | grep -oE '^[0-9]+' || true)
 [ "$(echo "$sessions_before" | grep -c .)" = 2 ] || fail "the registry does not list the 2 sessions in flight"
 kill -TERM "$(node_pid "$victim")"
 wait_for_line "$WORK/$victim.log" "draining" 10
@@ -62,7 +63,7 @@ start_shell s2
 shell_send s2 "generate --temperature 0 --steps $STEPS --ids $PROMPT"
 route=""
 for _ in $(seq 100); do
-  route=$(run_shell_once sessions | grep -E '^[0-9]+ ' | grep -vF "$sessions_before" | head -n 1 || true)
+  route=$(shell_ask watch sessions | grep -E '^[0-9]+ ' | grep -vF "$sessions_before" | head -n 1 || true)
   [ -n "$route" ] || [ -n "$(shell_ids s2)" ] && break
   sleep 0.05
 done

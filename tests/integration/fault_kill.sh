@@ -61,18 +61,17 @@ wait_for_line "$WORK/s1.out" ": ready" 60
 deployment_hosts
 start_shell s2
 # A third shell, connected before the generations start, asks for the session list: a
-# generation of $STEPS tokens takes about 3 s here, so the ~1 s a fresh shell needs to
-# connect could let both end before the victim is chosen.
+# generation of $STEPS tokens takes about 3 s here, so the ~1 s a fresh shell
+# (run_shell_once) needs to connect could let both end before the victim is chosen.
 start_shell watch
 shell_send s1 "generate --temperature 0 --steps $STEPS --ids $PROMPT1"
 shell_send s2 "generate --temperature 0 --steps $STEPS --ids $PROMPT2"
 wait_for_size "$WORK/s1.out" 800
 wait_for_size "$WORK/s2.out" 400
 # A node on the first session's route (the registry's session list names the route).
-shell_send watch sessions
-wait_for_line "$WORK/watch.out" "tokens  r[0-9]" 10
-victim=$(grep -m1 "tokens  r[0-9]" "$WORK/watch.out" | grep -oE 'r[0-9]' | head -n 1 || true)
-[ -n "$victim" ] || { cat "$WORK/watch.out"; fail "case 2: no session route listed"; }
+listed=$(shell_ask watch sessions)
+victim=$(echo "$listed" | grep -m1 "tokens  r[0-9]" | grep -oE 'r[0-9]' | head -n 1 || true)
+[ -n "$victim" ] || { echo "$listed"; fail "case 2: no session route listed"; }
 kill_node "$victim"
 echo "case 2: killed $victim (on a session's route)"
 stop_shell s1 120

@@ -100,6 +100,19 @@ stop_shell() {
   cat "$WORK/$name.out" "$WORK/$name.err" >&2
   fail "shell $name did not finish within $seconds s"
 }
+# Sends one command to the long-lived shell NAME and prints its answer to that command alone
+# (the shell writes each answer in one flush): shell_ask NAME COMMAND. Much quicker than
+# run_shell_once, whose fresh shell needs about a second to connect.
+shell_ask() {
+  local name=$1 before; shift
+  before=$(stat -c %s "$WORK/$name.out")
+  shell_send "$name" "$*"
+  for _ in $(seq 200); do
+    [ "$(stat -c %s "$WORK/$name.out")" -gt "$before" ] && { tail -c +$((before + 1)) "$WORK/$name.out"; return 0; }
+    sleep 0.05
+  done
+  fail "shell $name did not answer '$*' within 10 s"
+}
 # The first ids line a shell printed.
 shell_ids() { grep -E '^1( [0-9]+)+$' "$WORK/$1.out" | head -n 1 || true; }
 
