@@ -131,7 +131,8 @@ int llamps::cmd::bench(int argc, char** argv) {
   const double head_s = m.head_seconds;
   m.blocks.set_profiling(false);
 
-  // Batched decode: `batch` sessions at different positions, one forward_batch per step.
+  // Batched decode: `batch` sessions at different positions, one forward_batch and one
+  // batched head product per step, as the cluster's hosts and head batcher do.
   {
     std::vector<std::vector<float>> last(static_cast<size_t>(batch));
     std::vector<int32_t> pos(static_cast<size_t>(batch));
@@ -147,8 +148,10 @@ int llamps::cmd::bench(int argc, char** argv) {
         steps.push_back({session_id(100 + s), pos[size_t(s)] + k,
                          m.head.embed({argmax(last[size_t(s)])}).values});
       auto out = m.blocks.forward_batch(steps);
-      for (int s = 0; s < batch; ++s)
-        last[size_t(s)] = m.head.logits(out[size_t(s)].data());
+      std::vector<const float*> rows; // the head too reads its weights once for the batch
+      for (auto& o : out)
+        rows.push_back(o.data());
+      last = m.head.logits(rows);
     }
     const double t = since(t0);
     char label[64];
