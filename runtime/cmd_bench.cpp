@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "model/block_stack.hpp"
@@ -80,9 +81,32 @@ int llamps::cmd::bench(int argc, char** argv) {
   if (parsed.exit_code)
     return *parsed.exit_code;
   const auto& vars = parsed.vars;
+  // Every count is checked before anything runs: the probes alone take seconds.
+  for (const char* name : {"prompt-tokens", "decode-tokens", "batch", "runs"})
+    if (vars[name].as<int>() < 1) {
+      std::fprintf(stderr, "llamps bench: --%s must be at least 1\n", name);
+      return 2;
+    }
+  for (const char* name : {"probe-rows", "probe-cols", "matmul-size"})
+    if (vars[name].as<int64_t>() < 1) {
+      std::fprintf(stderr, "llamps bench: --%s must be at least 1\n", name);
+      return 2;
+    }
+  if (vars["batch"].as<int>() > 64) { // each session holds a full-context KV cache
+    std::fprintf(stderr, "llamps bench: --batch must be at most 64\n");
+    return 2;
+  }
+  if (vars["threads"].as<int>() < 0) {
+    std::fprintf(stderr, "llamps bench: --threads must be 0 (all cores) or more\n");
+    return 2;
+  }
   const int threads = vars["threads"].as<int>();
   set_compute_threads(threads);
-  const int runs = std::max(1, vars["runs"].as<int>());
+  const int runs = vars["runs"].as<int>();
+  // The model is opened first, so that a bad path fails at once, not after the probes.
+  std::optional<model_under_test> model;
+  if (vars.count("model"))
+    model.emplace(vars["model"].as<std::string>());
 
   matmul_probe mm = measure_matmul(vars["matmul-size"].as<int64_t>(), runs);
   std::printf("%-28s %10.2f GFLOP/s  (F32 %lld x %lld matrix product, best of %d)\n",
@@ -93,16 +117,17 @@ int llamps::cmd::bench(int argc, char** argv) {
   std::printf("%-28s %10.2f GB/s     (F32 %lld x %lld = %.0f MB times a vector, best of %d)\n",
               "matrix-vector bandwidth", mv.bytes_per_second() / 1e9, (long long)mv.rows,
               (long long)mv.cols, mv.bytes / 1e6, runs);
-  if (!vars.count("model"))
+  if (!model)
     return 0;
 
-  model_under_test m(vars["model"].as<std::string>());
+  model_under_test& m = *model;
   const llama_config& c = m.cfg;
   const int decode_n = std::max(1, std::min(vars["decode-tokens"].as<int>(), c.n_ctx / 2));
   const int prompt_n = std::max(1, std::min(vars["prompt-tokens"].as<int>(), c.n_ctx - decode_n));
-  const int batch = std::max(1, vars["batch"].as<int>());
-  std::printf("model %s: %d blocks, embedding %d, %d threads\n", c.name.c_str(), c.n_blocks,
-              c.n_embd, threads);
+  const int batch = vars["batch"].as<int>();
+  std::printf("model %s: %d blocks, embedding %d, %s\n", c.name.c_str(), c.n_blocks, c.n_embd,
+              threads > 0 ? (std::to_string(threads) + (threads == 1 ? " thread" : " threads")).c_str()
+                          : "threads on all cores");
 
   // A deterministic prompt: BOS, then ids spread over the vocabulary.
   std::vector<int32_t> prompt{1};
