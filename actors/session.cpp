@@ -287,18 +287,27 @@ std::optional<std::string> ensure_client_model(session_pointer self) {
   }
 }
 
-void start(session_pointer self, const generation_order& order) {
-  auto& st = self->state;
-  if (auto problem = ensure_client_model(self))
-    return fail(self, *problem);
+} // namespace
+
+generation_request to_request(const generation_order& order) {
   generation_request req;
   req.prompt = order.prompt;
   req.steps = order.steps;
   req.max_new_tokens = order.max_new_tokens;
   req.sampling = sampling_params{order.temperature, order.top_p, order.top_k, order.seed};
+  return req;
+}
+
+namespace {
+
+void start(session_pointer self, const generation_order& order) {
+  auto& st = self->state;
+  if (auto problem = ensure_client_model(self))
+    return fail(self, *problem);
   try {
     auto history = order.chat ? st.conversation : std::vector<int32_t>{};
-    st.current->loop = std::make_unique<generation_loop>(st.model->tok, st.model->config.n_ctx, req, history);
+    st.current->loop =
+        std::make_unique<generation_loop>(st.model->tok, st.model->config.n_ctx, to_request(order), history);
   } catch (const std::exception& e) {
     return fail(self, e.what());
   }

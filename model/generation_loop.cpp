@@ -1,14 +1,36 @@
 #include "model/generation_loop.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <sstream>
 
 #include "model/errors.hpp"
 
 namespace llamps {
 
+void check_generation(const generation_request& req) {
+  const auto& s = req.sampling;
+  auto show = [](double v) {
+    std::ostringstream out;
+    out << v;
+    return out.str();
+  };
+  if (req.steps <= 0)
+    throw model_error("steps must be positive");
+  if (req.max_new_tokens < 0)
+    throw model_error("max_new_tokens must not be negative");
+  if (!(s.temperature >= 0) || std::isinf(s.temperature)) // NaN fails the comparison
+    throw model_error("temperature must be 0 (greedy) or more, not " + show(s.temperature));
+  if (!(s.top_p >= 0 && s.top_p <= 1))
+    throw model_error("top-p must be between 0 and 1, not " + show(s.top_p));
+  if (s.top_k < 0)
+    throw model_error("top-k must be 0 (off) or more, not " + std::to_string(s.top_k));
+}
+
 generation_loop::generation_loop(const tokenizer& tok, int n_ctx, const generation_request& req,
                                  std::vector<int32_t> history)
     : tok_(tok), req_(req), sampler_(req.sampling), ids_(std::move(history)) {
+  check_generation(req);
   bool fresh = ids_.empty();
   auto prompt = tok_.encode(req.prompt, fresh);
   if (fresh && prompt.empty())
@@ -19,8 +41,6 @@ generation_loop::generation_loop(const tokenizer& tok, int n_ctx, const generati
   if (prompt_end_ >= n_ctx)
     throw model_error("prompt has " + std::to_string(prompt_end_) +
                       " tokens but the context holds " + std::to_string(n_ctx));
-  if (req.steps <= 0)
-    throw model_error("steps must be positive");
   // As llama2.c's -n: `steps` positions are run through the model (BOS and the prompt
   // included); the token sampled at the last of them ends the output, so a fresh
   // generation has steps + 1 ids. A chat turn may run `steps` positions beyond its prompt.

@@ -23,6 +23,11 @@ struct generation_request {
   bool stop_at_eos = true;
 };
 
+// Throws model_error naming the first setting a generation cannot run with (steps, a negative
+// or NaN temperature, top-p outside [0, 1], a negative top-k). Every front end checks with it
+// before it starts anything; generation_loop checks again.
+void check_generation(const generation_request& req);
+
 using token_fn = std::function<void(int32_t token, const std::string& piece)>;
 
 class generation_loop {

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "actors/actors.hpp"
+#include "model/generation_loop.hpp"
 #include "model/presets.hpp"
 #include "runtime/cli.hpp"
 #include "runtime/cluster_client.hpp"
@@ -71,6 +72,13 @@ int cmd::demo(int argc, char** argv) {
     std::cerr << "error: --serve-only needs --http HOST:PORT\n";
     return 2;
   }
+  generation_order order;
+  order.prompt = prompt;
+  order.steps = steps;
+  order.temperature = temperature;
+  order.top_p = top_p;
+  order.seed = seed;
+  check_generation(to_request(order)); // before the cluster starts
   model_path = find_demo_model(model_path);
 
   auto profile = profile_of(model_path);
@@ -93,12 +101,6 @@ int cmd::demo(int argc, char** argv) {
   so.model = profile.name;
   so.model_path = model_path;
   auto session = client.open_session(so);
-  generation_order order;
-  order.prompt = prompt;
-  order.steps = steps;
-  order.temperature = temperature;
-  order.top_p = top_p;
-  order.seed = seed;
   std::cout << "Generating (prompt \"" << prompt << "\"):\n" << std::flush;
   auto report = client.generate(session, order, [](int32_t, const std::string& piece) {
     std::cout << piece << std::flush;

@@ -29,18 +29,21 @@ int llamps::cmd::generate(int argc, char** argv) {
     return *parsed.exit_code;
   const auto& vars = parsed.vars;
 
-  set_compute_threads(vars["threads"].as<int>());
-  generator gen(vars["model"].as<std::string>());
-
+  if (vars["threads"].as<int>() < 0)
+    throw std::invalid_argument("--threads must be 0 (all cores) or more");
   generation_request req;
   req.prompt = vars["prompt"].as<std::string>();
   req.steps = vars["steps"].as<int>();
-  if (vars["steps"].defaulted())
-    req.steps = std::min(req.steps, gen.config().n_ctx);
   req.sampling.temperature = vars["temperature"].as<float>();
   req.sampling.top_p = vars["top-p"].as<float>();
   req.sampling.top_k = vars["top-k"].as<int>();
   req.sampling.seed = vars["seed"].as<uint64_t>();
+  check_generation(req); // before the model loads, which takes a while for a big one
+
+  set_compute_threads(vars["threads"].as<int>());
+  generator gen(vars["model"].as<std::string>());
+  if (vars["steps"].defaulted())
+    req.steps = std::min(req.steps, gen.config().n_ctx);
 
   // The prompt's text first (printed with the first token, so that a refused prompt prints
   // nothing but the error), then each token as it comes.

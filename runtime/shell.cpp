@@ -8,6 +8,7 @@
 #include <readline/history.h>
 #include <readline/readline.h>
 
+#include "model/generation_loop.hpp"
 #include "runtime/model_files.hpp"
 #include "runtime/render.hpp"
 #include "runtime/shell_args.hpp"
@@ -144,6 +145,7 @@ void shell::generate(const std::vector<std::string>& args) {
       "prompt", po::value(&words)->multitoken());
   auto vars = parse_shell_args(args, o, "generate", "prompt");
   order.prompt = join_words(words);
+  check_generation(to_request(order));
   session_options so;
   so.model = pick_model(model);
   auto session = client_.open_session(so);
@@ -172,6 +174,7 @@ void shell::chat(const std::vector<std::string>& args) {
   o.add_options()("model", po::value(&model))("steps", po::value(&order.steps))(
       "temperature", po::value(&order.temperature))("seed", po::value(&order.seed));
   parse_shell_args(args, o, "chat");
+  check_generation(to_request(order));
   session_options so;
   so.model = pick_model(model);
   auto session = client_.open_session(so);

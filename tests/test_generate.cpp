@@ -205,6 +205,32 @@ TEST_CASE("bad requests are model errors", "[generate]") {
   CHECK_FALSE(stack.has(3));
 }
 
+TEST_CASE("generation settings out of range are refused with the setting named", "[generate]") {
+  auto refused = [](auto change) {
+    generation_request req;
+    change(req);
+    try {
+      check_generation(req);
+    } catch (const model_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  CHECK(refused([](generation_request&) {}) == "accepted");
+  CHECK(refused([](generation_request& r) { r.sampling = {0.f, 0.f, 0, 1}; }) == "accepted");
+  CHECK(refused([](generation_request& r) { r.sampling.top_p = 1.f; }) == "accepted");
+  CHECK(refused([](generation_request& r) { r.steps = 0; }) == "steps must be positive");
+  CHECK(refused([](generation_request& r) { r.max_new_tokens = -1; }) == "max_new_tokens must not be negative");
+  CHECK(refused([](generation_request& r) { r.sampling.temperature = -0.5f; }) ==
+        "temperature must be 0 (greedy) or more, not -0.5");
+  CHECK(refused([](generation_request& r) { r.sampling.temperature = std::nanf(""); }) ==
+        "temperature must be 0 (greedy) or more, not nan");
+  CHECK(refused([](generation_request& r) { r.sampling.temperature = INFINITY; }) ==
+        "temperature must be 0 (greedy) or more, not inf");
+  CHECK(refused([](generation_request& r) { r.sampling.top_p = 1.5f; }) == "top-p must be between 0 and 1, not 1.5");
+  CHECK(refused([](generation_request& r) { r.sampling.top_k = -1; }) == "top-k must be 0 (off) or more, not -1");
+}
+
 TEST_CASE("KV budget and accounting", "[generate]") {
   fixture fx;
   const uint64_t per_token = uint64_t(fx.cfg.n_blocks) * 2 * fx.cfg.kv_dim() * sizeof(float);

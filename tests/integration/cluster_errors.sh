@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Bad requests against a running node get one clear error each, and the node keeps serving:
 # an unreachable registry, an unknown model, a missing model file, a prompt longer than the
-# context, deploying twice, undeploying what is not deployed.
+# context, deploying twice, undeploying what is not deployed, sampling settings out of range.
 set -euo pipefail
 source "$(dirname "$0")/lib.bash" "$@"
 
@@ -30,6 +30,10 @@ expect_error "generate --model nope hello" "unknown model 'nope'"
 long=$(python3 -c 'print(" ".join(["once upon a time"] * 700))')
 expect_error "generate $long" "context holds 2048"
 expect_error "undeploy nope" "nope"
+expect_error "generate --temperature -1 hello" "temperature must be 0 (greedy) or more, not -1"
+expect_error "generate --top-p 1.5 hello" "top-p must be between 0 and 1, not 1.5"
+expect_error "generate --steps 0 hello" "steps must be positive"
+expect_error "chat --temperature nan" "temperature must be 0 (greedy) or more, not nan"
 expect_error "frobnicate" "unknown command"
 # Still serving, and still right.
 shell_line "generate --temperature 0 --steps 48 --ids One day, Tom" || { cat "$WORK/err"; fail "generate after errors failed"; }
