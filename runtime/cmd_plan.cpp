@@ -102,7 +102,7 @@ opa::model_shape read_model(const po::variables_map& vm, int& context) {
     m.name = "model";
     m.n_blocks = vm["blocks"].as<int>();
     m.block_bytes = gb_to_bytes(vm["block-gb"].as<double>());
-    m.kv_bytes_per_token_per_block = vm["kv-bytes"].as<uint64_t>();
+    m.kv_bytes_per_token_per_block = static_cast<uint64_t>(vm["kv-bytes"].as<int64_t>());
     return m;
   }
   std::string model = vm["model"].as<std::string>();
@@ -218,7 +218,7 @@ int plan(int argc, char** argv) {
     ("dtype", po::value<std::string>()->default_value("f32"), "catalog models: f32 (as loaded), f16, q8_0, q4_0")
     ("blocks", po::value<int>(), "number of blocks (instead of --model)")
     ("block-gb", po::value<double>(), "GB per block (with --blocks)")
-    ("kv-bytes", po::value<uint64_t>()->default_value(0), "KV bytes per token per block (with --blocks)")
+    ("kv-bytes", po::value<int64_t>()->default_value(0), "KV bytes per token per block (with --blocks)")
     ("objective", po::value<std::string>()->default_value("fewest-servers"),
      "fewest-servers, max-sessions or max-throughput")
     ("replicas", po::value<int>()->default_value(1), "put every block on K distinct servers")
@@ -247,6 +247,25 @@ int plan(int argc, char** argv) {
               << "' (fewest-servers, max-sessions, max-throughput)\n";
     return 2;
   }
+  // Out-of-range numbers are refused here: a negative GB would wrap to a huge byte count below.
+  const auto number = [&](const char* name) { return vm.count(name) ? vm[name].as<double>() : 0.0; };
+  const std::pair<bool, const char*> rules[] = {
+      {vm.count("blocks") && vm["blocks"].as<int>() < 1, "--blocks must be at least 1"},
+      {vm.count("block-gb") && !(number("block-gb") > 0 && std::isfinite(number("block-gb"))),
+       "--block-gb must be a positive number"},
+      {vm["kv-bytes"].as<int64_t>() < 0, "--kv-bytes must not be negative"},
+      {vm["replicas"].as<int>() < 1, "--replicas must be at least 1"},
+      {vm["sessions"].as<int>() < 0, "--sessions must not be negative"},
+      {vm["context"].as<int>() < 0, "--context must not be negative (0: the model's)"},
+      {!(number("overhead-gb") >= 0 && std::isfinite(number("overhead-gb"))),
+       "--overhead-gb must be 0 or a positive number"},
+      {!(number("core-gbps") > 0 && std::isfinite(number("core-gbps"))), "--core-gbps must be a positive number"},
+  };
+  for (const auto& [broken, rule] : rules)
+    if (broken) {
+      std::cerr << "llamps plan: " << rule << "\n";
+      return 2;
+    }
   opa::plan_request r;
   r.goal = *goal;
   r.replicas = vm["replicas"].as<int>();

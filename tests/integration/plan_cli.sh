@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # llamps plan on the reference case: the table, the JSON (parsed), the other objectives, and
-# an infeasible request that must exit non-zero naming the missing GB.
+# an infeasible request that must exit non-zero naming the missing GB, and numbers out of range.
 # Args: llamps binary, source dir, build dir.
 set -euo pipefail
 llamps=$1
@@ -70,4 +70,21 @@ if "$llamps" plan --servers "$tmp/servers.csv" --blocks 150 --block-gb 3.75 2> "
 fi
 cat "$tmp/err"
 grep -q '48.75 GB' "$tmp/err" || fail "reason does not name the missing GB"
+# Numbers out of range: exit 2 and one line naming the option (a negative GB had wrapped to
+# 18446744072 GB in the infeasibility reason; negative sessions were planned for).
+refused() { # RULE ARGS...
+  local rule=$1 code=0; shift
+  "$llamps" plan --servers "$tmp/servers.csv" "$@" >"$tmp/out" 2>"$tmp/err" || code=$?
+  [ "$code" = 2 ] || fail "plan $* exited $code, not 2"
+  grep -qF -- "llamps plan: $rule" "$tmp/err" || { cat "$tmp/err"; fail "plan $*: no '$rule'"; }
+}
+refused "--blocks must be at least 1" --blocks 0 --block-gb 3.75
+refused "--block-gb must be a positive number" --blocks 80 --block-gb -1
+refused "--block-gb must be a positive number" --blocks 80 --block-gb nan
+refused "--kv-bytes must not be negative" --blocks 80 --block-gb 3.75 --kv-bytes -5
+refused "--replicas must be at least 1" --blocks 80 --block-gb 3.75 --replicas 0
+refused "--sessions must not be negative" --blocks 80 --block-gb 3.75 --sessions -3
+refused "--context must not be negative" --blocks 80 --block-gb 3.75 --context -1
+refused "--overhead-gb must be 0 or a positive number" --blocks 80 --block-gb 3.75 --overhead-gb -1
+refused "--core-gbps must be a positive number" --blocks 80 --block-gb 3.75 --core-gbps 0
 echo "plan_cli: all ok"
