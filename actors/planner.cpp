@@ -113,6 +113,8 @@ std::string infeasible_reason(const plan_request& req, const std::vector<opa::se
 // Pure: a plan for `req` over the registry's rows, or the reason there is none.
 caf::expected<placement_plan> make_placement(const plan_request& req,
                                              const std::vector<server_status>& servers) {
+  if (auto problem = plan_request_problem(req))
+    return make_llamps_error(*problem);
   auto goal = opa::parse_objective(req.objective);
   if (!goal)
     return make_llamps_error("unknown objective '" + req.objective +

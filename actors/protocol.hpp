@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -126,7 +127,14 @@ struct plan_request {
   int32_t replicas = 1;
   int32_t sessions = 4;         // concurrent sessions each host should hold KV for
   int32_t context = 0;          // tokens per session (0 = the model's context)
+
+  static constexpr int32_t max_replicas = 64;
+  static constexpr int32_t max_sessions = 4096;
+  static constexpr int32_t max_context = 1 << 24;
 };
+// What is out of range in `req` (replicas, sessions, context), or nothing. The planner refuses
+// such a request whoever sent it; the shell and the HTTP API say so before sending.
+std::optional<std::string> plan_request_problem(const plan_request& req);
 
 // One server's share of a plan.
 struct plan_entry {

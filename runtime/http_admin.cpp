@@ -24,9 +24,9 @@ plan_request read_plan_request(const json& body, const resolved_model& model) {
   plan_request req;
   req.model = model.profile;
   req.objective = string_field(body, "objective", req.objective);
-  req.replicas = static_cast<int32_t>(integer_field(body, "replicas", 1, 1, 64));
-  req.sessions = static_cast<int32_t>(integer_field(body, "sessions", req.sessions, 1, 4096));
-  req.context = static_cast<int32_t>(integer_field(body, "context", 0, 0, 1 << 24));
+  req.replicas = static_cast<int32_t>(integer_field(body, "replicas", 1, 1, plan_request::max_replicas));
+  req.sessions = static_cast<int32_t>(integer_field(body, "sessions", req.sessions, 1, plan_request::max_sessions));
+  req.context = static_cast<int32_t>(integer_field(body, "context", 0, 0, plan_request::max_context));
   return req;
 }
 

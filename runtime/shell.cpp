@@ -79,8 +79,8 @@ plan_request plan_request_from(const std::vector<std::string>& args, const char*
   o.add_options()("model", po::value(&model)->required())("replicas", po::value(&req.replicas))(
       "objective", po::value(&req.objective))("sessions", po::value(&req.sessions))("context", po::value(&req.context));
   parse_shell_args(args, o, command, "model", 1, std::string(" (usage: ") + command + " MODEL [--replicas K])");
-  if (req.replicas < 1)
-    throw std::runtime_error(std::string(command) + ": --replicas must be at least 1");
+  if (auto problem = plan_request_problem(req))
+    throw std::runtime_error(std::string(command) + ": " + *problem);
   req.model = profile_of(model);
   return req;
 }

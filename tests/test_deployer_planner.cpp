@@ -216,6 +216,21 @@ TEST_CASE("planner says what is missing when the servers cannot hold the model")
         std::string::npos);
 }
 
+TEST_CASE("planner refuses replicas, sessions or context out of range, whoever sends them") {
+  cluster c;
+  c.join("a", 100 * c.block_cost());
+  auto refusal = [&](auto change) {
+    auto req = c.request();
+    change(req);
+    return c.ask<placement_plan>(c.planner, plan_atom::value, req).second;
+  };
+  CHECK(refusal([](plan_request&) {}).empty());
+  CHECK(refusal([](plan_request& r) { r.replicas = 0; }) == "replicas must be between 1 and 64, not 0");
+  CHECK(refusal([](plan_request& r) { r.sessions = -3; }) == "sessions must be between 1 and 4096, not -3");
+  CHECK(refusal([](plan_request& r) { r.context = -1; }) ==
+        "context must be between 0 and 16777216, not -1");
+}
+
 TEST_CASE("planner ignores servers that stopped sending heartbeats") {
   cluster c(300ms);
   c.join("silent", 10 * c.block_cost()); // stand-ins never send heartbeats

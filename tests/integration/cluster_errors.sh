@@ -34,6 +34,8 @@ expect_error "generate --temperature -1 hello" "temperature must be 0 (greedy) o
 expect_error "generate --top-p 1.5 hello" "top-p must be between 0 and 1, not 1.5"
 expect_error "generate --steps 0 hello" "steps must be positive"
 expect_error "chat --temperature nan" "temperature must be 0 (greedy) or more, not nan"
+expect_error "plan $MODEL --sessions -3" "plan: sessions must be between 1 and 4096, not -3"
+expect_error "deploy $MODEL --replicas 65" "deploy: replicas must be between 1 and 64, not 65"
 expect_error "frobnicate" "unknown command"
 # Still serving, and still right.
 shell_line "generate --temperature 0 --steps 48 --ids One day, Tom" || { cat "$WORK/err"; fail "generate after errors failed"; }
