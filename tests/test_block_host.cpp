@@ -163,12 +163,18 @@ TEST_CASE("a block host waits briefly to batch the decode steps of its active se
   };
   for (int32_t pos : {0, 1, 2})
     round_of_two(pos, std::chrono::milliseconds(0));
-  auto before = status();
-  // Now session 2's step comes 5 ms after session 1's: session 1's waits for it.
-  round_of_two(3, std::chrono::milliseconds(5));
-  auto after = status();
-  CHECK(after.steps - before.steps == 2);
-  CHECK(after.batches - before.batches == 1);
+  // Now session 2's step comes 5 ms after session 1's: session 1's waits for it. A loaded
+  // machine can hold this thread past the host's window (seen once under ctest -j2), and such
+  // a round proves nothing; so up to three rounds are tried, and one of them must batch.
+  bool batched = false;
+  for (int32_t pos = 3; pos < 6 && !batched; ++pos) {
+    auto before = status();
+    round_of_two(pos, std::chrono::milliseconds(5));
+    auto after = status();
+    CHECK(after.steps - before.steps == 2);
+    batched = after.batches - before.batches == 1;
+  }
+  CHECK(batched);
   caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
   std::remove(wide.c_str());
 }
