@@ -133,7 +133,8 @@ struct plan_request {
   static constexpr int32_t max_context = 1 << 24;
 };
 // What is out of range in `req` (replicas, sessions, context), or nothing. The planner refuses
-// such a request whoever sent it; the shell and the HTTP API say so before sending.
+// such a request whoever sent it; the shell says so before sending, and the HTTP API checks
+// each field against the same bounds.
 std::optional<std::string> plan_request_problem(const plan_request& req);
 
 // One server's share of a plan.

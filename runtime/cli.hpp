@@ -2,6 +2,7 @@
 // Shared option handling for every subcommand: parse with Boost.Program_options, print
 // `--help`, turn bad options into one clear line and exit code 2.
 #include <boost/program_options.hpp>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -19,5 +20,26 @@ struct parsed {
 };
 parsed parse(int argc, char** argv, const std::string& usage, po::options_description options,
              const po::positional_options_description* positional = nullptr);
+
+// Bounds for an option, as a notifier: po::value<T>()->notifier(cli::at_least("runs", 1)).
+// A value out of bounds becomes parse's one clear line and exit code 2, before the command
+// does anything. `rule` words the lower bound when "at least N" would not say it well.
+template <class T>
+std::function<void(const T&)> at_least(const std::string& option, T low, const std::string& rule = "") {
+  return [=](const T& value) {
+    if (value < low)
+      throw po::error("--" + option + " must be " + (rule.empty() ? "at least " + std::to_string(low) : rule));
+  };
+}
+template <class T>
+std::function<void(const T&)> between(const std::string& option, T low, T high) {
+  return [=](const T& value) {
+    at_least(option, low)(value);
+    if (value > high)
+      throw po::error("--" + option + " must be at most " + std::to_string(high));
+  };
+}
+// --threads: 0 means every core.
+inline std::function<void(const int&)> threads_option() { return at_least("threads", 0, "0 (all cores) or more"); }
 
 } // namespace llamps::cli

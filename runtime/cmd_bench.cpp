@@ -69,37 +69,26 @@ int llamps::cmd::bench(int argc, char** argv) {
   po::options_description opts("options");
   opts.add_options()
     ("model", po::value<std::string>(), "GGUF model file (without it: only the BLAS probes)")
-    ("prompt-tokens", po::value<int>()->default_value(64), "tokens in the prefill")
-    ("decode-tokens", po::value<int>()->default_value(128), "tokens decoded one at a time")
-    ("batch", po::value<int>()->default_value(4), "sessions decoded together by forward_batch")
-    ("threads", po::value<int>()->default_value(0), "compute threads (0 = all cores)")
-    ("probe-rows", po::value<int64_t>()->default_value(8192), "rows of the roofline matrix")
-    ("probe-cols", po::value<int64_t>()->default_value(16384), "columns of the roofline matrix")
-    ("matmul-size", po::value<int64_t>()->default_value(1024), "n of the n x n BLAS probe")
-    ("runs", po::value<int>()->default_value(5), "repetitions of each probe (best is kept)");
+    ("prompt-tokens", po::value<int>()->default_value(64)->notifier(cli::at_least("prompt-tokens", 1)),
+     "tokens in the prefill")
+    ("decode-tokens", po::value<int>()->default_value(128)->notifier(cli::at_least("decode-tokens", 1)),
+     "tokens decoded one at a time")
+    // each session holds a full-context KV cache
+    ("batch", po::value<int>()->default_value(4)->notifier(cli::between("batch", 1, 64)),
+     "sessions decoded together by forward_batch")
+    ("threads", po::value<int>()->default_value(0)->notifier(cli::threads_option()), "compute threads (0 = all cores)")
+    ("probe-rows", po::value<int64_t>()->default_value(8192)->notifier(cli::at_least<int64_t>("probe-rows", 1)),
+     "rows of the roofline matrix")
+    ("probe-cols", po::value<int64_t>()->default_value(16384)->notifier(cli::at_least<int64_t>("probe-cols", 1)),
+     "columns of the roofline matrix")
+    ("matmul-size", po::value<int64_t>()->default_value(1024)->notifier(cli::at_least<int64_t>("matmul-size", 1)),
+     "n of the n x n BLAS probe")
+    ("runs", po::value<int>()->default_value(5)->notifier(cli::at_least("runs", 1)),
+     "repetitions of each probe (best is kept)");
   auto parsed = cli::parse(argc, argv, "llamps bench [--model PATH] [options]", opts);
   if (parsed.exit_code)
     return *parsed.exit_code;
   const auto& vars = parsed.vars;
-  // Every count is checked before anything runs: the probes alone take seconds.
-  for (const char* name : {"prompt-tokens", "decode-tokens", "batch", "runs"})
-    if (vars[name].as<int>() < 1) {
-      std::fprintf(stderr, "llamps bench: --%s must be at least 1\n", name);
-      return 2;
-    }
-  for (const char* name : {"probe-rows", "probe-cols", "matmul-size"})
-    if (vars[name].as<int64_t>() < 1) {
-      std::fprintf(stderr, "llamps bench: --%s must be at least 1\n", name);
-      return 2;
-    }
-  if (vars["batch"].as<int>() > 64) { // each session holds a full-context KV cache
-    std::fprintf(stderr, "llamps bench: --batch must be at most 64\n");
-    return 2;
-  }
-  if (vars["threads"].as<int>() < 0) {
-    std::fprintf(stderr, "llamps bench: --threads must be 0 (all cores) or more\n");
-    return 2;
-  }
   const int threads = vars["threads"].as<int>();
   set_compute_threads(threads);
   const int runs = vars["runs"].as<int>();

@@ -386,8 +386,6 @@ std::string make_hop_model(process_group& procs, const std::string& work, const 
 int run(const options& o) {
   if (o.nodes < 1 || o.sessions < 1 || o.tokens < 2)
     fail("--nodes and --sessions must be at least 1, --tokens at least 2");
-  if (o.hop_gap_ms < 0 || o.hop_gap_ms > 10000)
-    fail("--hop-gap-ms must be between 0 and 10000");
   char tmpl[] = "/tmp/llamps-bench-cluster.XXXXXX";
   if (!::mkdtemp(tmpl))
     fail("cannot create a work directory in /tmp");
@@ -555,7 +553,7 @@ int cmd::bench_cluster(int argc, char** argv) {
      "hidden size of the generated model for the per-hop figure (preset hop-N; 0 = only --model)")
     ("hop-model", po::value(&o.hop_model), "use this GGUF for the wide per-hop figure instead")
     ("hop-steps", po::value(&o.hop_steps)->default_value(o.hop_steps), "decode steps timed for (c)")
-    ("hop-gap-ms", po::value(&o.hop_gap_ms)->default_value(o.hop_gap_ms),
+    ("hop-gap-ms", po::value(&o.hop_gap_ms)->default_value(o.hop_gap_ms)->notifier(cli::between("hop-gap-ms", 0, 10000)),
      "idle milliseconds before each timed step of (c): every node idle, as a wide model's hosts are")
     ("threads", po::value(&o.threads)->default_value(o.threads), "compute threads of the single-process run (0 = all)")
     ("node-cores", po::value(&o.node_cores)->default_value(o.node_cores), "--share-cores of each node (0 = all)")

@@ -22,15 +22,13 @@ int llamps::cmd::generate(int argc, char** argv) {
     ("top-p", po::value<float>()->default_value(defaults.top_p), "nucleus sampling (1 = off)")
     ("top-k", po::value<int>()->default_value(defaults.top_k), "top-k sampling (0 = off)")
     ("seed", po::value<uint64_t>()->default_value(defaults.seed), "sampling seed")
-    ("threads", po::value<int>()->default_value(0), "compute threads (0 = all cores)")
+    ("threads", po::value<int>()->default_value(0)->notifier(cli::threads_option()), "compute threads (0 = all cores)")
     ("ids", po::bool_switch(), "print the ids as the last line of stdout");
   auto parsed = cli::parse(argc, argv, "llamps generate --model PATH [options]", opts);
   if (parsed.exit_code)
     return *parsed.exit_code;
   const auto& vars = parsed.vars;
 
-  if (vars["threads"].as<int>() < 0)
-    throw std::invalid_argument("--threads must be 0 (all cores) or more");
   generation_request req;
   req.prompt = vars["prompt"].as<std::string>();
   req.steps = vars["steps"].as<int>();
