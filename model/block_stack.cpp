@@ -1,7 +1,8 @@
 // Transformer blocks [first, last) with per-session KV caches: the forward pass of llama2.c's
-// run.c, with libtorch (OpenBLAS) for the matrix products and plain loops for the small
-// per-row work (norms, RoPE, softmax, SwiGLU), where a torch op would cost more in dispatch
-// than in arithmetic on a small model.
+// run.c. The matrix products run on the weights in their file types (kernels::linear: the
+// quantised kernels, or OpenBLAS for F32); the small per-row work (norms, RoPE, softmax,
+// SwiGLU) is plain loops, where a torch op would cost more in dispatch than in arithmetic on
+// a small model.
 #include "model/block_stack.hpp"
 
 #include <chrono>
@@ -12,20 +13,20 @@
 #include <unordered_set>
 
 #include "model/kernels.hpp"
+#include "model/quant/dot.hpp"
 
 namespace llamps {
 
 namespace {
 
-// One block's weights, [out, in] row-major. Q, K, V are fused into one matrix and gate/up
-// into another at load, so a decode step runs four matrix products per block instead of seven.
+// One block's weights in their file types ([out, in] row-major, mapped from the file) and its
+// norms in F32. Q, K, V write side by side into one row of qkv, gate and up into one row of
+// gate_up; their types may differ (llama-quantize's mixes give attn_v more bits).
 struct block_weights {
   at::Tensor attn_norm; // [n_embd]
-  at::Tensor wqkv;      // [n_embd + 2 kv_dim, n_embd]: rows of Q, then K, then V
-  at::Tensor wo;        // [n_embd, n_embd]
+  quant::weight_matrix wq, wk, wv, wo;
   at::Tensor ffn_norm;  // [n_embd]
-  at::Tensor wgate_up;  // [2 n_ff, n_embd]: rows of gate, then up
-  at::Tensor wdown;     // [n_embd, n_ff]
+  quant::weight_matrix wgate, wup, wdown;
 };
 
 // A session's K and V for all local blocks in one allocation: [blocks, 2, n_head_kv, capacity,
@@ -71,44 +72,38 @@ struct block_stack::impl {
   double tick() const { return profiling ? now() : 0; }
 
   void load(const gguf::file& f) {
-    const int64_t embd = cfg.n_embd, kv = cfg.kv_dim(), ff = cfg.n_ff;
-    auto load = [&](int b, const char* kind, at::Tensor dst) {
-      kernels::load_tensor(f, block_tensor_name(b, kind), block_tensor_dims(cfg, kind), dst);
-    };
     for (int b = first; b < last; ++b) {
-      block_weights w;
-      w.attn_norm = at::empty({embd});
-      w.wqkv = at::empty({embd + 2 * kv, embd});
-      w.wo = at::empty({embd, embd});
-      w.ffn_norm = at::empty({embd});
-      w.wgate_up = at::empty({2 * ff, embd});
-      w.wdown = at::empty({embd, ff});
-      load(b, "attn_norm", w.attn_norm);
-      load(b, "attn_q", w.wqkv.narrow(0, 0, embd));
-      load(b, "attn_k", w.wqkv.narrow(0, embd, kv));
-      load(b, "attn_v", w.wqkv.narrow(0, embd + kv, kv));
-      load(b, "attn_output", w.wo);
-      load(b, "ffn_norm", w.ffn_norm);
-      load(b, "ffn_gate", w.wgate_up.narrow(0, 0, ff));
-      load(b, "ffn_up", w.wgate_up.narrow(0, ff, ff));
-      load(b, "ffn_down", w.wdown);
-      for (const at::Tensor* t : {&w.attn_norm, &w.wqkv, &w.wo, &w.ffn_norm, &w.wgate_up, &w.wdown})
-        weight_bytes += uint64_t(t->numel()) * sizeof(float);
+      auto matrix = [&](const char* kind) {
+        return quant::map_matrix(f, block_tensor_name(b, kind), block_tensor_dims(cfg, kind));
+      };
+      auto norm = [&](const char* kind) {
+        at::Tensor t = at::empty({cfg.n_embd});
+        kernels::load_tensor(f, block_tensor_name(b, kind), block_tensor_dims(cfg, kind), t);
+        return t;
+      };
+      block_weights w{norm("attn_norm"), matrix("attn_q"), matrix("attn_k"), matrix("attn_v"),
+                      matrix("attn_output"), norm("ffn_norm"), matrix("ffn_gate"),
+                      matrix("ffn_up"), matrix("ffn_down")};
+      weight_bytes += 2 * uint64_t(cfg.n_embd) * sizeof(float);
+      for (const quant::weight_matrix* m : {&w.wq, &w.wk, &w.wv, &w.wo, &w.wgate, &w.wup, &w.wdown})
+        weight_bytes += m->bytes();
       blocks.push_back(std::move(w));
     }
-    // RoPE angles as llama2.c computes them: theta = pos * base^(-2i / n_rot).
+    // RoPE angles as llama.cpp computes them: theta_i = pos * base^(-2i / n_rot), the powers
+    // by repeated multiplication in float (its rope cache), so the angles agree to the bit.
     const int half = cfg.n_rot / 2;
     rope_cos = at::empty({cfg.n_ctx, half});
     rope_sin = at::empty({cfg.n_ctx, half});
     float* c = rope_cos.data_ptr<float>();
     float* s = rope_sin.data_ptr<float>();
-    for (int p = 0; p < cfg.n_ctx; ++p)
-      for (int i = 0; i < half; ++i) {
-        float freq = 1.0f / std::pow(cfg.rope_base, float(2 * i) / float(cfg.n_rot));
-        float val = float(p) * freq;
-        c[p * half + i] = std::cos(val);
-        s[p * half + i] = std::sin(val);
+    const float theta_scale = std::pow(cfg.rope_base, -2.0f / float(cfg.n_rot));
+    for (int p = 0; p < cfg.n_ctx; ++p) {
+      float theta = float(p);
+      for (int i = 0; i < half; ++i, theta *= theta_scale) {
+        c[p * half + i] = std::cos(theta);
+        s[p * half + i] = std::sin(theta);
       }
+    }
   }
 
   // Checks one request and returns the session's cache, creating it for a session that starts
@@ -199,9 +194,12 @@ struct block_stack::impl {
 
   // Attention of one segment against its session's cache (as llama2.c): for every query row,
   // scores over the visible keys 0..pos+t, softmax, weighted sum of the values, written to the
-  // segment's rows of attn. Plain loops: a decode row's attention is a few thousand
-  // multiply-adds, far less than the dispatch of batched matrix products costs (measured:
-  // 30 us per block with at::bmm); long prompts spread the rows over the threads.
+  // segment's rows of attn. The sums are taken in llama.cpp's order (quant::find_dot,
+  // find_weighted_sum; the softmax's eights in float, their total in double), so that a
+  // quantised model's activations round as llama.cpp's do. Plain loops otherwise: a decode
+  // row's attention is a few thousand multiply-adds, far less than the dispatch of batched
+  // matrix products costs (measured: 30 us per block with at::bmm); long prompts spread the
+  // rows over the threads.
   void attention(const segment& sg, int blk, const at::Tensor& qkv, at::Tensor& attn) {
     const int64_t H = cfg.n_head_kv, D = cfg.head_dim(), G = cfg.n_head / H, T = sg.pos + sg.n;
     const int64_t cap = sg.cache->capacity(), rows = H * sg.n * G;
@@ -212,37 +210,37 @@ struct block_stack::impl {
     const float* values = sg.cache->kv[blk][1].data_ptr<float>(); // [H, cap, D]
     float* out = attn.data_ptr<float>();
     const float scale = 1.f / std::sqrt(float(D));
+    const quant::isa isa = quant::active_isa();
+    const quant::dot_fn dot = quant::find_dot(gguf::tensor_type::f32, isa);
+    const quant::weighted_sum_fn weighted_sum = quant::find_weighted_sum(isa);
     // A team is forked only for rows worth ~256K multiply-adds: a decode step's 32 rows (a few
     // thousand each) cost less than waking the other thread.
     const int64_t grain = std::max<int64_t>(1, 262144 / (T * D));
     at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
-      std::vector<float> score(static_cast<size_t>(T));
+      std::vector<float> score(static_cast<size_t>(T) + 8);
       for (int64_t r = begin; r < end; ++r) {
         const int64_t h = r / (sg.n * G), t = (r % (sg.n * G)) / G, g = r % G;
         const int64_t visible = sg.pos + t + 1;
-        const float* qr = qp + r * D;
+        const auto* qr = reinterpret_cast<const uint8_t*>(qp + r * D);
         const float* k = keys + h * cap * D;
-        const float* v = values + h * cap * D;
         float mx = -INFINITY;
         for (int64_t j = 0; j < visible; ++j) {
-          float dot = 0.f;
-          for (int64_t d = 0; d < D; ++d)
-            dot += qr[d] * k[j * D + d];
-          score[size_t(j)] = dot * scale;
+          score[size_t(j)] = dot(qr, reinterpret_cast<const uint8_t*>(k + j * D), D) * scale;
           mx = std::max(mx, score[size_t(j)]);
         }
-        float sum = 0.f;
-        for (int64_t j = 0; j < visible; ++j) {
-          score[size_t(j)] = std::exp(score[size_t(j)] - mx);
-          sum += score[size_t(j)];
+        std::fill(score.begin() + visible, score.begin() + ((visible + 7) & ~7), 0.f);
+        double sum = 0.;
+        for (int64_t j = 0; j < visible; j += 8) {
+          float* e = score.data() + j;
+          for (int64_t i = j; i < std::min(visible, j + 8); ++i)
+            score[size_t(i)] = std::exp(score[size_t(i)] - mx);
+          sum += double(((e[0] + e[4]) + (e[2] + e[6])) + ((e[1] + e[5]) + (e[3] + e[7])));
         }
+        const float inverse = float(1.0 / sum);
+        for (int64_t j = 0; j < visible; ++j)
+          score[size_t(j)] *= inverse;
         float* o = out + (sg.row + t) * cfg.n_embd + (h * G + g) * D;
-        std::fill(o, o + D, 0.f);
-        for (int64_t j = 0; j < visible; ++j) {
-          const float w = score[size_t(j)] / sum;
-          for (int64_t d = 0; d < D; ++d)
-            o[d] += w * v[j * D + d];
-        }
+        weighted_sum(score.data(), values + h * cap * D, visible, D, D, o);
       }
     });
   }
@@ -252,7 +250,7 @@ struct block_stack::impl {
   void run(at::Tensor& x, const std::vector<segment>& segs) {
     const int64_t rows = x.size(0);
     at::Tensor xb = at::empty_like(x);
-    at::Tensor qkv = at::empty({rows, blocks.empty() ? 0 : blocks[0].wqkv.size(0)});
+    at::Tensor qkv = at::empty({rows, cfg.n_embd + 2 * cfg.kv_dim()});
     at::Tensor attn = at::empty_like(x);
     at::Tensor gate_up = at::empty({rows, 2 * cfg.n_ff});
     at::Tensor h = at::empty({rows, cfg.n_ff});
@@ -262,26 +260,29 @@ struct block_stack::impl {
       kernels::rmsnorm(xb, x, w.attn_norm, cfg.rms_eps);
       charge(&forward_profile::other_seconds, t0);
       t0 = tick();
-      kernels::linear(qkv, xb, w.wqkv);
+      kernels::linear(qkv, 0, xb, w.wq);
+      kernels::linear(qkv, cfg.n_embd, xb, w.wk);
+      kernels::linear(qkv, cfg.n_embd + cfg.kv_dim(), xb, w.wv);
       charge(&forward_profile::matmul_seconds, t0);
       t0 = tick();
       for (const segment& sg : segs)
         attention(sg, int(b), qkv, attn);
       charge(&forward_profile::attention_seconds, t0);
       t0 = tick();
-      kernels::linear(x, attn, w.wo, /*accumulate=*/true); // residual
+      kernels::linear(x, 0, attn, w.wo, /*accumulate=*/true); // residual
       charge(&forward_profile::matmul_seconds, t0);
       t0 = tick();
       kernels::rmsnorm(xb, x, w.ffn_norm, cfg.rms_eps);
       charge(&forward_profile::other_seconds, t0);
       t0 = tick();
-      kernels::linear(gate_up, xb, w.wgate_up);
+      kernels::linear(gate_up, 0, xb, w.wgate);
+      kernels::linear(gate_up, cfg.n_ff, xb, w.wup);
       charge(&forward_profile::matmul_seconds, t0);
       t0 = tick();
       swiglu(h, gate_up);
       charge(&forward_profile::other_seconds, t0);
       t0 = tick();
-      kernels::linear(x, h, w.wdown, /*accumulate=*/true); // residual
+      kernels::linear(x, 0, h, w.wdown, /*accumulate=*/true); // residual
       charge(&forward_profile::matmul_seconds, t0);
     }
     for (const segment& sg : segs)
@@ -406,6 +407,7 @@ void set_compute_threads(int n) {
   if (n <= 0)
     n = int(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(n);
+  quant::set_threads(n);
   // Nothing here runs inter-op parallel work: one inter-op thread, set before any use.
   static std::once_flag once;
   std::call_once(once, [] {

@@ -13,22 +13,20 @@
 
 #include "model/gguf.hpp"
 #include "model/gguf_parse.hpp"
+#include "model/quant/formats.hpp"
 
 namespace llamps::gguf {
 
 struct file::impl {
   std::string path;
-  const uint8_t* base = nullptr; // whole file (mmap'ed, or owned_copy's data)
+  // The whole file: mmap'ed, or a copy for open_memory. Shared, so that weights viewed in
+  // place (tensor_view) keep it alive after the file object is gone.
+  std::shared_ptr<const uint8_t> image;
+  const uint8_t* base = nullptr; // image.get()
   uint64_t size = 0;
   bool mapped = false;
-  std::vector<uint8_t> owned_copy; // for open_memory
   parsed_header header;
   std::map<std::string, size_t> index; // tensor name -> position in header.tensors
-
-  ~impl() {
-    if (mapped)
-      munmap(const_cast<uint8_t*>(base), size);
-  }
   [[noreturn]] void fail(const std::string& what) const { throw model_error(path + ": " + what); }
 
   void map() {
@@ -48,7 +46,10 @@ struct file::impl {
         ::close(fd);
         fail(std::string("cannot map: ") + std::strerror(err));
       }
-      base = static_cast<const uint8_t*>(m);
+      const uint64_t length = size;
+      image.reset(static_cast<const uint8_t*>(m),
+                  [length](const uint8_t* p) { munmap(const_cast<uint8_t*>(p), length); });
+      base = image.get();
       mapped = true;
     }
     ::close(fd); // the mapping keeps the file's pages reachable
@@ -77,8 +78,9 @@ file file::open(const std::string& path) {
 file file::open_memory(const uint8_t* data, size_t size, const std::string& name) {
   auto p = std::make_unique<impl>();
   p->path = name;
-  p->owned_copy.assign(data, data + size);
-  p->base = p->owned_copy.data();
+  auto copy = std::make_shared<std::vector<uint8_t>>(data, data + size);
+  p->image = std::shared_ptr<const uint8_t>(copy, copy->data());
+  p->base = p->image.get();
   p->size = size;
   p->parse();
   return file(std::move(p));
@@ -175,7 +177,7 @@ const uint8_t* file::tensor_bytes(const tensor_info& t) const {
 
 void file::read_f32(const tensor_info& t, float* out) const {
   const uint8_t* bytes = tensor_bytes(t);
-  dequantize(t.type, bytes, out, t.n_elements());
+  quant::dequantize_row(t.type, bytes, out, int64_t(t.n_elements()));
   if (impl_->mapped) {
     // The caller has its own copy now: give the file's pages back, so that a host loading its
     // blocks holds them once, not twice (its copy plus the mapped file), at its peak. They stay
@@ -186,6 +188,10 @@ void file::read_f32(const tensor_info& t, float* out) const {
     if (end > begin)
       madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
   }
+}
+
+std::shared_ptr<const uint8_t> file::tensor_view(const tensor_info& t) const {
+  return std::shared_ptr<const uint8_t>(impl_->image, tensor_bytes(t));
 }
 
 std::vector<float> file::read_f32(const tensor_info& t) const {

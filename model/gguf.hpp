@@ -19,23 +19,31 @@ enum class value_type : uint32_t {
   boolean = 7, string = 8, array = 9, uint64 = 10, int64 = 11, float64 = 12,
 };
 
-// ggml tensor types (numbering as in ggml.h). Supported for reading: f32, f16, bf16, q8_0, q4_0.
+// ggml tensor types (numbering as in ggml.h). Every type is known by its block layout (so a
+// file's offsets can be checked); the supported ones (is_supported) are computed on directly
+// by model/quant/.
 enum class tensor_type : uint32_t {
   f32 = 0, f16 = 1, q4_0 = 2, q4_1 = 3, q5_0 = 6, q5_1 = 7, q8_0 = 8, q8_1 = 9,
-  q2_k = 10, q3_k = 11, q4_k = 12, q5_k = 13, q6_k = 14, q8_k = 15, bf16 = 30,
+  q2_k = 10, q3_k = 11, q4_k = 12, q5_k = 13, q6_k = 14, q8_k = 15,
+  iq2_xxs = 16, iq2_xs = 17, iq3_xxs = 18, iq1_s = 19, iq4_nl = 20, iq3_s = 21, iq2_s = 22,
+  iq4_xs = 23, i8 = 24, i16 = 25, i32 = 26, i64 = 27, f64 = 28, iq1_m = 29, bf16 = 30,
+  tq1_0 = 34, tq2_0 = 35,
 };
 
 const char* type_name(tensor_type t);
-bool is_supported(tensor_type t);
+bool is_supported(tensor_type t);  // a type LLaMPS computes on
+const char* supported_type_names(); // "f32, f16, ..." for error messages
 // Bytes taken by n elements of type t (n must be a multiple of the type's block size).
 uint64_t row_bytes(tensor_type t, uint64_t n);
 bool is_known(tensor_type t);      // a ggml type this code knows the block layout of
 uint32_t block_size(tensor_type t); // elements per block (1 for f32/f16/bf16; 0 if unknown)
+uint32_t block_bytes(tensor_type t); // bytes per block (0 if unknown)
 
 // Half-precision conversions (round-to-nearest-even, as ggml).
 float fp16_to_f32(uint16_t h);
 uint16_t f32_to_fp16(float f);
 float bf16_to_f32(uint16_t h);
+uint16_t f32_to_bf16(float f);
 
 // One metadata value. Integers of every width are kept as int64 (uint64 values above
 // INT64_MAX are rejected as corrupt), floats as double; arrays hold their element type.
@@ -94,6 +102,10 @@ public:
   // Dequantises one tensor into out (n_elements floats).
   void read_f32(const tensor_info& t, float* out) const;
   std::vector<float> read_f32(const tensor_info& t) const;
+  // The tensor's bytes as they are in the file, kept alive with the mapping (or in-memory
+  // image) for as long as the pointer lives, whether or not the file object does: weights are
+  // computed on in place, never copied.
+  std::shared_ptr<const uint8_t> tensor_view(const tensor_info& t) const;
 
   // Identity of the model: SHA-256 (hex) over the header, metadata and tensor table plus the
   // file size. Cheap (does not read tensor data) and stable across copies of the same file.
@@ -104,8 +116,5 @@ private:
   explicit file(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;
 };
-
-// Dequantises n elements of type t from src to dst.
-void dequantize(tensor_type t, const uint8_t* src, float* dst, uint64_t n);
 
 } // namespace llamps::gguf

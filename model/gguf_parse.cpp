@@ -222,7 +222,7 @@ void check_tensor(const cursor& c, const tensor_info& t, const parsed_header& h)
     c.fail(what + " has unknown type " + std::to_string(type_id));
   if (!is_supported(t.type))
     c.fail(what + " has type " + type_name(t.type) + " (" + std::to_string(type_id) +
-           "), which is not supported (supported: f32, f16, bf16, q8_0, q4_0)");
+           "), which is not supported (supported: " + supported_type_names() + ")");
   const uint32_t bs = block_size(t.type);
   if (t.dims[0] % bs != 0)
     c.fail(what + " has rows of " + std::to_string(t.dims[0]) + " elements, not a multiple of the " +

@@ -1,4 +1,5 @@
-// ggml tensor types: names, block layouts, half-precision conversion and dequantisation.
+// ggml tensor types: names, block layouts and half-precision conversion (model/quant/ holds
+// the formats' meaning).
 #include <cmath>
 #include <cstring>
 
@@ -24,7 +25,15 @@ constexpr type_traits traits_table[] = {
     {tensor_type::q2_k, "q2_K", 256, 84}, {tensor_type::q3_k, "q3_K", 256, 110},
     {tensor_type::q4_k, "q4_K", 256, 144}, {tensor_type::q5_k, "q5_K", 256, 176},
     {tensor_type::q6_k, "q6_K", 256, 210}, {tensor_type::q8_k, "q8_K", 256, 292},
-    {tensor_type::bf16, "bf16", 1, 2},
+    {tensor_type::iq2_xxs, "iq2_xxs", 256, 66}, {tensor_type::iq2_xs, "iq2_xs", 256, 74},
+    {tensor_type::iq3_xxs, "iq3_xxs", 256, 98}, {tensor_type::iq1_s, "iq1_s", 256, 50},
+    {tensor_type::iq4_nl, "iq4_nl", 32, 18},    {tensor_type::iq3_s, "iq3_s", 256, 110},
+    {tensor_type::iq2_s, "iq2_s", 256, 82},     {tensor_type::iq4_xs, "iq4_xs", 256, 136},
+    {tensor_type::i8, "i8", 1, 1},              {tensor_type::i16, "i16", 1, 2},
+    {tensor_type::i32, "i32", 1, 4},            {tensor_type::i64, "i64", 1, 8},
+    {tensor_type::f64, "f64", 1, 8},            {tensor_type::iq1_m, "iq1_m", 256, 56},
+    {tensor_type::bf16, "bf16", 1, 2},          {tensor_type::tq1_0, "tq1_0", 256, 54},
+    {tensor_type::tq2_0, "tq2_0", 256, 66},
 };
 
 const type_traits* traits(tensor_type t) {
@@ -32,12 +41,6 @@ const type_traits* traits(tensor_type t) {
     if (tt.type == t)
       return &tt;
   return nullptr;
-}
-
-uint16_t load_u16(const uint8_t* p) {
-  uint16_t v;
-  std::memcpy(&v, p, 2);
-  return v;
 }
 
 float bits_to_f32(uint32_t bits) {
@@ -52,26 +55,6 @@ uint32_t f32_to_bits(float f) {
   return bits;
 }
 
-void dequantize_q8_0(const uint8_t* src, float* dst, uint64_t n) {
-  for (uint64_t b = 0; b < n / 32; ++b, src += 34, dst += 32) {
-    const float d = fp16_to_f32(load_u16(src));
-    const auto* q = reinterpret_cast<const int8_t*>(src + 2);
-    for (int i = 0; i < 32; ++i)
-      dst[i] = float(q[i]) * d;
-  }
-}
-
-void dequantize_q4_0(const uint8_t* src, float* dst, uint64_t n) {
-  for (uint64_t b = 0; b < n / 32; ++b, src += 18, dst += 32) {
-    const float d = fp16_to_f32(load_u16(src));
-    const uint8_t* qs = src + 2;
-    for (int i = 0; i < 16; ++i) {
-      dst[i] = float(int(qs[i] & 0x0F) - 8) * d;   // low nibbles: elements 0..15
-      dst[i + 16] = float(int(qs[i] >> 4) - 8) * d; // high nibbles: elements 16..31
-    }
-  }
-}
-
 } // namespace
 
 const char* type_name(tensor_type t) {
@@ -82,11 +65,18 @@ const char* type_name(tensor_type t) {
 bool is_supported(tensor_type t) {
   switch (t) {
   case tensor_type::f32: case tensor_type::f16: case tensor_type::bf16:
-  case tensor_type::q8_0: case tensor_type::q4_0:
+  case tensor_type::q8_0: case tensor_type::q4_0: case tensor_type::q4_1:
+  case tensor_type::q5_0: case tensor_type::q5_1: case tensor_type::q2_k:
+  case tensor_type::q3_k: case tensor_type::q4_k: case tensor_type::q5_k:
+  case tensor_type::q6_k: case tensor_type::iq4_nl:
     return true;
   default:
     return false;
   }
+}
+
+const char* supported_type_names() {
+  return "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K, q3_K, q4_K, q5_K, q6_K, iq4_nl";
 }
 
 bool is_known(tensor_type t) { return traits(t) != nullptr; }
@@ -94,6 +84,11 @@ bool is_known(tensor_type t) { return traits(t) != nullptr; }
 uint32_t block_size(tensor_type t) {
   const auto* tt = traits(t);
   return tt ? tt->block_size : 0;
+}
+
+uint32_t block_bytes(tensor_type t) {
+  const auto* tt = traits(t);
+  return tt ? tt->block_bytes : 0;
 }
 
 uint64_t row_bytes(tensor_type t, uint64_t n) {
@@ -136,28 +131,12 @@ uint16_t f32_to_fp16(float f) {
 
 float bf16_to_f32(uint16_t h) { return bits_to_f32(uint32_t(h) << 16); }
 
-void dequantize(tensor_type t, const uint8_t* src, float* dst, uint64_t n) {
-  switch (t) {
-  case tensor_type::f32:
-    std::memcpy(dst, src, n * 4);
-    return;
-  case tensor_type::f16:
-    for (uint64_t i = 0; i < n; ++i)
-      dst[i] = fp16_to_f32(load_u16(src + 2 * i));
-    return;
-  case tensor_type::bf16:
-    for (uint64_t i = 0; i < n; ++i)
-      dst[i] = bf16_to_f32(load_u16(src + 2 * i));
-    return;
-  case tensor_type::q8_0:
-    dequantize_q8_0(src, dst, n);
-    return;
-  case tensor_type::q4_0:
-    dequantize_q4_0(src, dst, n);
-    return;
-  default:
-    throw model_error(std::string("cannot dequantise tensor type ") + type_name(t));
-  }
+uint16_t f32_to_bf16(float f) {
+  // Round to nearest even, as ggml; a nan stays a (quiet) nan.
+  const uint32_t x = f32_to_bits(f);
+  if ((x & 0x7FFFFFFFu) > 0x7F800000u)
+    return uint16_t((x >> 16) | 64);
+  return uint16_t((x + (0x7FFFu + ((x >> 16) & 1))) >> 16);
 }
 
 } // namespace llamps::gguf

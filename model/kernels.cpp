@@ -21,10 +21,13 @@ void rmsnorm(at::Tensor& out, const at::Tensor& x, const at::Tensor& weight, flo
     for (int64_t r = begin; r < end; ++r) {
       const float* xr = xp + r * n;
       float* o = op + r * n;
-      float ss = 0.f;
+      // The sum of squares in double and the rest in float, as llama.cpp's rms_norm: on a
+      // quantised model a last-bit difference here can flip the rounding of an activation.
+      double ss = 0.;
       for (int64_t i = 0; i < n; ++i)
-        ss += xr[i] * xr[i];
-      const float scale = 1.f / std::sqrt(ss / static_cast<float>(n) + eps);
+        ss += double(xr[i] * xr[i]);
+      const float mean = float(ss / double(n));
+      const float scale = 1.f / std::sqrt(mean + eps);
       for (int64_t i = 0; i < n; ++i)
         o[i] = wp[i] * (scale * xr[i]);
     }
@@ -182,6 +185,24 @@ void linear(at::Tensor& y, const at::Tensor& x, const at::Tensor& w, bool accumu
   } else {
     at::mm_out(y, x, w.t());
   }
+}
+
+void linear(at::Tensor& y, int64_t col, const at::Tensor& x, const quant::weight_matrix& w,
+             bool accumulate) {
+  const int64_t n = x.size(0);
+  if (w.type != gguf::tensor_type::f32) {
+    quant::matmul(w, x.data_ptr<float>(), n, y.data_ptr<float>() + col, y.size(1), accumulate);
+    return;
+  }
+  const at::Tensor wt = at::from_blob(const_cast<uint8_t*>(w.data.get()), {w.rows, w.cols},
+                                      at::TensorOptions().dtype(at::kFloat));
+  if (col == 0 && w.rows == y.size(1)) {
+    linear(y, x, wt, accumulate);
+    return;
+  }
+  at::Tensor part = accumulate ? y.narrow(1, col, w.rows).contiguous() : at::empty({n, w.rows});
+  linear(part, x, wt, accumulate);
+  y.narrow(1, col, w.rows).copy_(part);
 }
 
 void load_tensor(const gguf::file& f, const std::string& name, const std::vector<uint64_t>& dims,

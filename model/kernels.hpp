@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "model/gguf.hpp"
+#include "model/quant/matrix.hpp"
 #include "model/torch_pch.hpp"
 
 namespace llamps::kernels {
@@ -20,6 +21,12 @@ void rmsnorm(at::Tensor& out, const at::Tensor& x, const at::Tensor& weight, flo
 // go through a register-blocked AVX-512 loop that reads each weight once for all rows (sgemm
 // with a small M streams the weights 2-4x slower); more rows (prefill) through one sgemm.
 void linear(at::Tensor& y, const at::Tensor& x, const at::Tensor& w, bool accumulate = false);
+
+// Columns [col, col + w.rows) of y = x·Wᵀ (or +=) for a matrix in its file type: F32 through
+// the F32 paths above, every other type through the quantised kernels (model/quant/), which
+// encode x as llama.cpp does before the dot products.
+void linear(at::Tensor& y, int64_t col, const at::Tensor& x, const quant::weight_matrix& w,
+            bool accumulate = false);
 
 // Reads the tensor `name` into dst (F32, contiguous), checking its ggml dims; dst may be a
 // row range of a larger fused matrix.

@@ -176,18 +176,18 @@ block_profile read_block_profile(const gguf::file& f) {
   p.block_file_bytes.assign(size_t(c.n_blocks), 0);
   p.block_memory_bytes.assign(size_t(c.n_blocks), 0);
   // Every tensor named blk.<i>.* belongs to block i (so extra per-block tensors count too);
-  // memory is F32 because blocks are dequantised at load.
+  // a host computes on the weights in their file types, so memory is the file's bytes.
   for (const auto& t : f.tensors()) {
     const int block = block_of(t.name);
     if (block >= 0 && block < c.n_blocks) {
       p.block_file_bytes[size_t(block)] += t.n_bytes();
-      p.block_memory_bytes[size_t(block)] += t.n_elements() * 4;
+      p.block_memory_bytes[size_t(block)] += t.n_bytes();
     }
   }
   for (const char* head : {"token_embd.weight", "output_norm.weight", "output.weight"}) {
     if (const auto* t = f.find_tensor(head)) {
       p.head_file_bytes += t->n_bytes();
-      p.head_memory_bytes += t->n_elements() * 4;
+      p.head_memory_bytes += t->n_bytes();
     }
   }
   p.kv_bytes_per_token_per_block = 2 * uint64_t(c.kv_dim()) * 4;

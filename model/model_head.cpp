@@ -6,9 +6,9 @@ namespace llamps {
 
 struct model_head::impl {
   llama_config cfg;
-  at::Tensor embd;   // [n_vocab, n_embd]
-  at::Tensor norm;   // [n_embd]
-  at::Tensor output; // [n_vocab, n_embd]; the same tensor as embd when tied
+  quant::weight_matrix embd;   // [n_vocab, n_embd] in its file type
+  at::Tensor norm;             // [n_embd]
+  quant::weight_matrix output; // [n_vocab, n_embd]; the embedding itself when tied
   bool tied = false;
 };
 
@@ -16,17 +16,12 @@ model_head::model_head(const gguf::file& f, const llama_config& cfg)
     : impl_(std::make_unique<impl>()) {
   c10::InferenceMode guard;
   impl_->cfg = cfg;
-  impl_->embd = at::empty({cfg.n_vocab, cfg.n_embd});
+  impl_->embd = quant::map_matrix(f, "token_embd.weight", head_tensor_dims(cfg, "token_embd"));
   impl_->norm = at::empty({cfg.n_embd});
-  kernels::load_tensor(f, "token_embd.weight", head_tensor_dims(cfg, "token_embd"), impl_->embd);
   kernels::load_tensor(f, "output_norm.weight", head_tensor_dims(cfg, "output_norm"), impl_->norm);
   impl_->tied = f.find_tensor("output.weight") == nullptr;
-  if (impl_->tied) {
-    impl_->output = impl_->embd;
-  } else {
-    impl_->output = at::empty({cfg.n_vocab, cfg.n_embd});
-    kernels::load_tensor(f, "output.weight", head_tensor_dims(cfg, "output"), impl_->output);
-  }
+  impl_->output = impl_->tied ? impl_->embd
+                              : quant::map_matrix(f, "output.weight", head_tensor_dims(cfg, "output"));
 }
 
 model_head::model_head(model_head&&) noexcept = default;
@@ -38,13 +33,11 @@ tensor_data model_head::embed(const std::vector<int32_t>& tokens) const {
   tensor_data out;
   out.shape = {n, width};
   out.values.resize(size_t(n * width));
-  const float* table = impl_->embd.data_ptr<float>();
   for (int64_t i = 0; i < n; ++i) {
     if (tokens[i] < 0 || tokens[i] >= impl_->cfg.n_vocab)
       throw model_error("token " + std::to_string(tokens[i]) + " is outside the vocabulary of " +
                         std::to_string(impl_->cfg.n_vocab));
-    std::copy(table + tokens[i] * width, table + (tokens[i] + 1) * width,
-              out.values.begin() + i * width);
+    impl_->embd.row_f32(tokens[i], out.values.data() + i * width);
   }
   return out;
 }
@@ -62,7 +55,7 @@ std::vector<std::vector<float>> model_head::logits(const std::vector<const float
   at::Tensor xn = at::empty({rows, width});
   kernels::rmsnorm(xn, x, impl_->norm, impl_->cfg.rms_eps);
   at::Tensor y = at::empty({rows, impl_->cfg.n_vocab});
-  kernels::linear(y, xn, impl_->output);
+  kernels::linear(y, 0, xn, impl_->output);
   std::vector<std::vector<float>> out(static_cast<size_t>(rows));
   for (int64_t i = 0; i < rows; ++i)
     out[size_t(i)].assign(y.data_ptr<float>() + i * impl_->cfg.n_vocab,
@@ -71,14 +64,14 @@ std::vector<std::vector<float>> model_head::logits(const std::vector<const float
 }
 
 uint64_t model_head::weight_bytes() const {
-  uint64_t bytes = uint64_t(impl_->embd.numel() + impl_->norm.numel()) * sizeof(float);
+  uint64_t bytes = impl_->embd.bytes() + uint64_t(impl_->norm.numel()) * sizeof(float);
   if (!impl_->tied)
-    bytes += uint64_t(impl_->output.numel()) * sizeof(float);
+    bytes += impl_->output.bytes();
   return bytes;
 }
 
 uint64_t model_head::logits_bytes() const {
-  return uint64_t(impl_->output.numel() + impl_->norm.numel()) * sizeof(float);
+  return impl_->output.bytes() + uint64_t(impl_->norm.numel()) * sizeof(float);
 }
 
 } // namespace llamps

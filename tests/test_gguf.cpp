@@ -9,6 +9,7 @@
 #include "gguf_test_util.hpp"
 #include "model/llama_config.hpp"
 #include "model/presets.hpp"
+#include "model/quant/formats.hpp"
 
 using namespace llamps;
 using namespace gguf_test;
@@ -181,7 +182,7 @@ TEST_CASE("Q8_0 quantise -> dequantise stays within half a step", "[gguf]") {
   std::vector<uint8_t> q(gguf::row_bytes(gguf::tensor_type::q8_0, x.size()));
   gguf::quantize_q8_0(x.data(), q.data(), x.size());
   std::vector<float> y(x.size());
-  gguf::dequantize(gguf::tensor_type::q8_0, q.data(), y.data(), x.size());
+  quant::dequantize_row(gguf::tensor_type::q8_0, q.data(), y.data(), x.size());
   for (size_t b = 0; b < x.size() / 32; ++b) {
     float amax = 0;
     for (int j = 0; j < 32; ++j)
@@ -205,7 +206,7 @@ TEST_CASE("Q4_0 quantise -> dequantise stays within one step", "[gguf]") {
   std::vector<uint8_t> q(gguf::row_bytes(gguf::tensor_type::q4_0, x.size()));
   gguf::quantize_q4_0(x.data(), q.data(), x.size());
   std::vector<float> y(x.size());
-  gguf::dequantize(gguf::tensor_type::q4_0, q.data(), y.data(), x.size());
+  quant::dequantize_row(gguf::tensor_type::q4_0, q.data(), y.data(), x.size());
   for (size_t b = 0; b < x.size() / 32; ++b) {
     float amax = 0;
     for (int j = 0; j < 32; ++j)
@@ -219,7 +220,7 @@ TEST_CASE("Q4_0 quantise -> dequantise stays within one step", "[gguf]") {
   for (int j = 0; j < 32; ++j)
     ramp[size_t(j)] = float(j - 16);
   gguf::quantize_q4_0(ramp.data(), q.data(), 32);
-  gguf::dequantize(gguf::tensor_type::q4_0, q.data(), y.data(), 32);
+  quant::dequantize_row(gguf::tensor_type::q4_0, q.data(), y.data(), 32);
   CHECK(gguf::fp16_to_f32(uint16_t(q[0] | q[1] << 8)) == 2.0f);
   CHECK((q[2] & 0x0F) == 0);       // element 0 -> q 0 (low nibble)
   CHECK((q[2 + 15] >> 4) == 15);   // element 31 -> q 15 (high nibble)

@@ -121,8 +121,10 @@ TEST_CASE("bad tensor entries", "[gguf]") {
   poke<uint64_t>(bytes, e.offset, 807680 + 4);
   expect_error(bytes, "misaligned.gguf", {"blk.3.attn_q.weight", "alignment 32"});
   bytes = real;
+  poke<uint32_t>(bytes, e.type, 16); // iq2_xxs: a known layout LLaMPS does not compute on
+  expect_error(bytes, "iq2xxs.gguf", {"blk.3.attn_q.weight", "iq2_xxs", "not supported"});
   poke<uint32_t>(bytes, e.type, 12);
-  expect_error(bytes, "q4k.gguf", {"blk.3.attn_q.weight", "q4_K", "not supported"});
+  expect_error(bytes, "q4k.gguf", {"blk.3.attn_q.weight", "64 elements", "q4_K block size 256"});
   poke<uint32_t>(bytes, e.type, 99);
   expect_error(bytes, "type99.gguf", {"unknown type 99"});
   bytes = real;

@@ -1,0 +1,60 @@
+#pragma once
+// Dot products on quantised weight rows, with the activation row encoded first as llama.cpp's
+// CPU back end encodes it (its vec_dot_type), so that a quantised file gives llama.cpp's
+// numbers: q8_0 activations for q4_0, q5_0, q8_0 and iq4_nl weights; q8_1 for q4_1 and q5_1;
+// q8_k for the K-quants; f16 for f16; bf16 for bf16. Kernels exist per instruction set and
+// are chosen at run time from what the CPU has. Torch-free.
+#include <cstdint>
+#include <string>
+
+#include "model/gguf.hpp"
+
+namespace llamps::quant {
+
+using gguf::tensor_type;
+
+// How an activation row is encoded for the products with one weight type.
+enum class act_format : uint8_t { f32, f16, bf16, q8_0, q8_1, q8_k };
+act_format activation_format(tensor_type weights);
+const char* act_format_name(act_format f);
+// Bytes of one encoded row of n values (n a multiple of the format's block).
+size_t activation_row_bytes(act_format f, int64_t n);
+// Encodes n values of x; the rounding is llama.cpp's on x86: q8_0/q8_1 scale by 127/amax and
+// round half to even, q8_k by -127/max (the signed value of largest magnitude).
+void quantize_activation(act_format f, const float* x, uint8_t* out, int64_t n);
+
+// The dot product of one weight row (n values of its type) with one encoded activation row.
+using dot_fn = float (*)(const uint8_t* w, const uint8_t* x, int64_t n);
+
+enum class isa : uint8_t { scalar, avx2 };
+const char* isa_name(isa i);
+// The best instruction set this CPU runs, lowered by LLAMPS_KERNELS=scalar (or avx2).
+isa active_isa();
+bool cpu_runs(isa i);
+// The kernel for weights of type t on instruction set i: i's own, or the next lower set's
+// where i has none (the scalar set has every supported type).
+dot_fn find_dot(tensor_type t, isa i);
+// True when instruction set i has a kernel of its own for t.
+bool has_own_kernel(tensor_type t, isa i);
+
+// The two F32 reductions of attention, in the order of llama.cpp's x86 build (its AVX2
+// vec_dot_f32: four 8-lane accumulators over steps of 32 values, reduced pairwise, then the
+// rest one by one), so that attention on a quantised model agrees with llama.cpp's to the bit
+// wherever exp does, and no activation rounds the other way. The F32 dot is find_dot(f32);
+// this one is the product of the values with the attention weights:
+// out[d] = sum_j w[j] * v[j * stride + d] for d < width, the positions j < n taken as
+// llama.cpp's transposed V cache takes them (in steps of 32, padded with zeros).
+using weighted_sum_fn = void (*)(const float* w, const float* v, int64_t n, int64_t stride,
+                                 int64_t width, float* out);
+weighted_sum_fn find_weighted_sum(isa i);
+
+// "<CPU model> | flags: avx2 fma f16c avx512f ... | kernels: avx2" for benchmark reports.
+std::string cpu_description();
+
+// Per instruction set (dot_scalar.cpp, dot_avx2.cpp): the kernel for t, or nullptr.
+dot_fn scalar_dot(tensor_type t);
+dot_fn avx2_dot(tensor_type t);
+weighted_sum_fn scalar_weighted_sum();
+weighted_sum_fn avx2_weighted_sum();
+
+} // namespace llamps::quant

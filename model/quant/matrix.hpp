@@ -1,0 +1,44 @@
+#pragma once
+// A weight matrix kept in its file's type, and its product with rows of activations. The
+// weights are the file's own bytes (mapped), never an F32 copy. Torch-free: threads come from
+// OpenMP, bounded by set_threads (the node's share of cores).
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/gguf.hpp"
+#include "model/quant/dot.hpp"
+
+namespace llamps::quant {
+
+// [rows, cols] row-major: ggml dims {cols, rows}, each row `row_bytes` of blocks.
+struct weight_matrix {
+  std::string name;
+  tensor_type type = tensor_type::f32;
+  int64_t rows = 0, cols = 0;
+  size_t row_bytes = 0;
+  std::shared_ptr<const uint8_t> data;
+
+  uint64_t bytes() const { return uint64_t(rows) * row_bytes; }
+  const uint8_t* row(int64_t r) const { return data.get() + size_t(r) * row_bytes; }
+  // Dequantises row r into out (cols floats): the embedding lookup.
+  void row_f32(int64_t r, float* out) const;
+};
+
+// The tensor `name` of f as a matrix, its ggml dims checked against `dims` ({cols, rows}, or
+// {cols} for a single row). Throws model_error naming the file, the tensor and the problem.
+weight_matrix map_matrix(const gguf::file& f, const std::string& name,
+                         const std::vector<uint64_t>& dims);
+
+// y[b * ldy + r] = W[r] . x[b] (or += when accumulate) for the n rows of x ([n, cols]
+// row-major) and every row r of W. Each activation row is encoded once; the weights are read
+// from memory once for all n rows; rows of W are split over the threads.
+void matmul(const weight_matrix& w, const float* x, int64_t n, float* y, int64_t ldy,
+            bool accumulate, isa kernels = active_isa());
+
+// Threads for matmul (0 = all cores).
+void set_threads(int n);
+int threads();
+
+} // namespace llamps::quant
