@@ -14,6 +14,7 @@
 
 #include "model/kernels.hpp"
 #include "model/quant/dot.hpp"
+#include "model/quant/thread_team.hpp"
 
 namespace llamps {
 
@@ -216,7 +217,7 @@ struct block_stack::impl {
     // A team is forked only for rows worth ~256K multiply-adds: a decode step's 32 rows (a few
     // thousand each) cost less than waking the other thread.
     const int64_t grain = std::max<int64_t>(1, 262144 / (T * D));
-    at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
+    quant::parallel_for(rows, grain, [&](int64_t begin, int64_t end) {
       std::vector<float> score(static_cast<size_t>(T) + 8);
       for (int64_t r = begin; r < end; ++r) {
         const int64_t h = r / (sg.n * G), t = (r % (sg.n * G)) / G, g = r % G;
@@ -294,7 +295,7 @@ struct block_stack::impl {
     const int64_t rows = h.size(0), ff = h.size(1);
     const float* gu = gate_up.data_ptr<float>();
     float* out = h.data_ptr<float>();
-    at::parallel_for(0, rows, std::max<int64_t>(1, 16384 / ff), [&](int64_t begin, int64_t end) {
+    quant::parallel_for(rows, std::max<int64_t>(1, 16384 / ff), [&](int64_t begin, int64_t end) {
       for (int64_t r = begin; r < end; ++r)
         for (int64_t i = 0; i < ff; ++i) {
           float g = gu[r * 2 * ff + i];

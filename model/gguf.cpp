@@ -200,6 +200,20 @@ std::vector<float> file::read_f32(const tensor_info& t) const {
   return out;
 }
 
+std::string file::type_summary() const {
+  std::map<std::string, int> count;
+  for (const tensor_info& t : tensors())
+    ++count[type_name(t.type)];
+  std::vector<std::pair<int, std::string>> order;
+  for (const auto& [name, n] : count)
+    order.emplace_back(-n, name);
+  std::sort(order.begin(), order.end());
+  std::string out;
+  for (const auto& [n, name] : order)
+    out += (out.empty() ? "" : ", ") + name + " x" + std::to_string(-n);
+  return out;
+}
+
 std::string file::identity() const {
   // Header + metadata + tensor table pin down the model's structure and names; the file size
   // makes a re-quantised or re-packed copy with the same table unlikely to collide.

@@ -107,6 +107,9 @@ public:
   // computed on in place, never copied.
   std::shared_ptr<const uint8_t> tensor_view(const tensor_info& t) const;
 
+  // The tensor types of the file and how many tensors have each: "q4_K x155, q6_K x23, f32 x45".
+  std::string type_summary() const;
+
   // Identity of the model: SHA-256 (hex) over the header, metadata and tensor table plus the
   // file size. Cheap (does not read tensor data) and stable across copies of the same file.
   std::string identity() const;

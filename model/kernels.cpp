@@ -8,6 +8,7 @@
 #endif
 
 #include "model/gguf.hpp"
+#include "model/quant/thread_team.hpp"
 
 namespace llamps::kernels {
 
@@ -17,7 +18,7 @@ void rmsnorm(at::Tensor& out, const at::Tensor& x, const at::Tensor& weight, flo
   const float* wp = weight.data_ptr<float>();
   float* op = out.data_ptr<float>();
   // Rows are independent: long prompts spread over the threads, a decode row stays inline.
-  at::parallel_for(0, rows, std::max<int64_t>(1, 16384 / n), [&](int64_t begin, int64_t end) {
+  quant::parallel_for(rows, std::max<int64_t>(1, 16384 / n), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const float* xr = xp + r * n;
       float* o = op + r * n;

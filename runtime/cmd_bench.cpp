@@ -8,6 +8,7 @@
 #include <string>
 
 #include "model/block_stack.hpp"
+#include "model/quant/dot.hpp"
 #include "model/roofline.hpp"
 #include "runtime/cli.hpp"
 #include "runtime/commands.hpp"
@@ -97,6 +98,7 @@ int llamps::cmd::bench(int argc, char** argv) {
   if (vars.count("model"))
     model.emplace(vars["model"].as<std::string>());
 
+  std::printf("%-28s %s\n", "cpu", quant::cpu_description().c_str());
   matmul_probe mm = measure_matmul(vars["matmul-size"].as<int64_t>(), runs);
   std::printf("%-28s %10.2f GFLOP/s  (F32 %lld x %lld matrix product, best of %d)\n",
               "BLAS matrix product", mm.flops_per_second() / 1e9, (long long)mm.n,
@@ -117,6 +119,8 @@ int llamps::cmd::bench(int argc, char** argv) {
   std::printf("model %s: %d blocks, embedding %d, %s\n", c.name.c_str(), c.n_blocks, c.n_embd,
               threads > 0 ? (std::to_string(threads) + (threads == 1 ? " thread" : " threads")).c_str()
                           : "threads on all cores");
+  std::printf("%-28s %s (%.1f MB of weights in memory)\n", "weight types",
+              m.file.type_summary().c_str(), double(m.blocks.weight_bytes() + m.head.weight_bytes()) / 1e6);
 
   // A deterministic prompt: BOS, then ids spread over the vocabulary.
   std::vector<int32_t> prompt{1};

@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "model/quant/dot.hpp"
 #include "actors/actors.hpp"
 #include "model/block_stack.hpp"
 #include "model/generator.hpp"
@@ -172,6 +173,7 @@ void start_cluster(cluster& c, caf::actor_system& sys, system_config& cfg, const
   plan_request req;
   req.model = c.profile;
   req.sessions = plan_sessions;
+  std::printf("cpu: %s\n", quant::cpu_description().c_str());
   std::printf("deploying %s (%d blocks, %.2f GB of blocks) over %d node processes, %s GB offered each...\n",
               c.model_name.c_str(), c.profile.n_blocks,
               double(c.profile.block_bytes) * c.profile.n_blocks / 1e9, o.nodes, share);

@@ -34,6 +34,7 @@ void print_config(const llamps::gguf::file& f, const llamps::llama_config& c) {
   std::printf("file         %s (%s, GGUF v%u, %zu tensors)\n", f.path().c_str(),
               human_bytes(f.file_size()).c_str(), f.version(), f.tensors().size());
   std::printf("architecture %s\n", c.architecture.c_str());
+  std::printf("weights      %s (computed on in these types)\n", f.type_summary().c_str());
   std::printf("vocab        %d\ncontext      %d\nembedding    %d\nfeed-forward %d\n", c.n_vocab,
               c.n_ctx, c.n_embd, c.n_ff);
   std::printf("heads        %d (KV heads %d, head size %d)\n", c.n_head, c.n_head_kv, c.head_dim());

@@ -341,3 +341,29 @@ TEST_CASE("teacher-forced logits agree with llama.cpp's for every file in the pa
   }
   CHECK(files >= 17);
 }
+
+TEST_CASE("several activation rows at once give each row's product bit for bit", "[quant]") {
+  // The multi-row kernels (prefill, batched decode) unpack each weight once for up to four
+  // rows; every row's sum must still be the one-row kernel's, so batching never changes output.
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  for (const auto& [file, tensor] : std::vector<std::pair<std::string, std::string>>{
+           {"s260k-q8_0.gguf", "blk.1.attn_q.weight"}, {"s260k-q4_1.gguf", "blk.1.ffn_up.weight"},
+           {"s260k-q5_0.gguf", "blk.2.attn_output.weight"}, {"kq-q4_k_m.gguf", "blk.0.ffn_gate.weight"},
+           {"kq-q5_k_m.gguf", "blk.1.attn_q.weight"}, {"kq-q6_k.gguf", "blk.3.ffn_up.weight"},
+           {"kq-iq4_nl.gguf", "blk.2.attn_k.weight"}, {"kq-q3_k_m.gguf", "blk.0.ffn_up.weight"}}) {
+    const auto f = gguf::file::open(find_model(file));
+    const quant::weight_matrix w = quant::map_matrix(f, tensor, f.require_tensor(tensor).dims);
+    for (int64_t n : {2, 3, 4, 5, 11}) {
+      std::vector<float> x(size_t(n * w.cols));
+      for (float& v : x)
+        v = normal(rng);
+      std::vector<float> together(size_t(n * w.rows)), alone(size_t(n * w.rows));
+      quant::matmul(w, x.data(), n, together.data(), w.rows, false);
+      for (int64_t b = 0; b < n; ++b)
+        quant::matmul(w, x.data() + b * w.cols, 1, alone.data() + b * w.rows, w.rows, false);
+      INFO(file << " " << tensor << ", " << n << " rows");
+      CHECK(std::memcmp(together.data(), alone.data(), together.size() * 4) == 0);
+    }
+  }
+}

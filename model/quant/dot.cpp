@@ -164,6 +164,10 @@ weighted_sum_fn find_weighted_sum(isa i) {
   return scalar_weighted_sum();
 }
 
+dot_rows_fn find_dot_rows(tensor_type t, isa i) {
+  return i == isa::avx2 ? avx2_dot_rows(t) : nullptr;
+}
+
 std::string cpu_description() {
   std::string model = "unknown CPU", flags;
   std::ifstream in("/proc/cpuinfo");

@@ -26,6 +26,12 @@ void quantize_activation(act_format f, const float* x, uint8_t* out, int64_t n);
 // The dot product of one weight row (n values of its type) with one encoded activation row.
 using dot_fn = float (*)(const uint8_t* w, const uint8_t* x, int64_t n);
 
+// The same for nx <= 4 activation rows at once (x, x + stride, ...), out[i] for row i: the
+// weight row is unpacked once for all of them, and each sum is taken as dot_fn takes it.
+using dot_rows_fn = void (*)(const uint8_t* w, const uint8_t* x, size_t stride, int nx,
+                             int64_t n, float* out);
+constexpr int max_dot_rows = 4;
+
 enum class isa : uint8_t { scalar, avx2 };
 const char* isa_name(isa i);
 // The best instruction set this CPU runs, lowered by LLAMPS_KERNELS=scalar (or avx2).
@@ -34,6 +40,8 @@ bool cpu_runs(isa i);
 // The kernel for weights of type t on instruction set i: i's own, or the next lower set's
 // where i has none (the scalar set has every supported type).
 dot_fn find_dot(tensor_type t, isa i);
+// The multi-row kernel for t on instruction set i, or nullptr (then find_dot row by row).
+dot_rows_fn find_dot_rows(tensor_type t, isa i);
 // True when instruction set i has a kernel of its own for t.
 bool has_own_kernel(tensor_type t, isa i);
 
@@ -54,6 +62,7 @@ std::string cpu_description();
 // Per instruction set (dot_scalar.cpp, dot_avx2.cpp): the kernel for t, or nullptr.
 dot_fn scalar_dot(tensor_type t);
 dot_fn avx2_dot(tensor_type t);
+dot_rows_fn avx2_dot_rows(tensor_type t);
 weighted_sum_fn scalar_weighted_sum();
 weighted_sum_fn avx2_weighted_sum();
 

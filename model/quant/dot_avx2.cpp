@@ -17,6 +17,10 @@ namespace llamps::quant {
 
 namespace {
 
+// A block's half-precision scale, by the F16C instruction (formats.hpp's load_half is the
+// portable conversion; the two agree on every value).
+inline float half(const uint8_t* p) { return _cvtsh_ss(load_u16(p)); }
+
 float hsum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -125,85 +129,115 @@ float reduce_bf16(__m256* acc) {
   return hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[2]), _mm256_add_ps(acc[1], acc[3])));
 }
 
-// The 32-value formats. Signed weights (offsets applied) go through dot_s8_s8; the formats
-// with a min keep unsigned weights and add m * s of the q8_1 activation block.
+// The 32-value formats. A weight block is unpacked once for all activation rows: signed
+// weights (offsets applied) as |q| and q (whose sign moves onto x); the formats with a min as
+// unsigned q, plus m * s of the q8_1 activation block.
 template <tensor_type T>
-__m256i block_products(const uint8_t* w, const __m256i xq) {
-  constexpr bool has_min = T == tensor_type::q4_1 || T == tensor_type::q5_1;
-  constexpr int wbytes = T == tensor_type::q8_0 ? 34
-                         : T == tensor_type::q4_1 ? 20
-                         : T == tensor_type::q5_0 ? 22
-                         : T == tensor_type::q5_1 ? 24
-                                                  : 18; // q4_0, iq4_nl
+constexpr bool with_min = T == tensor_type::q4_1 || T == tensor_type::q5_1;
+template <tensor_type T>
+constexpr int block_bytes32 = T == tensor_type::q8_0 ? 34
+                              : T == tensor_type::q4_1 ? 20
+                              : T == tensor_type::q5_0 ? 22
+                              : T == tensor_type::q5_1 ? 24
+                                                       : 18; // q4_0, iq4_nl
+
+struct unpacked32 {
+  __m256i magnitude; // |q|, or q for the formats with a min
+  __m256i sign;      // q, whose signs move onto the activations
+};
+
+template <tensor_type T>
+unpacked32 unpack32(const uint8_t* w) {
+  __m256i q;
   if constexpr (T == tensor_type::q8_0) {
-    return dot_s8_s8(load32(w + 2), xq);
+    q = load32(w + 2);
   } else if constexpr (T == tensor_type::iq4_nl) {
     const __m256i table = _mm256_broadcastsi128_si256(
         _mm_loadu_si128(reinterpret_cast<const __m128i*>(iq4_nl_values)));
-    return dot_s8_s8(_mm256_shuffle_epi8(table, unpack_nibbles(w + 2)), xq);
+    q = _mm256_shuffle_epi8(table, unpack_nibbles(w + 2));
   } else {
-    __m256i q = unpack_nibbles(w + wbytes - 16);
+    q = unpack_nibbles(w + block_bytes32<T> - 16);
     if constexpr (T == tensor_type::q5_0 || T == tensor_type::q5_1)
-      q = _mm256_or_si256(q, high_bits(w + (has_min ? 4 : 2)));
-    if constexpr (has_min)
-      return dot_u8_s8(q, xq);
-    else
-      return dot_s8_s8(_mm256_sub_epi8(q, _mm256_set1_epi8(T == tensor_type::q4_0 ? 8 : 16)), xq);
+      q = _mm256_or_si256(q, high_bits(w + (with_min<T> ? 4 : 2)));
+    if constexpr (!with_min<T>)
+      q = _mm256_sub_epi8(q, _mm256_set1_epi8(T == tensor_type::q4_0 ? 8 : 16));
   }
+  if constexpr (with_min<T>)
+    return {q, q};
+  else
+    return {_mm256_sign_epi8(q, q), q};
 }
 
 template <tensor_type T>
-float dot32(const uint8_t* w, const uint8_t* x, int64_t n) {
-  constexpr bool has_min = T == tensor_type::q4_1 || T == tensor_type::q5_1;
-  constexpr int wbytes = T == tensor_type::q8_0 ? 34
-                         : T == tensor_type::q4_1 ? 20
-                         : T == tensor_type::q5_0 ? 22
-                         : T == tensor_type::q5_1 ? 24
-                                                  : 18;
-  constexpr int xbytes = has_min ? 36 : 34;
-  constexpr int xq = has_min ? 4 : 2;
+__m256i products32(const unpacked32& q, __m256i x) {
+  if constexpr (with_min<T>)
+    return dot_u8_s8(q.magnitude, x);
+  else
+    return dot_u8_s8(q.magnitude, _mm256_sign_epi8(x, q.sign));
+}
+
+// One weight row with NX activation rows (x, x + stride, ...); each row's sum is taken in the
+// same order as alone.
+template <tensor_type T, int NX>
+void dot32(const uint8_t* w, const uint8_t* x, size_t stride, int64_t n, float* out) {
+  constexpr int wbytes = block_bytes32<T>;
+  constexpr int xbytes = with_min<T> ? 36 : 34;
+  constexpr int xq = with_min<T> ? 4 : 2;
   // iq4_nl as llama.cpp sums it: blocks in pairs, into two accumulators.
   constexpr int lanes = T == tensor_type::iq4_nl ? 2 : 1;
-  __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
-  float mins = 0.f;
+  __m256 acc[2][NX];
+  float mins[NX];
+  for (int r = 0; r < NX; ++r) {
+    acc[0][r] = acc[1][r] = _mm256_setzero_ps();
+    mins[r] = 0.f;
+  }
   const int64_t blocks = n / 32;
   int64_t b = 0;
   for (; b + lanes <= blocks; b += lanes)
     for (int l = 0; l < lanes; ++l) {
       const uint8_t* wb = w + (b + l) * wbytes;
-      const uint8_t* xb = x + (b + l) * xbytes;
-      const __m256i p = block_products<T>(wb, load32(xb + xq));
-      const float d = load_half(wb) * load_half(xb);
-      acc[l] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(p), acc[l]);
-      if constexpr (has_min)
-        mins += load_half(wb + 2) * load_half(xb + 2);
+      const unpacked32 q = unpack32<T>(wb);
+      const float dw = half(wb);
+      for (int r = 0; r < NX; ++r) {
+        const uint8_t* xb = x + r * stride + (b + l) * xbytes;
+        const __m256i p = products32<T>(q, load32(xb + xq));
+        acc[l][r] = _mm256_fmadd_ps(_mm256_set1_ps(dw * half(xb)), _mm256_cvtepi32_ps(p), acc[l][r]);
+        if constexpr (with_min<T>)
+          mins[r] = std::fma(half(wb + 2), half(xb + 2), mins[r]);
+      }
     }
-  float s = hsum(_mm256_add_ps(acc[0], acc[1])) + mins;
-  for (; b < blocks; ++b) { // the odd block of iq4_nl
-    const __m256i p = block_products<T>(w + b * wbytes, load32(x + b * xbytes + xq));
-    const __m128i q = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
-    const __m128i h = _mm_hadd_epi32(_mm_hadd_epi32(q, q), q);
-    s += load_half(w + b * wbytes) * load_half(x + b * xbytes) * float(_mm_cvtsi128_si32(h));
+  for (int r = 0; r < NX; ++r) {
+    float s = hsum(_mm256_add_ps(acc[0][r], acc[1][r])) + mins[r];
+    for (int64_t t = b; t < blocks; ++t) { // the odd block of iq4_nl
+      const uint8_t* xb = x + r * stride + t * xbytes;
+      const __m256i p = products32<T>(unpack32<T>(w + t * wbytes), load32(xb + xq));
+      const __m128i q = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+      const __m128i h = _mm_hadd_epi32(_mm_hadd_epi32(q, q), q);
+      s += half(w + t * wbytes) * half(xb) * float(_mm_cvtsi128_si32(h));
+    }
+    out[r] = s;
   }
-  return s;
 }
 
+// A q8_k activation block: its float scale, its 256 values, its 16 sums of 16 (int16).
 struct q8k_block {
   float d;
   const uint8_t* q;
-  int16_t sums[16];
+  const uint8_t* sums;
 };
 q8k_block read_q8k(const uint8_t* x) {
   q8k_block b;
   std::memcpy(&b.d, x, 4);
   b.q = x + 4;
-  std::memcpy(b.sums, x + 260, sizeof b.sums);
+  b.sums = x + 260;
   return b;
 }
 
-// Two int16 scales for the two halves (16 products each) of a maddubs result.
-__m256i scale_pair(int lo, int hi) {
-  return _mm256_set_m128i(_mm_set1_epi16(int16_t(hi)), _mm_set1_epi16(int16_t(lo)));
+// The int16 scales of sub-blocks g and g+1 of 16 values (g even), for the two halves of a
+// maddubs result, from 16 byte-sized scales: a byte shuffle, then widening.
+__m256i scale_pair(__m128i scales, int g) {
+  const __m128i pick = _mm_set_epi64x(0x0101010101010101ll * (g + 1), 0x0101010101010101ll * g);
+  return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, pick));
 }
 
 // The K-quant kernels sum in llama.cpp's order: the integer products of a super-block in
@@ -216,11 +250,11 @@ float dot_q2_k(const uint8_t* w, const uint8_t* x, int64_t n) {
   const __m256i pair = _mm256_set1_epi8(3);
   for (int64_t i = 0; i < n; i += 256, w += 84, x += 292) {
     const q8k_block xb = read_q8k(x);
-    const float d = xb.d * load_half(w + 80), dmin = -xb.d * load_half(w + 82);
-    int mins[8];
-    for (int l = 0; l < 8; ++l)
-      mins[l] = (w[2 * l] >> 4) * xb.sums[2 * l] + (w[2 * l + 1] >> 4) * xb.sums[2 * l + 1];
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(dmin), _mm256_cvtepi32_ps(load32(reinterpret_cast<const uint8_t*>(mins))), acc);
+    const float d = xb.d * half(w + 80), dmin = -xb.d * half(w + 82);
+    const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(load16(w), 4), _mm_set1_epi8(0x0F)));
+    const __m256i prod = _mm256_madd_epi16(mins, load32(xb.sums));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(dmin), _mm256_cvtepi32_ps(prod), acc);
+    const __m128i scales = _mm_and_si128(load16(w), _mm_set1_epi8(0x0F));
     __m256i sumi = _mm256_setzero_si256();
     for (int half = 0; half < 2; ++half) {
       const __m256i bits = load32(w + 16 + 32 * half);
@@ -228,7 +262,7 @@ float dot_q2_k(const uint8_t* w, const uint8_t* x, int64_t n) {
         const int g = 8 * half + 2 * k;
         const __m256i q = _mm256_and_si256(_mm256_srli_epi16(bits, 2 * k), pair);
         const __m256i p = _mm256_maddubs_epi16(q, load32(xb.q + 128 * half + 32 * k));
-        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(scale_pair(w[g] & 0x0F, w[g + 1] & 0x0F), p));
+        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(scale_pair(scales, g), p));
       }
     }
     acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
@@ -244,6 +278,7 @@ float dot_q3_k(const uint8_t* w, const uint8_t* x, int64_t n) {
     const q8k_block xb = read_q8k(x);
     int8_t sc[16];
     q3_k_scales(w + 96, sc);
+    const __m128i scales = _mm_loadu_si128(reinterpret_cast<const __m128i*>(sc));
     const __m256i hbits = load32(w);
     __m256i sumi = _mm256_setzero_si256();
     for (int half = 0; half < 2; ++half) {
@@ -255,94 +290,142 @@ float dot_q3_k(const uint8_t* w, const uint8_t* x, int64_t n) {
         const __m256i q = _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(high, 2)), four);
         const __m256i xq = load32(xb.q + 128 * half + 32 * k);
         const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(xq, q));
-        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(scale_pair(sc[g], sc[g + 1]), p));
+        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(scale_pair(scales, g), p));
       }
     }
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(xb.d * load_half(w + 108)), _mm256_cvtepi32_ps(sumi), acc);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(xb.d * half(w + 108)), _mm256_cvtepi32_ps(sumi), acc);
   }
   return hsum(acc);
 }
 
 // q4_k and q5_k: 8 sub-blocks of 32 with 6-bit scales and mins. The mins: q4_k in a 4-lane
-// accumulator (sub-blocks in pairs), q5_k in one float.
-template <bool five>
-float dot_q45_k(const uint8_t* w, const uint8_t* x, int64_t n) {
+// accumulator (sub-blocks in pairs), q5_k in one float. NX activation rows per weight row.
+template <bool five, int NX>
+void dot_q45_k(const uint8_t* w, const uint8_t* x, size_t stride, int64_t n, float* out) {
   constexpr int wbytes = five ? 176 : 144;
-  __m256 acc = _mm256_setzero_ps();
-  __m128 acc_m = _mm_setzero_ps();
-  float summs = 0.f;
+  __m256 acc[NX];
+  __m128 acc_m[NX];
+  float summs[NX];
+  for (int r = 0; r < NX; ++r) {
+    acc[r] = _mm256_setzero_ps();
+    acc_m[r] = _mm_setzero_ps();
+    summs[r] = 0.f;
+  }
   const __m256i low4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
   for (int64_t i = 0; i < n; i += 256, w += wbytes, x += 292) {
-    const q8k_block xb = read_q8k(x);
-    const float d = xb.d * load_half(w), dmin = -xb.d * load_half(w + 2);
-    int sc[8], mn[8];
-    for (int s = 0; s < 8; ++s)
-      k4_scale_min(w + 4, s, sc[s], mn[s]);
-    int mins[4];
-    for (int l = 0; l < 4; ++l)
-      mins[l] = mn[2 * l] * (xb.sums[4 * l] + xb.sums[4 * l + 1]) +
-                mn[2 * l + 1] * (xb.sums[4 * l + 2] + xb.sums[4 * l + 3]);
-    if (five)
-      summs = std::fma(dmin, float((mins[0] + mins[1]) + (mins[2] + mins[3])), summs);
-    else
-      acc_m = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(mins))), acc_m);
+    // The eight 6-bit scales and mins as bytes (formats.hpp's k4_scale_min, four at a time).
+    uint32_t u[3];
+    std::memcpy(u, w + 4, 12);
+    const uint32_t six = 0x3F3F3F3F, four = 0x0F0F0F0F, two = 0x03030303;
+    const uint32_t scales[2] = {u[0] & six, (u[2] & four) | (((u[0] >> 6) & two) << 4)};
+    const uint32_t mins[2] = {u[1] & six, ((u[2] >> 4) & four) | (((u[1] >> 6) & two) << 4)};
+    uint8_t sc[8];
+    std::memcpy(sc, scales, 8);
+    const __m128i mins16 = _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(mins)));
+    // The 256 values: sub-block s is q[s], its scale sc[s].
+    __m256i q[8];
     const uint8_t* qs = w + (five ? 48 : 16);
     const __m256i qh = five ? load32(w + 16) : _mm256_setzero_si256();
-    __m256i sumi = _mm256_setzero_si256();
     for (int c = 0; c < 4; ++c) {
       const __m256i bytes = load32(qs + 32 * c);
-      __m256i lo = _mm256_and_si256(bytes, low4);
-      __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low4);
+      q[2 * c] = _mm256_and_si256(bytes, low4);
+      q[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low4);
       if (five) {
-        lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), one), 4));
-        hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), one), 4));
+        q[2 * c] = _mm256_or_si256(q[2 * c], _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), one), 4));
+        q[2 * c + 1] = _mm256_or_si256(q[2 * c + 1], _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), one), 4));
       }
-      const __m256i plo = _mm256_maddubs_epi16(lo, load32(xb.q + 64 * c));
-      const __m256i phi = _mm256_maddubs_epi16(hi, load32(xb.q + 64 * c + 32));
-      sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(
-                                        _mm256_madd_epi16(plo, _mm256_set1_epi16(int16_t(sc[2 * c]))),
-                                        _mm256_madd_epi16(phi, _mm256_set1_epi16(int16_t(sc[2 * c + 1])))));
     }
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+    const float dw = half(w), dminw = half(w + 2);
+    for (int r = 0; r < NX; ++r) {
+      const q8k_block xb = read_q8k(x + r * stride);
+      const float d = xb.d * dw, dmin = -xb.d * dminw;
+      // Sub-block s's min times the sum of its 32 activations, two sub-blocks to a lane.
+      const __m128i sums = _mm_hadd_epi16(load16(xb.sums), load16(xb.sums + 16));
+      const __m128i prod = _mm_madd_epi16(mins16, sums);
+      if (five) {
+        const __m128i h = _mm_hadd_epi32(_mm_hadd_epi32(prod, prod), prod);
+        summs[r] = std::fma(dmin, float(_mm_cvtsi128_si32(h)), summs[r]);
+      } else {
+        acc_m[r] = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(prod), acc_m[r]);
+      }
+      __m256i sumi = _mm256_setzero_si256();
+      for (int c = 0; c < 4; ++c) {
+        const __m256i plo = _mm256_maddubs_epi16(q[2 * c], load32(xb.q + 64 * c));
+        const __m256i phi = _mm256_maddubs_epi16(q[2 * c + 1], load32(xb.q + 64 * c + 32));
+        sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(
+                                          _mm256_madd_epi16(plo, _mm256_set1_epi16(int16_t(sc[2 * c]))),
+                                          _mm256_madd_epi16(phi, _mm256_set1_epi16(int16_t(sc[2 * c + 1])))));
+      }
+      acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc[r]);
+    }
   }
-  acc_m = _mm_add_ps(acc_m, _mm_movehl_ps(acc_m, acc_m));
-  acc_m = _mm_add_ss(acc_m, _mm_movehdup_ps(acc_m));
-  return hsum(acc) + (five ? summs : _mm_cvtss_f32(acc_m));
+  for (int r = 0; r < NX; ++r) {
+    __m128 m = _mm_add_ps(acc_m[r], _mm_movehl_ps(acc_m[r], acc_m[r]));
+    m = _mm_add_ss(m, _mm_movehdup_ps(m));
+    out[r] = hsum(acc[r]) + (five ? summs[r] : _mm_cvtss_f32(m));
+  }
 }
 
 // q6_k: values stored with +32 are taken unsigned (0..63), and 32 * x comes off in the int16
-// lanes, before the scales, as llama.cpp does.
-float dot_q6_k(const uint8_t* w, const uint8_t* x, int64_t n) {
-  __m256 acc = _mm256_setzero_ps();
+// lanes, before the scales, as llama.cpp does. NX activation rows per weight row.
+template <int NX>
+void dot_q6_k(const uint8_t* w, const uint8_t* x, size_t stride, int64_t n, float* out) {
+  __m256 acc[NX];
+  for (int r = 0; r < NX; ++r)
+    acc[r] = _mm256_setzero_ps();
   const __m256i low4 = _mm256_set1_epi8(0x0F), pair = _mm256_set1_epi8(3);
   const __m256i m32 = _mm256_set1_epi8(32);
   for (int64_t i = 0; i < n; i += 256, w += 210, x += 292) {
-    const q8k_block xb = read_q8k(x);
-    const auto* sc = reinterpret_cast<const int8_t*>(w + 192);
-    __m256i sumi = _mm256_setzero_si256();
-    for (int half = 0; half < 2; ++half) {
-      const __m256i ql0 = load32(w + 64 * half), ql1 = load32(w + 64 * half + 32);
-      const __m256i qh = load32(w + 128 + 32 * half);
+    const __m128i scales = load16(w + 192);
+    __m256i q[8]; // 32 values each: value 32k + l of half h is q[4h + k][l]
+    for (int h = 0; h < 2; ++h) {
+      const __m256i ql0 = load32(w + 64 * h), ql1 = load32(w + 64 * h + 32);
+      const __m256i qh = load32(w + 128 + 32 * h);
       auto high = [&](int k) { // bit pair k of each high byte, moved to bits 4..5
         return _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), pair), 4);
       };
-      const __m256i q[4] = {
-          _mm256_or_si256(_mm256_and_si256(ql0, low4), high(0)),
-          _mm256_or_si256(_mm256_and_si256(ql1, low4), high(1)),
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4), high(2)),
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4), high(3)),
-      };
-      for (int k = 0; k < 4; ++k) {
-        const int g = 8 * half + 2 * k;
-        const __m256i xq = load32(xb.q + 128 * half + 32 * k);
-        const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(q[k], xq), _mm256_maddubs_epi16(m32, xq));
-        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(scale_pair(sc[g], sc[g + 1]), p));
-      }
+      q[4 * h] = _mm256_or_si256(_mm256_and_si256(ql0, low4), high(0));
+      q[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(ql1, low4), high(1));
+      q[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4), high(2));
+      q[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4), high(3));
     }
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(xb.d * load_half(w + 208)), _mm256_cvtepi32_ps(sumi), acc);
+    const float dw = half(w + 208);
+    for (int r = 0; r < NX; ++r) {
+      const q8k_block xb = read_q8k(x + r * stride);
+      __m256i sumi = _mm256_setzero_si256();
+      for (int k = 0; k < 8; ++k) {
+        const __m256i xq = load32(xb.q + 32 * k);
+        const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(q[k], xq), _mm256_maddubs_epi16(m32, xq));
+        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(scale_pair(scales, 2 * k), p));
+      }
+      acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(xb.d * dw), _mm256_cvtepi32_ps(sumi), acc[r]);
+    }
   }
-  return hsum(acc);
+  for (int r = 0; r < NX; ++r)
+    out[r] = hsum(acc[r]);
 }
+
+// The single-row and multi-row entry points of a kernel written for NX rows.
+template <void (*K)(const uint8_t*, const uint8_t*, size_t, int64_t, float*)>
+float one_row(const uint8_t* w, const uint8_t* x, int64_t n) {
+  float out;
+  K(w, x, 0, n, &out);
+  return out;
+}
+template <void (*K1)(const uint8_t*, const uint8_t*, size_t, int64_t, float*),
+          void (*K2)(const uint8_t*, const uint8_t*, size_t, int64_t, float*),
+          void (*K3)(const uint8_t*, const uint8_t*, size_t, int64_t, float*),
+          void (*K4)(const uint8_t*, const uint8_t*, size_t, int64_t, float*)>
+void up_to_4_rows(const uint8_t* w, const uint8_t* x, size_t stride, int nx, int64_t n, float* out) {
+  switch (nx) {
+  case 1: K1(w, x, stride, n, out); return;
+  case 2: K2(w, x, stride, n, out); return;
+  case 3: K3(w, x, stride, n, out); return;
+  default: K4(w, x, stride, n, out); return;
+  }
+}
+#define LLAMPS_ROWS(kernel, ...) \
+  up_to_4_rows<kernel<__VA_ARGS__ 1>, kernel<__VA_ARGS__ 2>, kernel<__VA_ARGS__ 3>, kernel<__VA_ARGS__ 4>>
 
 } // namespace
 
@@ -353,17 +436,32 @@ dot_fn avx2_dot(tensor_type t) {
   case tensor_type::f32: return f32_dot;
   case tensor_type::f16: return half_dot<f16x8, gguf::fp16_to_f32, reduce_accumulators>;
   case tensor_type::bf16: return half_dot<bf16x8, gguf::bf16_to_f32, reduce_bf16>;
-  case tensor_type::q8_0: return dot32<tensor_type::q8_0>;
-  case tensor_type::q4_0: return dot32<tensor_type::q4_0>;
-  case tensor_type::q4_1: return dot32<tensor_type::q4_1>;
-  case tensor_type::q5_0: return dot32<tensor_type::q5_0>;
-  case tensor_type::q5_1: return dot32<tensor_type::q5_1>;
-  case tensor_type::iq4_nl: return dot32<tensor_type::iq4_nl>;
+  case tensor_type::q8_0: return one_row<dot32<tensor_type::q8_0, 1>>;
+  case tensor_type::q4_0: return one_row<dot32<tensor_type::q4_0, 1>>;
+  case tensor_type::q4_1: return one_row<dot32<tensor_type::q4_1, 1>>;
+  case tensor_type::q5_0: return one_row<dot32<tensor_type::q5_0, 1>>;
+  case tensor_type::q5_1: return one_row<dot32<tensor_type::q5_1, 1>>;
+  case tensor_type::iq4_nl: return one_row<dot32<tensor_type::iq4_nl, 1>>;
   case tensor_type::q2_k: return dot_q2_k;
   case tensor_type::q3_k: return dot_q3_k;
-  case tensor_type::q4_k: return dot_q45_k<false>;
-  case tensor_type::q5_k: return dot_q45_k<true>;
-  case tensor_type::q6_k: return dot_q6_k;
+  case tensor_type::q4_k: return one_row<dot_q45_k<false, 1>>;
+  case tensor_type::q5_k: return one_row<dot_q45_k<true, 1>>;
+  case tensor_type::q6_k: return one_row<dot_q6_k<1>>;
+  default: return nullptr;
+  }
+}
+
+dot_rows_fn avx2_dot_rows(tensor_type t) {
+  switch (t) {
+  case tensor_type::q8_0: return LLAMPS_ROWS(dot32, tensor_type::q8_0,);
+  case tensor_type::q4_0: return LLAMPS_ROWS(dot32, tensor_type::q4_0,);
+  case tensor_type::q4_1: return LLAMPS_ROWS(dot32, tensor_type::q4_1,);
+  case tensor_type::q5_0: return LLAMPS_ROWS(dot32, tensor_type::q5_0,);
+  case tensor_type::q5_1: return LLAMPS_ROWS(dot32, tensor_type::q5_1,);
+  case tensor_type::iq4_nl: return LLAMPS_ROWS(dot32, tensor_type::iq4_nl,);
+  case tensor_type::q4_k: return LLAMPS_ROWS(dot_q45_k, false,);
+  case tensor_type::q5_k: return LLAMPS_ROWS(dot_q45_k, true,);
+  case tensor_type::q6_k: return LLAMPS_ROWS(dot_q6_k, );
   default: return nullptr;
   }
 }
@@ -374,6 +472,7 @@ dot_fn avx2_dot(tensor_type t) {
 
 namespace llamps::quant {
 dot_fn avx2_dot(tensor_type) { return nullptr; }
+dot_rows_fn avx2_dot_rows(tensor_type) { return nullptr; }
 weighted_sum_fn avx2_weighted_sum() { return nullptr; }
 } // namespace llamps::quant
 

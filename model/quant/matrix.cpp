@@ -1,20 +1,17 @@
 // Products of quantised weight matrices with activation rows.
 #include "model/quant/matrix.hpp"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <atomic>
 #include <thread>
 
 #include "model/errors.hpp"
 #include "model/quant/formats.hpp"
+#include "model/quant/thread_team.hpp"
 
 namespace llamps::quant {
 
 namespace {
-
-std::atomic<int> thread_count{0};
 
 // Below this many multiply-adds a product runs on the calling thread: waking the team costs
 // more than the arithmetic (a 64-wide model's products take a microsecond or two).
@@ -51,13 +48,10 @@ weight_matrix map_matrix(const gguf::file& f, const std::string& name,
 }
 
 void set_threads(int n) {
-  thread_count = n > 0 ? n : int(std::max(1u, std::thread::hardware_concurrency()));
+  set_team_size(n > 0 ? n : int(std::max(1u, std::thread::hardware_concurrency())));
 }
 
-int threads() {
-  const int n = thread_count.load();
-  return n > 0 ? n : int(std::max(1u, std::thread::hardware_concurrency()));
-}
+int threads() { return team_size(); }
 
 void matmul(const weight_matrix& w, const float* x, int64_t n, float* y, int64_t ldy,
             bool accumulate, isa kernels) {
@@ -73,15 +67,24 @@ void matmul(const weight_matrix& w, const float* x, int64_t n, float* y, int64_t
       quantize_activation(format, x + b * w.cols, encoded.data() + b * xbytes, w.cols);
     xe = encoded.data();
   }
+  const dot_rows_fn dot_rows = n > 1 ? find_dot_rows(w.type, kernels) : nullptr;
   auto rows = [&](int64_t r0, int64_t r1) {
     for (int64_t t0 = r0; t0 < r1; t0 += tile_rows) {
       const int64_t t1 = std::min(r1, t0 + tile_rows);
-      for (int64_t b = 0; b < n; ++b) {
+      for (int64_t b = 0; b < n; b += max_dot_rows) {
+        const int nx = int(std::min<int64_t>(max_dot_rows, n - b));
         const uint8_t* xb = xe + size_t(b) * xbytes;
-        float* yb = y + b * ldy;
         for (int64_t r = t0; r < t1; ++r) {
-          const float v = dot(w.row(r), xb, w.cols);
-          yb[r] = accumulate ? yb[r] + v : v;
+          float v[max_dot_rows];
+          if (dot_rows)
+            dot_rows(w.row(r), xb, xbytes, nx, w.cols, v);
+          else
+            for (int i = 0; i < nx; ++i)
+              v[i] = dot(w.row(r), xb + size_t(i) * xbytes, w.cols);
+          for (int i = 0; i < nx; ++i) {
+            float& out = y[(b + i) * ldy + r];
+            out = accumulate ? out + v[i] : v[i];
+          }
         }
       }
     }
@@ -92,13 +95,11 @@ void matmul(const weight_matrix& w, const float* x, int64_t n, float* y, int64_t
     return;
   }
   // One contiguous range of whole tiles per thread: each streams its own part of the weights.
-#pragma omp parallel num_threads(team)
-  {
-    const int64_t tiles = (w.rows + tile_rows - 1) / tile_rows;
-    const int64_t id = omp_get_thread_num(), nt = omp_get_num_threads();
-    const int64_t first = tiles * id / nt, last = tiles * (id + 1) / nt;
+  const int64_t tiles = (w.rows + tile_rows - 1) / tile_rows;
+  run_parts(team, [&](int part, int parts) {
+    const int64_t first = tiles * part / parts, last = tiles * (part + 1) / parts;
     rows(first * tile_rows, std::min(w.rows, last * tile_rows));
-  }
+  });
 }
 
 } // namespace llamps::quant

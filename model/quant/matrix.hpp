@@ -1,7 +1,7 @@
 #pragma once
 // A weight matrix kept in its file's type, and its product with rows of activations. The
 // weights are the file's own bytes (mapped), never an F32 copy. Torch-free: threads come from
-// OpenMP, bounded by set_threads (the node's share of cores).
+// thread_team.hpp, bounded by set_threads (the node's share of cores).
 #include <cstdint>
 #include <memory>
 #include <string>

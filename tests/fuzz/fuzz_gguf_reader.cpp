@@ -1,6 +1,6 @@
 // libFuzzer target: any byte string must either open as a GGUF (then every tensor reads) or
 // fail with model_error; never crash, hang, leak or allocate beyond the input's size.
-// FUZZ_SOURCES: model/gguf.cpp model/gguf_parse.cpp model/gguf_types.cpp model/llama_config.cpp
+// FUZZ_SOURCES: model/gguf.cpp model/gguf_parse.cpp model/gguf_types.cpp model/quant/formats.cpp model/llama_config.cpp
 #include <cstddef>
 #include <cstdint>
 #include <vector>

@@ -14,26 +14,52 @@ reference() { awk -F'\t' -v f="$1" -v p="$2" '$2 == f && $4 == p { print $7 }' "
 steps_of() { awk -F'\t' -v f="$1" -v p="$2" '$2 == f && $4 == p { print $3 }' "$QUANT/reference_ids.tsv"; }
 path_of() { find "$QUANT" -name "$1" | head -n 1; }
 
+# The ids that must agree: all of them, or those before the first generated step where
+# llama.cpp's top-2 logits lie within 0.02 (gaps.tsv). There one ulp of an exp decides, and
+# LLaMPS takes libm's exp where llama.cpp has its own vectorised one (docs/benchmarks.md).
+decided() { # FILE PROMPT PROMPT_LEN IDS
+  python3 - "$QUANT/gaps.tsv" "$1" "$2" "$3" "$4" <<'PY'
+import sys
+gaps_file, name, prompt, prompt_len, ids = sys.argv[1:]
+ids = ids.split()
+for line in open(gaps_file):
+    f = line.rstrip("\n").split("\t")
+    if line.startswith("#") or f[1] != name or f[3] != prompt:
+        continue
+    close = [i for i, g in enumerate(f[4].split()) if float(g) < 0.02]
+    if close:
+        ids = ids[: int(prompt_len) + close[0]]
+print(" ".join(ids))
+PY
+}
+
 # 1. One process, every file and prompt of the two real models (the random-weight kq model's
 # margins are too thin for ids: test_quant compares its logits instead).
-while IFS=$'\t' read -r group file npos prompt _; do
+full=0 cut=0
+while IFS=$'\t' read -r group file npos prompt plen _; do
   [[ $group == stories260K || $group == tinystories656K ]] || continue
   [[ $file == *-dequant.gguf || $file == stories260K.gguf ]] && continue
   text=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1]))' "$prompt")
   got=$("$LLAMPS" generate --model "$(path_of "$file")" --temperature 0 --steps "$npos" --threads 2 \
           --ids --prompt "$text" 2>"$WORK/gen.err" | tail -n 1)
-  want=$(reference "$file" "$prompt")
-  if [[ $got != "$want" ]]; then
+  all=$(reference "$file" "$prompt")
+  want=$(decided "$file" "$prompt" "$plen" "$all")
+  if [[ $want == "$all" ]]; then full=$((full + 1)); else cut=$((cut + 1)); fi
+  if [[ $(decided "$file" "$prompt" "$plen" "$got") != "$want" ]]; then
     echo "FAIL: generate $file $prompt"; echo "  got  $got"; echo "  want $want"; cat "$WORK/gen.err"
     failures=$((failures + 1))
   fi
 done < <(tail -n +2 "$QUANT/reference_ids.tsv")
+echo "generate: $full runs compared whole, $cut up to a near-tie of llama.cpp's"
+[[ $full -ge 15 ]] || { echo "FAIL: too few runs compared whole"; failures=$((failures + 1)); }
 
 # 2. The embedded demo (three block hosts in one process).
 Q5=$(path_of s260k-q5_0.gguf)
 got=$("$LLAMPS" demo --model "$Q5" --prompt "One day, Tom" --steps 48 --ids 2>"$WORK/demo.err" | tail -n 1)
-want=$(reference s260k-q5_0.gguf '"One day, Tom"')
-[[ $got == "$want" ]] || { echo "FAIL: demo: got '$got', want '$want'"; cat "$WORK/demo.err"; failures=$((failures + 1)); }
+want=$("$LLAMPS" generate --model "$Q5" --temperature 0 --steps 48 --ids --prompt "One day, Tom" 2>/dev/null | tail -n 1)
+[[ $got == "$want" ]] || { echo "FAIL: demo: got '$got', generate '$want'"; cat "$WORK/demo.err"; failures=$((failures + 1)); }
+[[ $(decided s260k-q5_0.gguf '"One day, Tom"' 6 "$got") == $(decided s260k-q5_0.gguf '"One day, Tom"' 6 "$(reference s260k-q5_0.gguf '"One day, Tom"')") ]] ||
+  { echo "FAIL: demo: got '$got', llama.cpp's differ"; failures=$((failures + 1)); }
 
 # 3. A registry and three contributors: blocks of the Q4_0 file spread over all three.
 Q4=$(path_of s260k-q4_0.gguf)
@@ -59,8 +85,12 @@ ids=$(grep -E '^1( [0-9]+)+$' "$WORK/shell.out")
 for n in 1 2; do
   prompt=$([[ $n == 1 ]] && echo '"One day, Tom"' || echo '"Once upon a time"')
   got=$(echo "$ids" | sed -n "${n}p")
-  want=$(reference s260k-q4_0.gguf "$prompt")
-  [[ $got == "$want" ]] || { echo "FAIL: three nodes, $prompt: got '$got', want '$want'"; failures=$((failures + 1)); }
+  text=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1]))' "$prompt")
+  single=$("$LLAMPS" generate --model "$Q4" --temperature 0 --steps 48 --ids --prompt "$text" 2>/dev/null | tail -n 1)
+  [[ $got == "$single" ]] || { echo "FAIL: three nodes, $prompt: '$got' != generate's '$single'"; failures=$((failures + 1)); }
+  plen=$(awk -F'\t' -v p="$prompt" '$2 == "s260k-q4_0.gguf" && $4 == p { print $5 }' "$QUANT/reference_ids.tsv")
+  [[ $(decided s260k-q4_0.gguf "$prompt" "$plen" "$got") == $(decided s260k-q4_0.gguf "$prompt" "$plen" "$(reference s260k-q4_0.gguf "$prompt")") ]] ||
+    { echo "FAIL: three nodes, $prompt: got '$got', llama.cpp's differ"; failures=$((failures + 1)); }
 done
 for c in c0 c1 c2; do
   grep -q "$c\[" "$WORK/shell.out" || { cat "$WORK/shell.out"; echo "FAIL: $c holds no blocks"; failures=$((failures + 1)); }
