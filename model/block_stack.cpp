@@ -33,10 +33,10 @@ struct block_weights {
 // A session's K and V for all local blocks in one allocation: [blocks, 2, n_head_kv, capacity,
 // head_dim]. Each head's keys are contiguous, so attention reads them as one matrix.
 struct session_cache {
-  at::Tensor kv;
+  at::Tensor kv;      // F32, or F16 (kv_type::f16) kept as raw half-precision bits
   int32_t length = 0; // tokens cached
   int32_t capacity() const { return kv.defined() ? static_cast<int32_t>(kv.size(3)) : 0; }
-  uint64_t bytes() const { return kv.defined() ? uint64_t(kv.numel()) * sizeof(float) : 0; }
+  uint64_t bytes() const { return kv.defined() ? uint64_t(kv.numel()) * kv.element_size() : 0; }
 };
 
 // Rows [row, row + n) of the batch belong to one session at positions pos..pos+n-1.
@@ -55,6 +55,7 @@ double now() {
 
 struct block_stack::impl {
   llama_config cfg;
+  kv_type kv = kv_type::f16;
   int first = 0, last = 0;
   uint64_t budget = 0;
   uint64_t kv_in_use = 0;
@@ -140,7 +141,7 @@ struct block_stack::impl {
     if (needed <= cap)
       return;
     const uint64_t old_bytes = c ? c->bytes() : 0;
-    const uint64_t per_token = uint64_t(blocks.size()) * 2 * cfg.kv_dim() * sizeof(float);
+    const uint64_t per_token = uint64_t(blocks.size()) * 2 * cfg.kv_dim() * kv_value_bytes(kv);
     auto fits = [&](int32_t tokens) {
       return budget == 0 || kv_in_use - old_bytes + per_token * tokens <= budget;
     };
@@ -153,11 +154,11 @@ struct block_stack::impl {
                         std::to_string(needed) + " tokens; " + std::to_string(kv_in_use) +
                         " of " + std::to_string(budget) + " bytes in use");
     const int64_t L = int64_t(blocks.size()), H = cfg.n_head_kv, D = cfg.head_dim();
-    at::Tensor kv = at::empty({L, 2, H, want, D});
+    at::Tensor cache = at::empty({L, 2, H, want, D}, kv == kv_type::f16 ? at::kShort : at::kFloat);
     if (c && c->length > 0)
-      kv.narrow(3, 0, c->length).copy_(c->kv.narrow(3, 0, c->length));
+      cache.narrow(3, 0, c->length).copy_(c->kv.narrow(3, 0, c->length));
     session_cache& dst = sessions[s];
-    dst.kv = std::move(kv);
+    dst.kv = std::move(cache);
     kv_in_use += dst.bytes() - old_bytes;
   }
 
@@ -169,8 +170,6 @@ struct block_stack::impl {
     const int64_t cap = sg.cache->capacity();
     const float* in = qkv.data_ptr<float>() + sg.row * qkv.size(1);
     float* qo = q.data_ptr<float>();
-    float* kc = sg.cache->kv[blk][0].data_ptr<float>();
-    float* vc = sg.cache->kv[blk][1].data_ptr<float>();
     auto rotate = [&](const float* x, float* out, int32_t p) {
       const float* c = rope_cos.data_ptr<float>() + int64_t(p) * R;
       const float* s = rope_sin.data_ptr<float>() + int64_t(p) * R;
@@ -181,14 +180,25 @@ struct block_stack::impl {
       }
       std::copy(x + 2 * R, x + D, out + 2 * R); // dims past n_rot are not rotated
     };
+    // K and V go to the cache in its type (F16: rounded to nearest even, as llama.cpp's copy).
+    std::vector<float> key(static_cast<size_t>(D));
+    auto store = [&](int which, int64_t at, const float* x) {
+      if (kv == kv_type::f32) {
+        std::copy(x, x + D, sg.cache->kv[blk][which].data_ptr<float>() + at);
+        return;
+      }
+      auto* out = reinterpret_cast<uint16_t*>(sg.cache->kv[blk][which].data_ptr<int16_t>()) + at;
+      for (int d = 0; d < D; ++d)
+        out[d] = gguf::f32_to_fp16(x[d]);
+    };
     for (int32_t t = 0; t < sg.n; ++t, in += qkv.size(1)) {
       const int32_t p = sg.pos + t;
       for (int h = 0; h < H; ++h) {
         for (int g = 0; g < G; ++g)
           rotate(in + (h * G + g) * D, qo + ((int64_t(h) * sg.n + t) * G + g) * D, p);
-        rotate(in + cfg.n_embd + h * D, kc + (h * cap + p) * D, p);
-        const float* v = in + cfg.n_embd + cfg.kv_dim() + h * D;
-        std::copy(v, v + D, vc + (h * cap + p) * D);
+        rotate(in + cfg.n_embd + h * D, key.data(), p);
+        store(0, (h * cap + p) * D, key.data());
+        store(1, (h * cap + p) * D, in + cfg.n_embd + cfg.kv_dim() + h * D);
       }
     }
   }
@@ -207,26 +217,33 @@ struct block_stack::impl {
     at::Tensor q = at::empty({H, sg.n * G, D});
     rope_and_store(sg, blk, qkv, q);
     const float* qp = q.data_ptr<float>();
-    const float* keys = sg.cache->kv[blk][0].data_ptr<float>();   // [H, cap, D]
-    const float* values = sg.cache->kv[blk][1].data_ptr<float>(); // [H, cap, D]
+    const bool half = kv == kv_type::f16;
+    const size_t value_bytes = kv_value_bytes(kv);
+    const auto* keys = static_cast<const uint8_t*>(sg.cache->kv[blk][0].data_ptr());   // [H, cap, D]
+    const auto* values = static_cast<const uint8_t*>(sg.cache->kv[blk][1].data_ptr()); // [H, cap, D]
     float* out = attn.data_ptr<float>();
     const float scale = 1.f / std::sqrt(float(D));
+    // An F16 cache takes the queries and the attention weights in half precision too, as
+    // llama.cpp's products with an F16 cache do.
     const quant::isa isa = quant::active_isa();
-    const quant::dot_fn dot = quant::find_dot(gguf::tensor_type::f32, isa);
+    const quant::dot_fn dot = quant::find_dot(half ? gguf::tensor_type::f16 : gguf::tensor_type::f32, isa);
     const quant::weighted_sum_fn weighted_sum = quant::find_weighted_sum(isa);
+    const quant::weighted_sum_f16_fn weighted_sum_f16 = quant::find_weighted_sum_f16(isa);
     // A team is forked only for rows worth ~256K multiply-adds: a decode step's 32 rows (a few
     // thousand each) cost less than waking the other thread.
     const int64_t grain = std::max<int64_t>(1, 262144 / (T * D));
     quant::parallel_for(rows, grain, [&](int64_t begin, int64_t end) {
       std::vector<float> score(static_cast<size_t>(T) + 8);
+      std::vector<uint8_t> query(size_t(D) * 4);
       for (int64_t r = begin; r < end; ++r) {
         const int64_t h = r / (sg.n * G), t = (r % (sg.n * G)) / G, g = r % G;
         const int64_t visible = sg.pos + t + 1;
-        const auto* qr = reinterpret_cast<const uint8_t*>(qp + r * D);
-        const float* k = keys + h * cap * D;
+        quant::quantize_activation(half ? quant::act_format::f16 : quant::act_format::f32,
+                                   qp + r * D, query.data(), D);
+        const uint8_t* k = keys + size_t(h * cap * D) * value_bytes;
         float mx = -INFINITY;
         for (int64_t j = 0; j < visible; ++j) {
-          score[size_t(j)] = dot(qr, reinterpret_cast<const uint8_t*>(k + j * D), D) * scale;
+          score[size_t(j)] = dot(query.data(), k + size_t(j * D) * value_bytes, D) * scale;
           mx = std::max(mx, score[size_t(j)]);
         }
         std::fill(score.begin() + visible, score.begin() + ((visible + 7) & ~7), 0.f);
@@ -241,7 +258,11 @@ struct block_stack::impl {
         for (int64_t j = 0; j < visible; ++j)
           score[size_t(j)] *= inverse;
         float* o = out + (sg.row + t) * cfg.n_embd + (h * G + g) * D;
-        weighted_sum(score.data(), values + h * cap * D, visible, D, D, o);
+        const uint8_t* v = values + size_t(h * cap * D) * value_bytes;
+        if (half)
+          weighted_sum_f16(score.data(), reinterpret_cast<const uint16_t*>(v), visible, D, D, o);
+        else
+          weighted_sum(score.data(), reinterpret_cast<const float*>(v), visible, D, D, o);
       }
     });
   }
@@ -306,7 +327,7 @@ struct block_stack::impl {
 };
 
 block_stack::block_stack(const gguf::file& f, const llama_config& cfg, int first, int last,
-                         uint64_t kv_budget_bytes)
+                         uint64_t kv_budget_bytes, kv_type kv)
     : impl_(std::make_unique<impl>()) {
   if (first < 0 || last > cfg.n_blocks || first >= last)
     throw model_error(f.path() + ": blocks [" + std::to_string(first) + ", " +
@@ -317,6 +338,7 @@ block_stack::block_stack(const gguf::file& f, const llama_config& cfg, int first
   impl_->first = first;
   impl_->last = last;
   impl_->budget = kv_budget_bytes;
+  impl_->kv = kv;
   impl_->load(f);
 }
 
@@ -327,6 +349,7 @@ block_stack::~block_stack() = default;
 int block_stack::first() const { return impl_->first; }
 int block_stack::last() const { return impl_->last; }
 const llama_config& block_stack::config() const { return impl_->cfg; }
+kv_type block_stack::kv() const { return impl_->kv; }
 
 tensor_data block_stack::forward(session_id s, int32_t pos, const tensor_data& hidden) {
   c10::InferenceMode guard;
@@ -403,6 +426,16 @@ void block_stack::set_profiling(bool on) {
   impl_->prof = {};
 }
 forward_profile block_stack::profile() const { return impl_->prof; }
+
+const char* kv_type_name(kv_type t) { return t == kv_type::f16 ? "f16" : "f32"; }
+
+kv_type parse_kv_type(const std::string& name) {
+  if (name == "f16")
+    return kv_type::f16;
+  if (name == "f32")
+    return kv_type::f32;
+  throw model_error("unknown KV cache type '" + name + "' (f16 or f32)");
+}
 
 void set_compute_threads(int n) {
   if (n <= 0)

@@ -4,6 +4,7 @@
 // hosts in actors/ can own one.
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "model/gguf.hpp"
@@ -13,6 +14,13 @@
 namespace llamps {
 
 using session_id = uint64_t;
+
+// How the KV cache stores keys and values. F16 by default: half the memory of F32, and what
+// llama.cpp uses by default; F32 to compare with references made with an F32 cache.
+enum class kv_type : uint8_t { f16, f32 };
+inline size_t kv_value_bytes(kv_type t) { return t == kv_type::f16 ? 2 : 4; }
+const char* kv_type_name(kv_type t);
+kv_type parse_kv_type(const std::string& name); // "f16" or "f32"; throws model_error
 
 // One decode step of one session inside a batched call.
 struct decode_step {
@@ -33,7 +41,7 @@ public:
   // Loads only blocks [first, last) from the file (other blocks are never read).
   // kv_budget_bytes bounds the memory all sessions' caches may take (0 = unbounded).
   block_stack(const gguf::file& f, const llama_config& cfg, int first, int last,
-              uint64_t kv_budget_bytes = 0);
+              uint64_t kv_budget_bytes = 0, kv_type kv = kv_type::f16);
   block_stack(block_stack&&) noexcept;
   block_stack& operator=(block_stack&&) noexcept;
   ~block_stack();
@@ -41,6 +49,7 @@ public:
   int first() const;
   int last() const;
   const llama_config& config() const;
+  kv_type kv() const;
 
   // Runs hidden states of n consecutive tokens of one session (shape {n, n_embd}) at
   // positions pos..pos+n-1. The session's cache is first cut back to pos tokens, so a

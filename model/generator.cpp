@@ -37,13 +37,13 @@ struct generator::impl {
   model_head head;
   block_stack blocks;
 
-  explicit impl(gguf::file f)
+  impl(gguf::file f, kv_type kv)
       : file(std::move(f)), cfg(read_llama_config(file)), tok(tokenizer::from_gguf(file)),
-        head(file, cfg), blocks(file, cfg, 0, cfg.n_blocks) {}
+        head(file, cfg), blocks(file, cfg, 0, cfg.n_blocks, 0, kv) {}
 };
 
-generator::generator(const std::string& model_path)
-    : impl_(std::make_unique<impl>(gguf::file::open(model_path))) {}
+generator::generator(const std::string& model_path, kv_type kv)
+    : impl_(std::make_unique<impl>(gguf::file::open(model_path), kv)) {}
 
 generator::~generator() = default;
 

@@ -30,7 +30,8 @@ generation_result run_generation(const tokenizer& tok, int n_ctx, const generati
 
 class generator {
 public:
-  explicit generator(const std::string& model_path); // throws model_error
+  // throws model_error
+  explicit generator(const std::string& model_path, kv_type kv = kv_type::f16);
   ~generator();
   generation_result generate(const generation_request& req, const token_fn& on_token = {});
   const llama_config& config() const;

@@ -165,7 +165,7 @@ uint64_t block_profile::max_block_memory_bytes() const {
   return m;
 }
 
-block_profile read_block_profile(const gguf::file& f) {
+block_profile read_block_profile(const gguf::file& f, unsigned kv_value_bytes) {
   const llama_config c = read_llama_config(f);
   block_profile p;
   p.model_name = c.name;
@@ -190,7 +190,7 @@ block_profile read_block_profile(const gguf::file& f) {
       p.head_memory_bytes += t->n_bytes();
     }
   }
-  p.kv_bytes_per_token_per_block = 2 * uint64_t(c.kv_dim()) * 4;
+  p.kv_bytes_per_token_per_block = 2 * uint64_t(c.kv_dim()) * kv_value_bytes;
   return p;
 }
 

@@ -41,10 +41,11 @@ struct block_profile {
   std::vector<uint64_t> block_memory_bytes; // bytes a host holds for each block once loaded
   uint64_t head_file_bytes = 0;             // embedding + final norm + output
   uint64_t head_memory_bytes = 0;
-  uint64_t kv_bytes_per_token_per_block = 0; // K and V, f32
+  uint64_t kv_bytes_per_token_per_block = 0; // K and V in the cache's type
   uint64_t max_block_memory_bytes() const;
 };
-block_profile read_block_profile(const gguf::file& f);
+// kv_value_bytes: bytes of one cached K or V value (2: the default F16 cache; 4: F32).
+block_profile read_block_profile(const gguf::file& f, unsigned kv_value_bytes = 2);
 
 // Tensor names in llama.cpp's convention.
 std::string block_tensor_name(int block, const char* what); // "blk.<block>.<what>.weight"

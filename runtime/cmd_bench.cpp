@@ -33,9 +33,9 @@ struct model_under_test {
   block_stack blocks;
   double head_seconds = 0; // time in embed + logits, summed by step()
 
-  explicit model_under_test(const std::string& path)
+  model_under_test(const std::string& path, kv_type kv)
       : file(gguf::file::open(path)), cfg(read_llama_config(file)), head(file, cfg),
-        blocks(file, cfg, 0, cfg.n_blocks) {}
+        blocks(file, cfg, 0, cfg.n_blocks, 0, kv) {}
 
   // Runs `tokens` of session s at pos; returns the last row's logits.
   std::vector<float> step(session_id s, int32_t pos, const std::vector<int32_t>& tokens) {
@@ -78,6 +78,7 @@ int llamps::cmd::bench(int argc, char** argv) {
     ("batch", po::value<int>()->default_value(4)->notifier(cli::between("batch", 1, 64)),
      "sessions decoded together by forward_batch")
     ("threads", po::value<int>()->default_value(0)->notifier(cli::threads_option()), "compute threads (0 = all cores)")
+    ("kv-type", po::value<std::string>()->default_value("f16")->notifier(cli::kv_type_option()), "KV cache type: f16 or f32")
     ("probe-rows", po::value<int64_t>()->default_value(8192)->notifier(cli::at_least<int64_t>("probe-rows", 1)),
      "rows of the roofline matrix")
     ("probe-cols", po::value<int64_t>()->default_value(16384)->notifier(cli::at_least<int64_t>("probe-cols", 1)),
@@ -96,7 +97,7 @@ int llamps::cmd::bench(int argc, char** argv) {
   // The model is opened first, so that a bad path fails at once, not after the probes.
   std::optional<model_under_test> model;
   if (vars.count("model"))
-    model.emplace(vars["model"].as<std::string>());
+    model.emplace(vars["model"].as<std::string>(), parse_kv_type(vars["kv-type"].as<std::string>()));
 
   std::printf("%-28s %s\n", "cpu", quant::cpu_description().c_str());
   matmul_probe mm = measure_matmul(vars["matmul-size"].as<int64_t>(), runs);

@@ -48,13 +48,14 @@ std::string find_demo_model(const std::string& given) {
 int cmd::demo(int argc, char** argv) {
   namespace po = cli::po;
   po::options_description options("llamps demo options");
-  std::string model_path, prompt, log_level, http, api_key;
+  std::string model_path, prompt, log_level, http, api_key, kv_type;
   int steps = 0;
   float temperature = 0, top_p = 0;
   uint64_t seed = 0;
   options.add_options()
     ("model", po::value(&model_path), "GGUF model (default: ../shared/models/stories260K.gguf, models/*.gguf, or a random tiny model)")
     ("prompt", po::value(&prompt)->default_value("Once upon a time"), "prompt")
+    ("kv-type", po::value(&kv_type)->default_value("f16")->notifier(cli::kv_type_option()), "the block hosts' KV cache type: f16 or f32")
     ("steps", po::value(&steps)->default_value(64), "positions in all: BOS + prompt + generated")
     ("temperature", po::value(&temperature)->default_value(0.0f, "0"), "0 = greedy")
     ("top-p", po::value(&top_p)->default_value(0.9f, "0.9"), "nucleus sampling threshold")
@@ -81,7 +82,7 @@ int cmd::demo(int argc, char** argv) {
   check_generation(to_request(order)); // before the cluster starts
   model_path = find_demo_model(model_path);
 
-  auto profile = profile_of(model_path);
+  auto profile = profile_of(model_path, kv_type);
   demo_cluster cluster(profile);
   auto& client = cluster.client();
   std::cout << "LLaMPS demo: model " << profile.name << " (" << profile.n_blocks << " blocks, "

@@ -23,6 +23,8 @@ int llamps::cmd::generate(int argc, char** argv) {
     ("top-k", po::value<int>()->default_value(defaults.top_k), "top-k sampling (0 = off)")
     ("seed", po::value<uint64_t>()->default_value(defaults.seed), "sampling seed")
     ("threads", po::value<int>()->default_value(0)->notifier(cli::threads_option()), "compute threads (0 = all cores)")
+    ("kv-type", po::value<std::string>()->default_value("f16")->notifier(cli::kv_type_option()),
+     "KV cache type: f16 or f32")
     ("ids", po::bool_switch(), "print the ids as the last line of stdout");
   auto parsed = cli::parse(argc, argv, "llamps generate --model PATH [options]", opts);
   if (parsed.exit_code)
@@ -39,7 +41,7 @@ int llamps::cmd::generate(int argc, char** argv) {
   check_generation(req); // before the model loads, which takes a while for a big one
 
   set_compute_threads(vars["threads"].as<int>());
-  generator gen(vars["model"].as<std::string>());
+  generator gen(vars["model"].as<std::string>(), parse_kv_type(vars["kv-type"].as<std::string>()));
   if (vars["steps"].defaulted())
     req.steps = std::min(req.steps, gen.config().n_ctx);
 

@@ -49,7 +49,7 @@ void print_profile(const llamps::block_profile& p) {
                 (unsigned long long)p.block_memory_bytes[size_t(b)]);
   std::printf("%-6s %14llu %14llu\n", "head", (unsigned long long)p.head_file_bytes,
               (unsigned long long)p.head_memory_bytes);
-  std::printf("\nKV cache     %llu bytes per token per block (f32 K and V)\n",
+  std::printf("\nKV cache     %llu bytes per token per block (f16 K and V; twice that with an f32 cache)\n",
               (unsigned long long)p.kv_bytes_per_token_per_block);
   std::printf("identity     %s\n", p.identity.c_str());
 }

@@ -23,7 +23,7 @@ const char* help_text = R"(commands:
   servers                           the available servers: leftover memory, cores, health, hosting
   plan MODEL [--replicas K] [--objective NAME] [--sessions S]
                                     the placement OPA would choose (MODEL: a GGUF path here)
-  deploy MODEL [--replicas K] [--objective NAME] [--sessions S]
+  deploy MODEL [--replicas K] [--objective NAME] [--sessions S] [--kv-type f16|f32]
                                     plan and load MODEL's blocks on the servers
   deployments                       deployed models and which server hosts which blocks
   undeploy MODEL                    unload a model (its name or its path)
@@ -74,14 +74,15 @@ namespace {
 // Options shared by plan and deploy.
 plan_request plan_request_from(const std::vector<std::string>& args, const char* command) {
   plan_request req;
-  std::string model;
+  std::string model, kv_type = "f16";
   po::options_description o;
   o.add_options()("model", po::value(&model)->required())("replicas", po::value(&req.replicas))(
-      "objective", po::value(&req.objective))("sessions", po::value(&req.sessions))("context", po::value(&req.context));
+      "objective", po::value(&req.objective))("sessions", po::value(&req.sessions))("context", po::value(&req.context))(
+      "kv-type", po::value(&kv_type));
   parse_shell_args(args, o, command, "model", 1, std::string(" (usage: ") + command + " MODEL [--replicas K])");
   if (auto problem = plan_request_problem(req))
     throw std::runtime_error(std::string(command) + ": " + *problem);
-  req.model = profile_of(model);
+  req.model = profile_of(model, kv_type);
   return req;
 }
 

@@ -69,7 +69,8 @@ TEST_CASE("the real model's llama config and block profile", "[gguf]") {
   CHECK(p.max_block_memory_bytes() == block);
   CHECK(p.head_file_bytes == 4 * (64 * 512 * 2 + 64));
   CHECK(p.head_memory_bytes == p.head_file_bytes);
-  CHECK(p.kv_bytes_per_token_per_block == 2 * 32 * 4);
+  CHECK(p.kv_bytes_per_token_per_block == 2 * 32 * 2); // the default F16 cache
+  CHECK(read_block_profile(f, 4).kv_bytes_per_token_per_block == 2 * 32 * 4);
 }
 
 TEST_CASE("identity is stable across copies and changes with the header", "[gguf]") {

@@ -314,7 +314,7 @@ TEST_CASE("teacher-forced logits agree with llama.cpp's for every file in the pa
     INFO(model);
     const auto f = gguf::file::open(path);
     const llama_config cfg = read_llama_config(f);
-    block_stack blocks(f, cfg, 0, cfg.n_blocks);
+    block_stack blocks(f, cfg, 0, cfg.n_blocks, 0, kv_type::f32); // as llama.cpp's run
     model_head head(f, cfg);
     const auto rows = read_logits(e.path().string());
     REQUIRE(!rows.empty());
@@ -366,4 +366,31 @@ TEST_CASE("several activation rows at once give each row's product bit for bit",
       CHECK(std::memcmp(together.data(), alone.data(), together.size() * 4) == 0);
     }
   }
+}
+
+TEST_CASE("an F16 KV cache takes half the bytes of an F32 one and nearly its logits", "[quant]") {
+  for (const std::string model : {"stories260K.gguf", "s260k-q8_0.gguf", "kq-q4_k_m.gguf"}) {
+    INFO(model);
+    const auto f = gguf::file::open(find_model(model));
+    const llama_config cfg = read_llama_config(f);
+    model_head head(f, cfg);
+    block_stack half(f, cfg, 0, cfg.n_blocks, 0, kv_type::f16);
+    block_stack full(f, cfg, 0, cfg.n_blocks, 0, kv_type::f32);
+    CHECK(half.kv() == kv_type::f16);
+    float worst = 0.f;
+    for (int32_t p = 0; p < 24; ++p) {
+      const int32_t token = int32_t((p * 37 + 1) % cfg.n_vocab);
+      const auto a = head.logits(half.forward(1, p, head.embed({token})).values.data());
+      const auto b = head.logits(full.forward(1, p, head.embed({token})).values.data());
+      for (size_t i = 0; i < a.size(); ++i)
+        worst = std::max(worst, std::fabs(a[i] - b[i]));
+    }
+    CHECK(worst > 0.f); // the caches do differ, by rounding only: a little for F32 weights,
+    // more where a rounded key moves an encoded activation to its neighbour
+    CHECK(worst < (model == "stories260K.gguf" ? 0.1f : 0.5f));
+    CHECK(2 * half.kv_bytes() == full.kv_bytes());
+    CHECK(half.kv_bytes() == uint64_t(cfg.n_blocks) * 2 * uint64_t(cfg.kv_dim()) * 2 * 32); // 24 tokens: capacity 32
+  }
+  CHECK(parse_kv_type("f32") == kv_type::f32);
+  CHECK_THROWS_WITH(parse_kv_type("q8"), Catch::Contains("unknown KV cache type 'q8'"));
 }

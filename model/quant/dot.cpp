@@ -164,6 +164,13 @@ weighted_sum_fn find_weighted_sum(isa i) {
   return scalar_weighted_sum();
 }
 
+weighted_sum_f16_fn find_weighted_sum_f16(isa i) {
+  if (i == isa::avx2)
+    if (weighted_sum_f16_fn f = avx2_weighted_sum_f16())
+      return f;
+  return scalar_weighted_sum_f16();
+}
+
 dot_rows_fn find_dot_rows(tensor_type t, isa i) {
   return i == isa::avx2 ? avx2_dot_rows(t) : nullptr;
 }

@@ -55,6 +55,11 @@ bool has_own_kernel(tensor_type t, isa i);
 using weighted_sum_fn = void (*)(const float* w, const float* v, int64_t n, int64_t stride,
                                  int64_t width, float* out);
 weighted_sum_fn find_weighted_sum(isa i);
+// The same over an F16 cache (v in half precision): the weights are rounded to half precision
+// first, as llama.cpp's product of an F16 V with the attention weights does.
+using weighted_sum_f16_fn = void (*)(const float* w, const uint16_t* v, int64_t n,
+                                     int64_t stride, int64_t width, float* out);
+weighted_sum_f16_fn find_weighted_sum_f16(isa i);
 
 // "<CPU model> | flags: avx2 fma f16c avx512f ... | kernels: avx2" for benchmark reports.
 std::string cpu_description();
@@ -65,5 +70,7 @@ dot_fn avx2_dot(tensor_type t);
 dot_rows_fn avx2_dot_rows(tensor_type t);
 weighted_sum_fn scalar_weighted_sum();
 weighted_sum_fn avx2_weighted_sum();
+weighted_sum_f16_fn scalar_weighted_sum_f16();
+weighted_sum_f16_fn avx2_weighted_sum_f16();
 
 } // namespace llamps::quant

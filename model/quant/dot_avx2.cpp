@@ -105,6 +105,30 @@ void weighted_sum(const float* w, const float* v, int64_t n, int64_t stride, int
     scalar_weighted_sum()(w, v + d, n, stride, width - d, out + d);
 }
 
+// The same over half-precision values, the weights rounded to half precision first.
+void weighted_sum_f16(const float* w, const uint16_t* v, int64_t n, int64_t stride,
+                      int64_t width, float* out) {
+  int64_t d = 0;
+  for (; d + 8 <= width; d += 8) {
+    __m256 lane[32];
+    for (__m256& l : lane)
+      l = _mm256_setzero_ps();
+    for (int64_t j = 0; j < n; ++j) {
+      const float wj = _cvtsh_ss(_cvtss_sh(w[j], 0));
+      const __m256 vj = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(v + j * stride + d)));
+      lane[j & 31] = _mm256_fmadd_ps(_mm256_set1_ps(wj), vj, lane[j & 31]);
+    }
+    __m256 s[8];
+    for (int e = 0; e < 8; ++e)
+      s[e] = _mm256_add_ps(_mm256_add_ps(lane[e], lane[16 + e]), _mm256_add_ps(lane[8 + e], lane[24 + e]));
+    const __m256 t0 = _mm256_add_ps(s[0], s[4]), t1 = _mm256_add_ps(s[1], s[5]);
+    const __m256 t2 = _mm256_add_ps(s[2], s[6]), t3 = _mm256_add_ps(s[3], s[7]);
+    _mm256_storeu_ps(out + d, _mm256_add_ps(_mm256_add_ps(t0, t1), _mm256_add_ps(t2, t3)));
+  }
+  if (d < width)
+    scalar_weighted_sum_f16()(w, v + d, n, stride, width - d, out + d);
+}
+
 __m256 f16x8(const uint8_t* p) { return _mm256_cvtph_ps(load16(p)); }
 __m256 bf16x8(const uint8_t* p) {
   return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(load16(p)), 16));
@@ -430,6 +454,7 @@ void up_to_4_rows(const uint8_t* w, const uint8_t* x, size_t stride, int nx, int
 } // namespace
 
 weighted_sum_fn avx2_weighted_sum() { return weighted_sum; }
+weighted_sum_f16_fn avx2_weighted_sum_f16() { return weighted_sum_f16; }
 
 dot_fn avx2_dot(tensor_type t) {
   switch (t) {
@@ -474,6 +499,7 @@ namespace llamps::quant {
 dot_fn avx2_dot(tensor_type) { return nullptr; }
 dot_rows_fn avx2_dot_rows(tensor_type) { return nullptr; }
 weighted_sum_fn avx2_weighted_sum() { return nullptr; }
+weighted_sum_f16_fn avx2_weighted_sum_f16() { return nullptr; }
 } // namespace llamps::quant
 
 #endif

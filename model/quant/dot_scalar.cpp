@@ -55,6 +55,16 @@ void weighted_sum(const float* w, const float* v, int64_t n, int64_t stride, int
   }
 }
 
+void weighted_sum_f16(const float* w, const uint16_t* v, int64_t n, int64_t stride,
+                      int64_t width, float* out) {
+  for (int64_t d = 0; d < width; ++d) {
+    float lane[32] = {};
+    for (int64_t j = 0; j < n; ++j)
+      lane[j % 32] += gguf::fp16_to_f32(gguf::f32_to_fp16(w[j])) * gguf::fp16_to_f32(v[j * stride + d]);
+    out[d] = reduce_lanes(lane);
+  }
+}
+
 template <float (*to_f32)(uint16_t)>
 float half_dot(const uint8_t* w, const uint8_t* x, int64_t n) {
   float s = 0.f;
@@ -230,6 +240,7 @@ float dot256(const uint8_t* w, const uint8_t* x, int64_t n) {
 } // namespace
 
 weighted_sum_fn scalar_weighted_sum() { return weighted_sum; }
+weighted_sum_f16_fn scalar_weighted_sum_f16() { return weighted_sum_f16; }
 
 dot_fn scalar_dot(tensor_type t) {
   switch (t) {

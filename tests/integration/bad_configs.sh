@@ -43,7 +43,7 @@ wait_for_servers 4
 want=$(reference_ids 64 "Once upon a time")
 
 # ---- deploying the same model twice ----
-run_shell_once "deploy $MODEL --sessions 2" "deploy $MODEL" >"$WORK/twice.out" || true
+run_shell_once "deploy $MODEL --sessions 2 --kv-type f32" "deploy $MODEL" >"$WORK/twice.out" || true
 grep -q ": ready" "$WORK/twice.out" || fail "the first deploy failed"
 grep -q "error: .*already deployed" "$WORK/twice.out" || { cat "$WORK/twice.out"; fail "deploying twice gave no clear error"; }
 echo "deploy twice: $(grep 'already deployed' "$WORK/twice.out")"

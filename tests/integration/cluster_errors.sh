@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Bad requests against a running node get one clear error each, and the node keeps serving:
 # an unreachable registry, an unknown model, a missing model file, a prompt longer than the
-# context, deploying twice, undeploying what is not deployed, sampling settings out of range.
+# context, deploying twice, undeploying what is not deployed, sampling settings out of range,
+# a quantised file of an unsupported type or cut short.
 set -euo pipefail
 source "$(dirname "$0")/lib.bash" "$@"
 
@@ -37,6 +38,20 @@ expect_error "chat --temperature nan" "temperature must be 0 (greedy) or more, n
 expect_error "plan $MODEL --sessions -3" "plan: sessions must be between 1 and 4096, not -3"
 expect_error "deploy $MODEL --replicas 65" "deploy: replicas must be between 1 and 64, not 65"
 expect_error "frobnicate" "unknown command"
+# Quantised files gone wrong: a type LLaMPS does not compute on, and a truncated file.
+python3 - "$SRC/../shared/models/quant/stories260K/s260k-q8_0.gguf" "$WORK" <<'PY'
+import struct, sys
+src, work = sys.argv[1:]
+data = bytearray(open(src, "rb").read())
+name = b"blk.2.attn_q.weight"
+at = data.find(struct.pack("<Q", len(name)) + name) + 8 + len(name)
+n_dims = struct.unpack_from("<I", data, at)[0]
+struct.pack_into("<I", data, at + 4 + 8 * n_dims, 16)  # iq2_xxs
+open(work + "/iq2.gguf", "wb").write(data)
+open(work + "/cut.gguf", "wb").write(open(src, "rb").read()[:-5000])
+PY
+expect_error "deploy $WORK/iq2.gguf" "tensor 'blk.2.attn_q.weight' has type iq2_xxs (16), which is not supported"
+expect_error "deploy $WORK/cut.gguf" "cut.gguf: tensor '.*' data ends at byte"
 # Still serving, and still right.
 shell_line "generate --temperature 0 --steps 48 --ids One day, Tom" || { cat "$WORK/err"; fail "generate after errors failed"; }
 [ "$(tail -n 1 "$WORK/out")" = "$(oracle_ids 2)" ] || fail "ids after the errors differ from the oracle"

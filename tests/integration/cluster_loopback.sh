@@ -18,7 +18,7 @@ done
 
 cat >"$WORK/script" <<SCRIPT
 servers
-deploy $MODEL --sessions 2
+deploy $MODEL --sessions 2 --kv-type f32
 deployments
 generate --temperature 0 --steps 48 --ids One day, Tom
 generate --temperature 0 --steps 40 --ids
@@ -34,7 +34,7 @@ got_none=$(echo "$ids_lines" | sed -n 2p)
 got_dog=$(echo "$ids_lines" | sed -n 3p)
 [ "$got_tom" = "$(oracle_ids 2)" ] || fail "prompt case: got '$got_tom', oracle '$(oracle_ids 2)'"
 [ "$got_none" = "$(oracle_ids 1)" ] || fail "no-prompt case: got '$got_none', oracle '$(oracle_ids 1)'"
-want_dog=$("$LLAMPS" generate --model "$MODEL" --temperature 0 --steps 60 --prompt "The little dog" --ids 2>/dev/null | tail -n 1)
+want_dog=$("$LLAMPS" generate --model "$MODEL" --temperature 0 --steps 60 --prompt "The little dog" --ids --kv-type f32 2>/dev/null | tail -n 1)
 [ "$got_dog" = "$want_dog" ] || fail "own prompt: distributed '$got_dog' != single-process '$want_dog'"
 # Three servers hold the blocks, and c1 pulled its blocks from the deployer.
 grep -q "c0\[" "$WORK/shell.out" && grep -q "c1\[" "$WORK/shell.out" && grep -q "c2\[" "$WORK/shell.out" ||

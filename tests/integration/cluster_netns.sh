@@ -52,7 +52,7 @@ for i in 1 2 3; do
   wait_for_line "$WORK/c$i.log" "contributor listening"
 done
 
-printf 'servers\ndeploy %s --sessions 2\ndeployments\ngenerate --temperature 0 --steps 48 --ids One day, Tom\n' "$MODEL" >"$WORK/script"
+printf 'servers\ndeploy %s --sessions 2 --kv-type f32\ndeployments\ngenerate --temperature 0 --steps 48 --ids One day, Tom\n' "$MODEL" >"$WORK/script"
 "$LLAMPS" shell --connect "$REG" <"$WORK/script" >"$WORK/shell.out" 2>"$WORK/shell.err" ||
   { cat "$WORK/shell.out" "$WORK/shell.err" "$WORK"/c*.log; fail "shell script failed"; }
 cat "$WORK/shell.out"

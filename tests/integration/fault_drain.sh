@@ -29,7 +29,7 @@ start_registry
 for i in 0 1 2 3; do start_contributor "c$i" 0.004 --drain-seconds 60; done
 wait_for_servers 4
 start_shell s1
-shell_send s1 "deploy $MODEL --sessions 3" # the chat and two generations at once
+shell_send s1 "deploy $MODEL --sessions 3 --kv-type f32" # the chat and two generations at once
 wait_for_line "$WORK/s1.out" ": ready" 60
 deployed=$(deployment_hosts)
 victim=$(echo "$deployed" | sed -n 2p | cut -d[ -f1)

@@ -32,7 +32,7 @@ for i in 0 1 2 3; do start_contributor "c$i" 0.0026; done
 wait_for_servers 4
 # The generating shell deploys: its deployer, which repairs, lives as long as the test.
 start_shell s1
-shell_send s1 "deploy $MODEL --sessions 2"
+shell_send s1 "deploy $MODEL --sessions 2 --kv-type f32"
 wait_for_line "$WORK/s1.out" ": ready" 60
 deployment_hosts
 victim=$(deployment_hosts | sed -n 2p | cut -d[ -f1)
@@ -56,7 +56,7 @@ start_registry
 for i in 0 1 2 3 4 5; do start_contributor "r$i" 0.0026; done
 wait_for_servers 6
 start_shell s1
-shell_send s1 "deploy $MODEL --replicas 2 --sessions 2"
+shell_send s1 "deploy $MODEL --replicas 2 --sessions 2 --kv-type f32"
 wait_for_line "$WORK/s1.out" ": ready" 60
 deployment_hosts
 start_shell s2

@@ -16,7 +16,7 @@ start_registry --state-file "$STATE"
 for i in 0 1 2; do start_contributor "c$i" 0.0026; done
 wait_for_servers 3
 start_shell s1
-shell_send s1 "deploy $MODEL --sessions 2"
+shell_send s1 "deploy $MODEL --sessions 2 --kv-type f32"
 wait_for_line "$WORK/s1.out" ": ready" 60
 [ -s "$STATE" ] || fail "the registry wrote no state file"
 shell_send s1 "generate --temperature 0 --steps $STEPS --ids $PROMPT"

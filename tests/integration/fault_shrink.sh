@@ -43,7 +43,7 @@ start_registry
 for i in 0 1 2 3; do start_configured "c$i" 0.0026; done
 wait_for_servers 4
 start_shell s1
-shell_send s1 "deploy $MODEL --sessions 2"
+shell_send s1 "deploy $MODEL --sessions 2 --kv-type f32"
 wait_for_line "$WORK/s1.out" ": ready" 60
 deployed=$(deployment_hosts)
 victim=$(echo "$deployed" | sed -n 2p | cut -d[ -f1)

@@ -4,6 +4,9 @@ LLAMPS=$1
 SRC=$2
 BUILD=$3
 MODEL=$SRC/../shared/models/stories260K.gguf
+# stories260K's blocks are tiny, so its KV cache decides how many fit in a node's share. The
+# shares of the cluster scripts were sized for an F32 cache and their deploys say --kv-type
+# f32; the demo, the HTTP and load tests run the default F16 cache.
 ORACLE_README=$SRC/../shared/models/README.md
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/llamps-it.XXXXXX")
 PIDS=()
@@ -129,7 +132,7 @@ wait_for_size() {
 
 # The single-process reference ids for a prompt: reference_ids STEPS PROMPT
 reference_ids() {
-  "$LLAMPS" generate --model "$MODEL" --temperature 0 --steps "$1" --prompt "$2" --ids 2>/dev/null | tail -n 1
+  "$LLAMPS" generate --model "$MODEL" --temperature 0 --steps "$1" --prompt "$2" --ids --kv-type f32 2>/dev/null | tail -n 1
 }
 
 # The process id of the node started as NAME (start_node).

@@ -33,7 +33,7 @@ start_registry
 # has finished generating (its shell keeps it open), short enough to see it freed.
 for i in 0 1 2; do start_contributor "c$i" 0.07 --session-idle-seconds 10; done
 wait_for_servers 3
-run_shell_once "deploy $MODEL --sessions $SESSIONS" deployments | tee "$WORK/deploy.out"
+run_shell_once "deploy $MODEL --sessions $SESSIONS --kv-type f32" deployments | tee "$WORK/deploy.out"
 [ "$(grep -E '^stories260K' "$WORK/deploy.out" | grep -oE 'c[0-9]\[' | sort -u | wc -l)" = 3 ] ||
   fail "the deployment does not use three hosts"
 
@@ -64,7 +64,7 @@ wait_for_empty_hosts 30
 echo "idle: a killed client's session was freed by the idle timeout"
 
 # ---- a full KV budget: a clear busy error, the node keeps serving ----
-run_shell_once "undeploy stories260K" "deploy $MODEL --sessions 2" | grep -q ": ready" || fail "redeploy with --sessions 2 failed"
+run_shell_once "undeploy stories260K" "deploy $MODEL --sessions 2 --kv-type f32" | grep -q ": ready" || fail "redeploy with --sessions 2 failed"
 run_shell_once "load --sessions 8 --steps 400 --temperature 0 --prompts-file $WORK/prompts" >"$WORK/busy.out" || true
 cat "$WORK/busy.out" | grep -v '^session [0-9]* prompt'
 grep -q "busy" "$WORK/busy.out" || fail "no session was refused as busy"

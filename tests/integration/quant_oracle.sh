@@ -2,7 +2,8 @@
 # Quantised files computed on natively give llama.cpp's greedy ids: every stories260K and
 # TinyStories-656K file of ../shared/models/quant through `llamps generate` (ids from
 # reference_ids.tsv, which llama.cpp made), one through the embedded demo, and one through a
-# registry and three contributor processes on loopback.
+# registry and three contributor processes on loopback. llama.cpp made them with an F32 KV
+# cache, so every run here keeps one too (--kv-type f32; LLaMPS's default is f16).
 # usage: quant_oracle.sh LLAMPS_BINARY SOURCE_DIR BUILD_DIR
 set -uo pipefail
 source "$(dirname "$0")/lib.bash" "$@"
@@ -41,7 +42,7 @@ while IFS=$'\t' read -r group file npos prompt plen _; do
   [[ $file == *-dequant.gguf || $file == stories260K.gguf ]] && continue
   text=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1]))' "$prompt")
   got=$("$LLAMPS" generate --model "$(path_of "$file")" --temperature 0 --steps "$npos" --threads 2 \
-          --ids --prompt "$text" 2>"$WORK/gen.err" | tail -n 1)
+          --ids --kv-type f32 --prompt "$text" 2>"$WORK/gen.err" | tail -n 1)
   all=$(reference "$file" "$prompt")
   want=$(decided "$file" "$prompt" "$plen" "$all")
   if [[ $want == "$all" ]]; then full=$((full + 1)); else cut=$((cut + 1)); fi
@@ -55,8 +56,8 @@ echo "generate: $full runs compared whole, $cut up to a near-tie of llama.cpp's"
 
 # 2. The embedded demo (three block hosts in one process).
 Q5=$(path_of s260k-q5_0.gguf)
-got=$("$LLAMPS" demo --model "$Q5" --prompt "One day, Tom" --steps 48 --ids 2>"$WORK/demo.err" | tail -n 1)
-want=$("$LLAMPS" generate --model "$Q5" --temperature 0 --steps 48 --ids --prompt "One day, Tom" 2>/dev/null | tail -n 1)
+got=$("$LLAMPS" demo --model "$Q5" --prompt "One day, Tom" --steps 48 --ids --kv-type f32 2>"$WORK/demo.err" | tail -n 1)
+want=$("$LLAMPS" generate --model "$Q5" --temperature 0 --steps 48 --ids --kv-type f32 --prompt "One day, Tom" 2>/dev/null | tail -n 1)
 [[ $got == "$want" ]] || { echo "FAIL: demo: got '$got', generate '$want'"; cat "$WORK/demo.err"; failures=$((failures + 1)); }
 [[ $(decided s260k-q5_0.gguf '"One day, Tom"' 6 "$got") == $(decided s260k-q5_0.gguf '"One day, Tom"' 6 "$(reference s260k-q5_0.gguf '"One day, Tom"')") ]] ||
   { echo "FAIL: demo: got '$got', llama.cpp's differ"; failures=$((failures + 1)); }
@@ -74,7 +75,7 @@ for i in 0 1 2; do
   wait_for_line "$WORK/c$i.log" "contributor listening"
 done
 cat >"$WORK/script" <<SCRIPT
-deploy $Q4 --sessions 2
+deploy $Q4 --sessions 2 --kv-type f32
 deployments
 generate --temperature 0 --steps 48 --ids One day, Tom
 generate --temperature 0 --steps 48 --ids Once upon a time
@@ -86,7 +87,7 @@ for n in 1 2; do
   prompt=$([[ $n == 1 ]] && echo '"One day, Tom"' || echo '"Once upon a time"')
   got=$(echo "$ids" | sed -n "${n}p")
   text=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1]))' "$prompt")
-  single=$("$LLAMPS" generate --model "$Q4" --temperature 0 --steps 48 --ids --prompt "$text" 2>/dev/null | tail -n 1)
+  single=$("$LLAMPS" generate --model "$Q4" --temperature 0 --steps 48 --ids --kv-type f32 --prompt "$text" 2>/dev/null | tail -n 1)
   [[ $got == "$single" ]] || { echo "FAIL: three nodes, $prompt: '$got' != generate's '$single'"; failures=$((failures + 1)); }
   plen=$(awk -F'\t' -v p="$prompt" '$2 == "s260k-q4_0.gguf" && $4 == p { print $5 }' "$QUANT/reference_ids.tsv")
   [[ $(decided s260k-q4_0.gguf "$prompt" "$plen" "$got") == $(decided s260k-q4_0.gguf "$prompt" "$plen" "$(reference s260k-q4_0.gguf "$prompt")") ]] ||

@@ -83,7 +83,7 @@ expect_servers() {
 expect_generation() {
   local name=$1 prompt=$2 steps=$3; shift 3
   local deploy=""
-  [ -n "${DEPLOYED:-}" ] || deploy="deploy $MODEL --sessions 2"
+  [ -n "${DEPLOYED:-}" ] || deploy="deploy $MODEL --sessions 2 --kv-type f32"
   shell_run "$name" "$deploy
 generate --temperature 0 --steps $steps --ids $prompt" "$@" ||
     { cat "$WORK/$name.out" "$WORK/$name.err"; tail -n 20 "$WORK"/registry.log "$WORK"/c?.log; fail "$name: the shell failed"; }
@@ -94,7 +94,7 @@ generate --temperature 0 --steps $steps --ids $prompt" "$@" ||
   DEPLOYED=1
   local got want
   got=$(grep -E '^1( [0-9]+)+$' "$WORK/$name.out" | tail -n 1)
-  want=$("$LLAMPS" generate --model "$MODEL" --temperature 0 --steps "$steps" --prompt "$prompt" --ids 2>/dev/null | tail -n 1)
+  want=$("$LLAMPS" generate --model "$MODEL" --temperature 0 --steps "$steps" --prompt "$prompt" --ids --kv-type f32 2>/dev/null | tail -n 1)
   [ -n "$got" ] && [ "$got" = "$want" ] ||
     { cat "$WORK/$name.out" "$WORK/$name.err"; fail "$name: cluster ids '$got' != llamps generate '$want'"; }
   echo "$name: greedy ids equal llamps generate ($steps steps)"
