@@ -85,15 +85,24 @@ float f32_dot(const uint8_t* wp, const uint8_t* xp, int64_t n) {
 
 // Eight outputs at a time: lane[l] holds, for 8 neighbouring d, the sum of positions j = l
 // (mod 32); the lanes are then reduced in llama.cpp's order, elementwise across the 8 d.
-void weighted_sum(const float* w, const float* v, int64_t n, int64_t stride, int64_t width,
-                  float* out) {
+// Values are F32, or F16 with the weights rounded to half precision first.
+inline __m256 values8(const float* v) { return _mm256_loadu_ps(v); }
+inline __m256 values8(const uint16_t* v) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(v)));
+}
+inline float weight_of(float w, const float*) { return w; }
+inline float weight_of(float w, const uint16_t*) { return _cvtsh_ss(_cvtss_sh(w, 0)); }
+
+template <class V>
+void weighted_sum_of(const float* w, const V* v, int64_t n, int64_t stride, int64_t width, float* out,
+                     void (*rest)(const float*, const V*, int64_t, int64_t, int64_t, float*)) {
   int64_t d = 0;
   for (; d + 8 <= width; d += 8) {
     __m256 lane[32];
     for (__m256& l : lane)
       l = _mm256_setzero_ps();
     for (int64_t j = 0; j < n; ++j)
-      lane[j & 31] = _mm256_fmadd_ps(_mm256_set1_ps(w[j]), _mm256_loadu_ps(v + j * stride + d), lane[j & 31]);
+      lane[j & 31] = _mm256_fmadd_ps(_mm256_set1_ps(weight_of(w[j], v)), values8(v + j * stride + d), lane[j & 31]);
     __m256 s[8];
     for (int e = 0; e < 8; ++e)
       s[e] = _mm256_add_ps(_mm256_add_ps(lane[e], lane[16 + e]), _mm256_add_ps(lane[8 + e], lane[24 + e]));
@@ -102,31 +111,15 @@ void weighted_sum(const float* w, const float* v, int64_t n, int64_t stride, int
     _mm256_storeu_ps(out + d, _mm256_add_ps(_mm256_add_ps(t0, t1), _mm256_add_ps(t2, t3)));
   }
   if (d < width)
-    scalar_weighted_sum()(w, v + d, n, stride, width - d, out + d);
+    rest(w, v + d, n, stride, width - d, out + d);
 }
 
-// The same over half-precision values, the weights rounded to half precision first.
-void weighted_sum_f16(const float* w, const uint16_t* v, int64_t n, int64_t stride,
-                      int64_t width, float* out) {
-  int64_t d = 0;
-  for (; d + 8 <= width; d += 8) {
-    __m256 lane[32];
-    for (__m256& l : lane)
-      l = _mm256_setzero_ps();
-    for (int64_t j = 0; j < n; ++j) {
-      const float wj = _cvtsh_ss(_cvtss_sh(w[j], 0));
-      const __m256 vj = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(v + j * stride + d)));
-      lane[j & 31] = _mm256_fmadd_ps(_mm256_set1_ps(wj), vj, lane[j & 31]);
-    }
-    __m256 s[8];
-    for (int e = 0; e < 8; ++e)
-      s[e] = _mm256_add_ps(_mm256_add_ps(lane[e], lane[16 + e]), _mm256_add_ps(lane[8 + e], lane[24 + e]));
-    const __m256 t0 = _mm256_add_ps(s[0], s[4]), t1 = _mm256_add_ps(s[1], s[5]);
-    const __m256 t2 = _mm256_add_ps(s[2], s[6]), t3 = _mm256_add_ps(s[3], s[7]);
-    _mm256_storeu_ps(out + d, _mm256_add_ps(_mm256_add_ps(t0, t1), _mm256_add_ps(t2, t3)));
-  }
-  if (d < width)
-    scalar_weighted_sum_f16()(w, v + d, n, stride, width - d, out + d);
+void weighted_sum(const float* w, const float* v, int64_t n, int64_t stride, int64_t width, float* out) {
+  weighted_sum_of(w, v, n, stride, width, out, scalar_weighted_sum());
+}
+void weighted_sum_f16(const float* w, const uint16_t* v, int64_t n, int64_t stride, int64_t width,
+                      float* out) {
+  weighted_sum_of(w, v, n, stride, width, out, scalar_weighted_sum_f16());
 }
 
 __m256 f16x8(const uint8_t* p) { return _mm256_cvtph_ps(load16(p)); }
