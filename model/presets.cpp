@@ -9,6 +9,11 @@
 #include "model/llama_config.hpp"
 #include "model/presets.hpp"
 
+#include <algorithm>
+#include <cctype>
+
+#include "model/quant/quantize.hpp"
+
 namespace llamps {
 
 namespace {
@@ -52,12 +57,10 @@ gguf::writer::fill_fn make_fill(const std::string& name, bool is_norm, gguf::ten
       for (uint64_t i = 0; i < k; ++i)
         buf[i] = is_norm ? 1.f : rng.uniform(weight_range);
       uint8_t* out = dst + gguf::row_bytes(type, at);
-      if (type == gguf::tensor_type::q8_0)
-        gguf::quantize_q8_0(buf.data(), out, k);
-      else if (type == gguf::tensor_type::q4_0)
-        gguf::quantize_q4_0(buf.data(), out, k);
-      else
+      if (type == gguf::tensor_type::f32)
         std::memcpy(out, buf.data(), k * sizeof(float));
+      else
+        quant::quantize_row(type, buf.data(), out, int64_t(k));
     }
     done += n_bytes;
     if (o.progress)
@@ -65,14 +68,34 @@ gguf::writer::fill_fn make_fill(const std::string& name, bool is_norm, gguf::ten
   };
 }
 
-uint32_t file_type(gguf::tensor_type t) { // llama_ftype: ALL_F32, MOSTLY_Q4_0, MOSTLY_Q8_0
-  return t == gguf::tensor_type::q8_0 ? 7 : t == gguf::tensor_type::q4_0 ? 2 : 0;
+// llama_ftype: ALL_F32 0, MOSTLY_Q4_0 2, MOSTLY_Q8_0 7, MOSTLY_Q4_K_S 14, _Q4_K_M 15, _Q6_K 18.
+uint32_t file_type(const make_model_options& o) {
+  switch (o.type) {
+  case gguf::tensor_type::q8_0: return 7;
+  case gguf::tensor_type::q4_0: return 2;
+  case gguf::tensor_type::q4_k: return o.q4_k_m ? 15 : 14;
+  case gguf::tensor_type::q6_k: return 18;
+  default: return 0;
+  }
+}
+
+// The type of one matrix: options' type, or Q4_K_M's choice for it. Q4_K_M gives attn_v and
+// ffn_down six bits in the first and last eighth of the blocks and every third block between.
+gguf::tensor_type matrix_type(const make_model_options& o, const std::string& name, int block, int n_blocks) {
+  if (!o.q4_k_m)
+    return o.type;
+  if (name == "output.weight")
+    return gguf::tensor_type::q6_k;
+  const bool more_bits = block >= 0 && (block < n_blocks / 8 || block >= 7 * n_blocks / 8 ||
+                                        (block - n_blocks / 8) % 3 == 2);
+  const bool wide = name.find("attn_v") != std::string::npos || name.find("ffn_down") != std::string::npos;
+  return wide && more_bits ? gguf::tensor_type::q6_k : gguf::tensor_type::q4_k;
 }
 
 void set_metadata(gguf::writer& w, const model_preset& p, const llama_config& c, const make_model_options& o) {
   w.set_string("general.architecture", "llama");
   w.set_string("general.name", p.name + " (random weights, seed " + std::to_string(o.seed) + ")");
-  w.set_uint32("general.file_type", file_type(o.type));
+  w.set_uint32("general.file_type", file_type(o));
   w.set_uint32("llama.context_length", uint32_t(c.n_ctx));
   w.set_uint32("llama.embedding_length", uint32_t(c.n_embd));
   w.set_uint32("llama.feed_forward_length", uint32_t(c.n_ff));
@@ -132,30 +155,44 @@ const model_preset& find_preset(const std::string& name) {
   throw model_error("unknown preset '" + name + "' (available: " + names + ")");
 }
 
+void set_weight_type(make_model_options& o, const std::string& name) {
+  o.q4_k_m = name == "q4_k_m";
+  for (gguf::tensor_type t : {gguf::tensor_type::f32, gguf::tensor_type::q8_0, gguf::tensor_type::q4_0,
+                              gguf::tensor_type::q4_k, gguf::tensor_type::q6_k}) {
+    std::string n = gguf::type_name(t);
+    std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    if (n == name || (o.q4_k_m && t == gguf::tensor_type::q4_k)) {
+      o.type = t;
+      return;
+    }
+  }
+  throw model_error("unknown weight type '" + name + "' (f32, q8_0, q4_0, q4_k, q6_k or q4_k_m)");
+}
+
 uint64_t write_preset_model(const model_preset& p, const std::string& path, const make_model_options& o) {
-  if (o.type != gguf::tensor_type::f32 && o.type != gguf::tensor_type::q8_0 &&
-      o.type != gguf::tensor_type::q4_0)
+  if (o.type != gguf::tensor_type::f32 && !quant::can_quantize(o.type))
     throw model_error(std::string("cannot make a model of type ") + gguf::type_name(o.type));
   const llama_config c = config_of(p, o);
   gguf::writer w;
   set_metadata(w, p, c, o);
 
-  struct planned { std::string name; std::vector<uint64_t> dims; bool norm; };
+  struct planned { std::string name; std::vector<uint64_t> dims; bool norm; int block; };
   std::vector<planned> plan;
   for (const char* head : {"token_embd", "output_norm", "output"})
-    plan.push_back({std::string(head) + ".weight", head_tensor_dims(c, head), head == std::string("output_norm")});
+    plan.push_back({std::string(head) + ".weight", head_tensor_dims(c, head), head == std::string("output_norm"), -1});
   for (int b = 0; b < c.n_blocks; ++b)
     for (const char* kind : block_tensor_kinds())
       plan.push_back({block_tensor_name(b, kind), block_tensor_dims(c, kind),
-                      std::string(kind).find("norm") != std::string::npos});
+                      std::string(kind).find("norm") != std::string::npos, b});
 
   // Norms stay F32 (as llama.cpp quantises), and so do tensors whose rows do not fill
-  // whole quantisation blocks (tiny's ffn_down has rows of 172).
+  // whole quantisation blocks (tiny's ffn_down has rows of 172; K-quants need 256).
   uint64_t total = 0, done = 0;
   std::vector<gguf::tensor_type> types;
   for (const auto& t : plan) {
-    const bool quantisable = !t.norm && t.dims[0] % gguf::block_size(o.type) == 0;
-    types.push_back(quantisable ? o.type : gguf::tensor_type::f32);
+    const gguf::tensor_type type = matrix_type(o, t.name, t.block, c.n_blocks);
+    const bool quantisable = !t.norm && t.dims[0] % gguf::block_size(type) == 0;
+    types.push_back(quantisable ? type : gguf::tensor_type::f32);
     gguf::tensor_info info{t.name, t.dims, types.back(), 0};
     total += info.n_bytes();
   }

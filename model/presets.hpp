@@ -20,10 +20,18 @@ const model_preset& find_preset(const std::string& name); // throws model_error 
 
 struct make_model_options {
   int blocks = 0;                                   // > 0 overrides the preset's block count
-  gguf::tensor_type type = gguf::tensor_type::f32;  // f32, q8_0 or q4_0 (norms stay f32)
+  // The matrices' type: f32, q8_0, q4_0, q4_k or q6_k (norms stay f32); with q4_k_m, the mix
+  // llama-quantize's Q4_K_M writes (q4_k, with q6_k for the output and for attn_v and
+  // ffn_down in a third of the blocks, more at both ends).
+  gguf::tensor_type type = gguf::tensor_type::f32;
+  bool q4_k_m = false;
   uint64_t seed = 1;
   std::function<void(uint64_t done, uint64_t total)> progress; // bytes of tensor data
 };
+
+// "f32", "q8_0", "q4_0", "q4_k", "q6_k" or "q4_k_m" into options' type and q4_k_m; throws
+// model_error naming the choices.
+void set_weight_type(make_model_options& o, const std::string& name);
 
 // Writes the preset's model to `path` (atomically). Returns the file size in bytes.
 uint64_t write_preset_model(const model_preset& p, const std::string& path, const make_model_options& o);

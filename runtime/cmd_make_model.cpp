@@ -7,17 +7,6 @@
 
 namespace {
 
-llamps::gguf::tensor_type parse_type(const std::string& s) {
-  using llamps::gguf::tensor_type;
-  if (s == "f32")
-    return tensor_type::f32;
-  if (s == "q8_0")
-    return tensor_type::q8_0;
-  if (s == "q4_0")
-    return tensor_type::q4_0;
-  throw llamps::model_error("unknown --type '" + s + "' (f32, q8_0 or q4_0)");
-}
-
 // Progress on stderr for files big enough to take a while: a line every 10%.
 void report(uint64_t done, uint64_t total) {
   constexpr uint64_t big = uint64_t(64) << 20;
@@ -44,7 +33,7 @@ int llamps::cmd::make_model(int argc, char** argv) {
       ("preset", po::value<std::string>()->required(), ("model shape: " + preset_names).c_str())
       ("out", po::value<std::string>()->required(), "output GGUF file")
       ("blocks", po::value<int>()->default_value(0), "number of transformer blocks (0: the preset's)")
-      ("type", po::value<std::string>()->default_value("f32"), "weight type: f32, q8_0 or q4_0 (norms stay f32)")
+      ("type", po::value<std::string>()->default_value("f32"), "weight type: f32, q8_0, q4_0, q4_k, q6_k or q4_k_m (llama-quantize's mix); norms stay f32")
       ("seed", po::value<uint64_t>()->default_value(1), "seed of the pseudo-random weights");
   auto args = cli::parse(argc, argv, "llamps make-model --preset NAME --out PATH [options]", options);
   if (args.exit_code)
@@ -55,13 +44,13 @@ int llamps::cmd::make_model(int argc, char** argv) {
   o.blocks = args.vars["blocks"].as<int>();
   if (o.blocks < 0)
     throw model_error("--blocks must be positive");
-  o.type = parse_type(args.vars["type"].as<std::string>());
+  set_weight_type(o, args.vars["type"].as<std::string>());
   o.seed = args.vars["seed"].as<uint64_t>();
   o.progress = report;
   const std::string out = args.vars["out"].as<std::string>();
   const uint64_t bytes = write_preset_model(preset, out, o);
   std::printf("wrote %s: preset %s, %d blocks, %s, %llu bytes\n", out.c_str(), preset.name.c_str(),
-              o.blocks > 0 ? o.blocks : preset.n_blocks, gguf::type_name(o.type),
+              o.blocks > 0 ? o.blocks : preset.n_blocks, o.q4_k_m ? "q4_K_M" : gguf::type_name(o.type),
               (unsigned long long)bytes);
   return 0;
 }

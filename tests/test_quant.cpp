@@ -17,6 +17,8 @@
 #include <sstream>
 
 #include "model/block_stack.hpp"
+#include "model/presets.hpp"
+#include "model/quant/quantize.hpp"
 #include "model/quant/formats.hpp"
 #include "model/quant/matrix.hpp"
 
@@ -393,4 +395,55 @@ TEST_CASE("an F16 KV cache takes half the bytes of an F32 one and nearly its log
   }
   CHECK(parse_kv_type("f32") == kv_type::f32);
   CHECK_THROWS_WITH(parse_kv_type("q8"), Catch::Contains("unknown KV cache type 'q8'"));
+}
+
+TEST_CASE("make-model's K-quant writer: rows come back within the format's error", "[quant]") {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  std::vector<float> x(1024);
+  for (float& v : x)
+    v = normal(rng);
+  x[3] = 0.f;
+  std::fill(x.begin() + 256, x.begin() + 512, 0.f); // an all-zero super-block
+  for (auto [type, tolerance] : {std::pair{gguf::tensor_type::q4_k, 0.12}, {gguf::tensor_type::q6_k, 0.03},
+                                 {gguf::tensor_type::q8_0, 0.01}, {gguf::tensor_type::q4_0, 0.15}}) {
+    INFO(gguf::type_name(type));
+    std::vector<uint8_t> q(gguf::row_bytes(type, x.size()));
+    quant::quantize_row(type, x.data(), q.data(), int64_t(x.size()));
+    std::vector<float> back(x.size());
+    quant::dequantize_row(type, q.data(), back.data(), int64_t(x.size()));
+    double err = 0, norm = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      err += (back[i] - x[i]) * (back[i] - x[i]);
+      norm += x[i] * x[i];
+    }
+    CHECK(std::sqrt(err / norm) < tolerance);
+    for (size_t i = 256; i < 512; ++i)
+      REQUIRE(back[i] == 0.f);
+  }
+  CHECK_THROWS_WITH(quant::quantize_row(gguf::tensor_type::iq4_nl, x.data(), nullptr, 32),
+                    Catch::Contains("cannot quantise to iq4_nl"));
+}
+
+TEST_CASE("make-model writes llama-quantize's Q4_K_M mix", "[quant]") {
+  make_model_options o;
+  set_weight_type(o, "q4_k_m");
+  o.blocks = 8;
+  const std::string path = std::string(LLAMPS_TEST_TMP) + "/q4km.gguf";
+  std::filesystem::create_directories(LLAMPS_TEST_TMP);
+  write_preset_model(find_preset("hop-4096"), path, o);
+  const auto f = gguf::file::open(path);
+  auto type_of = [&](const std::string& name) { return f.require_tensor(name).type; };
+  CHECK(type_of("token_embd.weight") == gguf::tensor_type::q4_k);
+  CHECK(type_of("output.weight") == gguf::tensor_type::q6_k);
+  CHECK(type_of("blk.3.attn_q.weight") == gguf::tensor_type::q4_k);
+  CHECK(type_of("output_norm.weight") == gguf::tensor_type::f32);
+  // Six bits for attn_v and ffn_down in blocks 0 (first eighth), 7 (last eighth), 3 and 6.
+  for (int b = 0; b < 8; ++b) {
+    const bool more = b == 0 || b == 3 || b == 6 || b == 7;
+    CHECK(type_of("blk." + std::to_string(b) + ".attn_v.weight") == (more ? gguf::tensor_type::q6_k : gguf::tensor_type::q4_k));
+    CHECK(type_of("blk." + std::to_string(b) + ".ffn_down.weight") == (more ? gguf::tensor_type::q6_k : gguf::tensor_type::q4_k));
+  }
+  CHECK(f.get_int("general.file_type") == 15);
+  CHECK_THROWS_WITH(set_weight_type(o, "q3_k"), Catch::Contains("unknown weight type 'q3_k'"));
 }
