@@ -149,15 +149,6 @@ float reduce_bf16(__m256* acc) {
 // The 32-value formats. A weight block is unpacked once for all activation rows: signed
 // weights (offsets applied) as |q| and q (whose sign moves onto x); the formats with a min as
 // unsigned q, plus m * s of the q8_1 activation block.
-template <tensor_type T>
-constexpr bool with_min = T == tensor_type::q4_1 || T == tensor_type::q5_1;
-template <tensor_type T>
-constexpr int block_bytes32 = T == tensor_type::q8_0 ? 34
-                              : T == tensor_type::q4_1 ? 20
-                              : T == tensor_type::q5_0 ? 22
-                              : T == tensor_type::q5_1 ? 24
-                                                       : 18; // q4_0, iq4_nl
-
 struct unpacked32 {
   __m256i magnitude; // |q|, or q for the formats with a min
   __m256i sign;      // q, whose signs move onto the activations
@@ -173,13 +164,13 @@ unpacked32 unpack32(const uint8_t* w) {
         _mm_loadu_si128(reinterpret_cast<const __m128i*>(iq4_nl_values)));
     q = _mm256_shuffle_epi8(table, unpack_nibbles(w + 2));
   } else {
-    q = unpack_nibbles(w + block_bytes32<T> - 16);
-    if constexpr (T == tensor_type::q5_0 || T == tensor_type::q5_1)
-      q = _mm256_or_si256(q, high_bits(w + (with_min<T> ? 4 : 2)));
-    if constexpr (!with_min<T>)
+    q = unpack_nibbles(w + block32_bytes(T) - 16);
+    if constexpr (block32_has_high(T))
+      q = _mm256_or_si256(q, high_bits(w + (block32_has_min(T) ? 4 : 2)));
+    if constexpr (!block32_has_min(T))
       q = _mm256_sub_epi8(q, _mm256_set1_epi8(T == tensor_type::q4_0 ? 8 : 16));
   }
-  if constexpr (with_min<T>)
+  if constexpr (block32_has_min(T))
     return {q, q};
   else
     return {_mm256_sign_epi8(q, q), q};
@@ -187,7 +178,7 @@ unpacked32 unpack32(const uint8_t* w) {
 
 template <tensor_type T>
 __m256i products32(const unpacked32& q, __m256i x) {
-  if constexpr (with_min<T>)
+  if constexpr (block32_has_min(T))
     return dot_u8_s8(q.magnitude, x);
   else
     return dot_u8_s8(q.magnitude, _mm256_sign_epi8(x, q.sign));
@@ -197,9 +188,9 @@ __m256i products32(const unpacked32& q, __m256i x) {
 // same order as alone.
 template <tensor_type T, int NX>
 void dot32(const uint8_t* w, const uint8_t* x, size_t stride, int64_t n, float* out) {
-  constexpr int wbytes = block_bytes32<T>;
-  constexpr int xbytes = with_min<T> ? 36 : 34;
-  constexpr int xq = with_min<T> ? 4 : 2;
+  constexpr int wbytes = block32_bytes(T);
+  constexpr int xbytes = block32_has_min(T) ? 36 : 34;
+  constexpr int xq = block32_has_min(T) ? 4 : 2;
   // iq4_nl as llama.cpp sums it: blocks in pairs, into two accumulators.
   constexpr int lanes = T == tensor_type::iq4_nl ? 2 : 1;
   __m256 acc[2][NX];
@@ -219,7 +210,7 @@ void dot32(const uint8_t* w, const uint8_t* x, size_t stride, int64_t n, float* 
         const uint8_t* xb = x + r * stride + (b + l) * xbytes;
         const __m256i p = products32<T>(q, load32(xb + xq));
         acc[l][r] = _mm256_fmadd_ps(_mm256_set1_ps(dw * half(xb)), _mm256_cvtepi32_ps(p), acc[l][r]);
-        if constexpr (with_min<T>)
+        if constexpr (block32_has_min(T))
           mins[r] = std::fma(half(wb + 2), half(xb + 2), mins[r]);
       }
     }

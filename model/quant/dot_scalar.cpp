@@ -79,14 +79,6 @@ struct block32 {
   float d, m;
 };
 
-template <tensor_type T> int block32_bytes();
-template <> int block32_bytes<tensor_type::q8_0>() { return 34; }
-template <> int block32_bytes<tensor_type::q4_0>() { return 18; }
-template <> int block32_bytes<tensor_type::q4_1>() { return 20; }
-template <> int block32_bytes<tensor_type::q5_0>() { return 22; }
-template <> int block32_bytes<tensor_type::q5_1>() { return 24; }
-template <> int block32_bytes<tensor_type::iq4_nl>() { return 18; }
-
 template <tensor_type T>
 block32 unpack32(const uint8_t* b) {
   block32 u{};
@@ -95,14 +87,14 @@ block32 unpack32(const uint8_t* b) {
     std::memcpy(u.q, b + 2, 32);
     return u;
   }
-  constexpr bool has_min = T == tensor_type::q4_1 || T == tensor_type::q5_1;
-  constexpr bool has_high = T == tensor_type::q5_0 || T == tensor_type::q5_1;
+  constexpr bool has_min = block32_has_min(T);
+  constexpr bool has_high = block32_has_high(T);
   constexpr int bias = has_min ? 0 : has_high ? 16 : 8;
   u.m = has_min ? load_half(b + 2) : 0.f;
   uint32_t qh = 0;
   if (has_high)
     std::memcpy(&qh, b + (has_min ? 4 : 2), 4);
-  const uint8_t* qs = b + block32_bytes<T>() - 16;
+  const uint8_t* qs = b + block32_bytes(T) - 16;
   for (int j = 0; j < 16; ++j) {
     int lo = qs[j] & 0x0F, hi = qs[j] >> 4;
     if constexpr (T == tensor_type::iq4_nl) {
@@ -123,10 +115,10 @@ block32 unpack32(const uint8_t* b) {
 // Weights of 32-value blocks with q8_0 (or, for the formats with a min, q8_1) activations.
 template <tensor_type T>
 float dot32(const uint8_t* w, const uint8_t* x, int64_t n) {
-  constexpr bool has_min = T == tensor_type::q4_1 || T == tensor_type::q5_1;
+  constexpr bool has_min = block32_has_min(T);
   constexpr int xbytes = has_min ? 36 : 34;
   float s = 0.f, mins = 0.f;
-  for (int64_t i = 0; i < n; i += 32, w += block32_bytes<T>(), x += xbytes) {
+  for (int64_t i = 0; i < n; i += 32, w += block32_bytes(T), x += xbytes) {
     const block32 u = unpack32<T>(w);
     const int isum = dot_i8(u.q, q8_values(x, has_min ? 4 : 2), 32);
     s += u.d * load_half(x) * float(isum);

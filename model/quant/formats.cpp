@@ -53,11 +53,13 @@ void q8_0(const uint8_t* b, float* y, int64_t n) {
   }
 }
 
-// The 32-value nibble formats: q4_0, q4_1, q5_0, q5_1. `bias` is subtracted from the
-// integer, `has_min` adds the block's half m, `has_high` takes the fifth bits.
-template <bool has_min, bool has_high, int bias>
+// The 32-value nibble formats: q4_0, q4_1, q5_0, q5_1. Those with a min add the block's half
+// m; the others subtract a bias from the integer (8, or 16 with the fifth bits).
+template <tensor_type T>
 void nibbles(const uint8_t* b, float* y, int64_t n) {
-  constexpr int bytes = 2 + (has_min ? 2 : 0) + (has_high ? 4 : 0) + 16;
+  constexpr bool has_min = block32_has_min(T), has_high = block32_has_high(T);
+  constexpr int bias = has_min ? 0 : has_high ? 16 : 8;
+  constexpr int bytes = block32_bytes(T);
   for (int64_t i = 0; i < n; i += 32, b += bytes, y += 32) {
     const float d = load_half(b);
     const float m = has_min ? load_half(b + 2) : 0.f;
@@ -194,10 +196,10 @@ void dequantize_row(tensor_type t, const uint8_t* src, float* dst, int64_t n) {
       dst[i] = gguf::bf16_to_f32(load_u16(src + 2 * i));
     return;
   case tensor_type::q8_0: q8_0(src, dst, n); return;
-  case tensor_type::q4_0: nibbles<false, false, 8>(src, dst, n); return;
-  case tensor_type::q4_1: nibbles<true, false, 0>(src, dst, n); return;
-  case tensor_type::q5_0: nibbles<false, true, 16>(src, dst, n); return;
-  case tensor_type::q5_1: nibbles<true, true, 0>(src, dst, n); return;
+  case tensor_type::q4_0: nibbles<tensor_type::q4_0>(src, dst, n); return;
+  case tensor_type::q4_1: nibbles<tensor_type::q4_1>(src, dst, n); return;
+  case tensor_type::q5_0: nibbles<tensor_type::q5_0>(src, dst, n); return;
+  case tensor_type::q5_1: nibbles<tensor_type::q5_1>(src, dst, n); return;
   case tensor_type::iq4_nl: iq4_nl(src, dst, n); return;
   case tensor_type::q2_k: q2_k(src, dst, n); return;
   case tensor_type::q3_k: q3_k(src, dst, n); return;
