@@ -236,13 +236,8 @@ hosted_range load(host_pointer self, load_order order, const deployer_actor& dep
     auto cfg = read_llama_config(file);
     if (file.identity() != order.model.identity)
       throw model_error(path + " is not the model being deployed (identity differs)");
-    // The deployment's cache type: its profile counts 2 * kv_dim values of it per token.
-    const uint64_t value_bytes = order.model.kv_bytes_per_token_per_block / (2 * uint64_t(cfg.kv_dim()));
-    if (value_bytes != 2 && value_bytes != 4)
-      throw model_error("the deployment's KV cache of " + std::to_string(order.model.kv_bytes_per_token_per_block) +
-                        " bytes per token per block is neither f16 nor f32");
     st.blocks = std::make_unique<block_stack>(file, cfg, order.first, order.last, order.kv_budget_bytes,
-                                              value_bytes == 2 ? kv_type::f16 : kv_type::f32);
+                                              kv_type_of(order.model.kv_bytes_per_token_per_block, cfg));
     st.kv_bytes_per_session = static_cast<uint64_t>(cfg.n_ctx) * order.model.kv_bytes_per_token_per_block *
                               static_cast<uint64_t>(order.last - order.first);
   }

@@ -427,16 +427,6 @@ void block_stack::set_profiling(bool on) {
 }
 forward_profile block_stack::profile() const { return impl_->prof; }
 
-const char* kv_type_name(kv_type t) { return t == kv_type::f16 ? "f16" : "f32"; }
-
-kv_type parse_kv_type(const std::string& name) {
-  if (name == "f16")
-    return kv_type::f16;
-  if (name == "f32")
-    return kv_type::f32;
-  throw model_error("unknown KV cache type '" + name + "' (f16 or f32)");
-}
-
 void set_compute_threads(int n) {
   if (n <= 0)
     n = int(std::max(1u, std::thread::hardware_concurrency()));

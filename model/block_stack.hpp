@@ -15,13 +15,6 @@ namespace llamps {
 
 using session_id = uint64_t;
 
-// How the KV cache stores keys and values. F16 by default: half the memory of F32, and what
-// llama.cpp uses by default; F32 to compare with references made with an F32 cache.
-enum class kv_type : uint8_t { f16, f32 };
-inline size_t kv_value_bytes(kv_type t) { return t == kv_type::f16 ? 2 : 4; }
-const char* kv_type_name(kv_type t);
-kv_type parse_kv_type(const std::string& name); // "f16" or "f32"; throws model_error
-
 // One decode step of one session inside a batched call.
 struct decode_step {
   session_id session = 0;

@@ -22,7 +22,6 @@ struct file::impl {
   // The whole file: mmap'ed, or a copy for open_memory. Shared, so that weights viewed in
   // place (tensor_view) keep it alive after the file object is gone.
   std::shared_ptr<const uint8_t> image;
-  const uint8_t* base = nullptr; // image.get()
   uint64_t size = 0;
   bool mapped = false;
   parsed_header header;
@@ -49,14 +48,13 @@ struct file::impl {
       const uint64_t length = size;
       image.reset(static_cast<const uint8_t*>(m),
                   [length](const uint8_t* p) { munmap(const_cast<uint8_t*>(p), length); });
-      base = image.get();
       mapped = true;
     }
     ::close(fd); // the mapping keeps the file's pages reachable
   }
 
   void parse() {
-    header = parse_header(base, size, path);
+    header = parse_header(image.get(), size, path);
     for (size_t i = 0; i < header.tensors.size(); ++i)
       index.emplace(header.tensors[i].name, i);
   }
@@ -80,7 +78,6 @@ file file::open_memory(const uint8_t* data, size_t size, const std::string& name
   p->path = name;
   auto copy = std::make_shared<std::vector<uint8_t>>(data, data + size);
   p->image = std::shared_ptr<const uint8_t>(copy, copy->data());
-  p->base = p->image.get();
   p->size = size;
   p->parse();
   return file(std::move(p));
@@ -172,7 +169,7 @@ const uint8_t* file::tensor_bytes(const tensor_info& t) const {
   const uint64_t start = impl_->header.data_offset + t.offset;
   if (start < t.offset || start > impl_->size || t.n_bytes() > impl_->size - start)
     impl_->fail("tensor '" + t.name + "' lies outside the file");
-  return impl_->base + start;
+  return impl_->image.get() + start;
 }
 
 void file::read_f32(const tensor_info& t, float* out) const {
@@ -223,7 +220,7 @@ std::string file::identity() const {
   const uint64_t size = impl_->size;
   const uint64_t header_len = std::min(impl_->header.data_offset, size);
   if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), impl_->base, header_len) != 1 ||
+      EVP_DigestUpdate(ctx.get(), impl_->image.get(), header_len) != 1 ||
       EVP_DigestUpdate(ctx.get(), &size, sizeof size) != 1 ||
       EVP_DigestFinal_ex(ctx.get(), digest, &len) != 1)
     impl_->fail("SHA-256 failed");

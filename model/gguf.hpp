@@ -37,7 +37,6 @@ const char* supported_type_names(); // "f32, f16, ..." for error messages
 uint64_t row_bytes(tensor_type t, uint64_t n);
 bool is_known(tensor_type t);      // a ggml type this code knows the block layout of
 uint32_t block_size(tensor_type t); // elements per block (1 for f32/f16/bf16; 0 if unknown)
-uint32_t block_bytes(tensor_type t); // bytes per block (0 if unknown)
 
 // Half-precision conversions (round-to-nearest-even, as ggml).
 float fp16_to_f32(uint16_t h);

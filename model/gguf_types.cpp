@@ -86,11 +86,6 @@ uint32_t block_size(tensor_type t) {
   return tt ? tt->block_size : 0;
 }
 
-uint32_t block_bytes(tensor_type t) {
-  const auto* tt = traits(t);
-  return tt ? tt->block_bytes : 0;
-}
-
 uint64_t row_bytes(tensor_type t, uint64_t n) {
   const auto* tt = traits(t);
   if (!tt)

@@ -165,7 +165,23 @@ uint64_t block_profile::max_block_memory_bytes() const {
   return m;
 }
 
-block_profile read_block_profile(const gguf::file& f, unsigned kv_value_bytes) {
+kv_type parse_kv_type(const std::string& name) {
+  if (name == "f16")
+    return kv_type::f16;
+  if (name == "f32")
+    return kv_type::f32;
+  throw model_error("unknown KV cache type '" + name + "' (f16 or f32)");
+}
+
+kv_type kv_type_of(uint64_t kv_bytes_per_token_per_block, const llama_config& cfg) {
+  for (kv_type t : {kv_type::f16, kv_type::f32})
+    if (kv_bytes_per_token_per_block == 2 * uint64_t(cfg.kv_dim()) * kv_value_bytes(t))
+      return t;
+  throw model_error("a KV cache of " + std::to_string(kv_bytes_per_token_per_block) +
+                    " bytes per token per block is neither f16 nor f32 for " + cfg.name);
+}
+
+block_profile read_block_profile(const gguf::file& f, kv_type kv) {
   const llama_config c = read_llama_config(f);
   block_profile p;
   p.model_name = c.name;
@@ -190,7 +206,7 @@ block_profile read_block_profile(const gguf::file& f, unsigned kv_value_bytes) {
       p.head_memory_bytes += t->n_bytes();
     }
   }
-  p.kv_bytes_per_token_per_block = 2 * uint64_t(c.kv_dim()) * kv_value_bytes;
+  p.kv_bytes_per_token_per_block = 2 * uint64_t(c.kv_dim()) * kv_value_bytes(kv);
   return p;
 }
 

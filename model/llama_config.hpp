@@ -30,6 +30,12 @@ struct llama_config {
 // naming the architecture when it is not "llama".
 llama_config read_llama_config(const gguf::file& f);
 
+// How the KV cache stores keys and values. F16 by default: half the memory of F32, and what
+// llama.cpp uses by default; F32 to compare with references made with an F32 cache.
+enum class kv_type : uint8_t { f16, f32 };
+inline unsigned kv_value_bytes(kv_type t) { return t == kv_type::f16 ? 2 : 4; }
+kv_type parse_kv_type(const std::string& name); // "f16" or "f32"; throws model_error
+
 // Sizes from the header alone (no tensor data is read).
 struct block_profile {
   std::string model_name;
@@ -41,11 +47,13 @@ struct block_profile {
   std::vector<uint64_t> block_memory_bytes; // bytes a host holds for each block once loaded
   uint64_t head_file_bytes = 0;             // embedding + final norm + output
   uint64_t head_memory_bytes = 0;
-  uint64_t kv_bytes_per_token_per_block = 0; // K and V in the cache's type
+  uint64_t kv_bytes_per_token_per_block = 0; // K and V in the cache's type: 2 * kv_dim values
   uint64_t max_block_memory_bytes() const;
 };
-// kv_value_bytes: bytes of one cached K or V value (2: the default F16 cache; 4: F32).
-block_profile read_block_profile(const gguf::file& f, unsigned kv_value_bytes = 2);
+block_profile read_block_profile(const gguf::file& f, kv_type kv = kv_type::f16);
+// The cache type a profile's kv_bytes_per_token_per_block counts for the model of cfg (how
+// a block host learns its deployment's type); throws model_error if it is neither.
+kv_type kv_type_of(uint64_t kv_bytes_per_token_per_block, const llama_config& cfg);
 
 // Tensor names in llama.cpp's convention.
 std::string block_tensor_name(int block, const char* what); // "blk.<block>.<what>.weight"

@@ -9,9 +9,6 @@
 #include "model/llama_config.hpp"
 #include "model/presets.hpp"
 
-#include <algorithm>
-#include <cctype>
-
 #include "model/quant/quantize.hpp"
 
 namespace llamps {
@@ -156,16 +153,15 @@ const model_preset& find_preset(const std::string& name) {
 }
 
 void set_weight_type(make_model_options& o, const std::string& name) {
-  o.q4_k_m = name == "q4_k_m";
-  for (gguf::tensor_type t : {gguf::tensor_type::f32, gguf::tensor_type::q8_0, gguf::tensor_type::q4_0,
-                              gguf::tensor_type::q4_k, gguf::tensor_type::q6_k}) {
-    std::string n = gguf::type_name(t);
-    std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-    if (n == name || (o.q4_k_m && t == gguf::tensor_type::q4_k)) {
+  static const std::pair<const char*, gguf::tensor_type> names[] = {
+      {"f32", gguf::tensor_type::f32},   {"q8_0", gguf::tensor_type::q8_0}, {"q4_0", gguf::tensor_type::q4_0},
+      {"q4_k", gguf::tensor_type::q4_k}, {"q6_k", gguf::tensor_type::q6_k}, {"q4_k_m", gguf::tensor_type::q4_k}};
+  for (const auto& [n, t] : names)
+    if (name == n) {
       o.type = t;
+      o.q4_k_m = name == "q4_k_m";
       return;
     }
-  }
   throw model_error("unknown weight type '" + name + "' (f32, q8_0, q4_0, q4_k, q6_k or q4_k_m)");
 }
 

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "model/llama_config.hpp"
+
 namespace llamps::cli {
 
 namespace po = boost::program_options;
@@ -42,11 +44,14 @@ std::function<void(const T&)> between(const std::string& option, T low, T high) 
 // --threads: 0 means every core.
 inline std::function<void(const int&)> threads_option() { return at_least("threads", 0, "0 (all cores) or more"); }
 
-// --kv-type: the KV cache's type, f16 (the default) or f32.
+// --kv-type: the KV cache's type, f16 (the default) or f32 (parse_kv_type's names).
 inline std::function<void(const std::string&)> kv_type_option() {
   return [](const std::string& value) {
-    if (value != "f16" && value != "f32")
+    try {
+      parse_kv_type(value);
+    } catch (const model_error&) {
       throw po::error("--kv-type must be f16 or f32, not '" + value + "'");
+    }
   };
 }
 

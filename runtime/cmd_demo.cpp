@@ -82,7 +82,7 @@ int cmd::demo(int argc, char** argv) {
   check_generation(to_request(order)); // before the cluster starts
   model_path = find_demo_model(model_path);
 
-  auto profile = profile_of(model_path, kv_type);
+  auto profile = profile_of(model_path, parse_kv_type(kv_type));
   demo_cluster cluster(profile);
   auto& client = cluster.client();
   std::cout << "LLaMPS demo: model " << profile.name << " (" << profile.n_blocks << " blocks, "

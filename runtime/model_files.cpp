@@ -12,11 +12,9 @@ namespace llamps {
 
 namespace fs = std::filesystem;
 
-model_profile profile_of(const std::string& path, const std::string& kv_type) {
-  if (kv_type != "f16" && kv_type != "f32")
-    throw model_error("unknown KV cache type '" + kv_type + "' (f16 or f32)");
+model_profile profile_of(const std::string& path, kv_type kv) {
   auto f = gguf::file::open(path);
-  auto bp = read_block_profile(f, kv_type == "f16" ? 2 : 4);
+  auto bp = read_block_profile(f, kv);
   model_profile p;
   p.name = fs::path(path).stem().string();
   p.path = fs::absolute(path).string();

@@ -4,14 +4,15 @@
 #include <string>
 
 #include "actors/protocol.hpp"
+#include "model/llama_config.hpp"
 
 namespace llamps {
 
 // The planner's and deployer's view of a model file, from its header alone.
 // The model's name is the file's stem ("stories260K" for .../stories260K.gguf).
-// The planner's view of the model at path, its KV cache counted in kv_type ("f16" or "f32",
-// the cache the block hosts will keep). Throws model_error.
-model_profile profile_of(const std::string& path, const std::string& kv_type = "f16");
+// The planner's view of the model at path, its KV cache counted in kv (the cache the block
+// hosts will keep). Throws model_error.
+model_profile profile_of(const std::string& path, kv_type kv = kv_type::f16);
 
 // Pulls the header and the tensors of blocks [order.first, order.last) from the deployer,
 // chunk by chunk (one chunk in flight: memory stays bounded), into a sparse file of the

@@ -82,7 +82,7 @@ plan_request plan_request_from(const std::vector<std::string>& args, const char*
   parse_shell_args(args, o, command, "model", 1, std::string(" (usage: ") + command + " MODEL [--replicas K])");
   if (auto problem = plan_request_problem(req))
     throw std::runtime_error(std::string(command) + ": " + *problem);
-  req.model = profile_of(model, kv_type);
+  req.model = profile_of(model, parse_kv_type(kv_type));
   return req;
 }
 

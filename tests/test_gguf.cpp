@@ -70,7 +70,10 @@ TEST_CASE("the real model's llama config and block profile", "[gguf]") {
   CHECK(p.head_file_bytes == 4 * (64 * 512 * 2 + 64));
   CHECK(p.head_memory_bytes == p.head_file_bytes);
   CHECK(p.kv_bytes_per_token_per_block == 2 * 32 * 2); // the default F16 cache
-  CHECK(read_block_profile(f, 4).kv_bytes_per_token_per_block == 2 * 32 * 4);
+  CHECK(read_block_profile(f, kv_type::f32).kv_bytes_per_token_per_block == 2 * 32 * 4);
+  CHECK(kv_type_of(2 * 32 * 4, c) == kv_type::f32);
+  CHECK(kv_type_of(p.kv_bytes_per_token_per_block, c) == kv_type::f16);
+  CHECK_THROWS_WITH(kv_type_of(2 * 32 * 3, c), Catch::Contains("neither f16 nor f32"));
 }
 
 TEST_CASE("identity is stable across copies and changes with the header", "[gguf]") {

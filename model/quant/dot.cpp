@@ -32,11 +32,6 @@ act_format activation_format(tensor_type t) {
   }
 }
 
-const char* act_format_name(act_format f) {
-  static const char* names[] = {"f32", "f16", "bf16", "q8_0", "q8_1", "q8_K"};
-  return names[int(f)];
-}
-
 size_t activation_row_bytes(act_format f, int64_t n) {
   switch (f) {
   case act_format::f32: return size_t(n) * 4;
@@ -142,10 +137,6 @@ isa active_isa() {
     return cpu_runs(isa::avx2) ? isa::avx2 : isa::scalar;
   }();
   return chosen;
-}
-
-bool has_own_kernel(tensor_type t, isa i) {
-  return i == isa::avx2 ? avx2_dot(t) != nullptr : scalar_dot(t) != nullptr;
 }
 
 dot_fn find_dot(tensor_type t, isa i) {

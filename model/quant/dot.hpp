@@ -16,7 +16,6 @@ using gguf::tensor_type;
 // How an activation row is encoded for the products with one weight type.
 enum class act_format : uint8_t { f32, f16, bf16, q8_0, q8_1, q8_k };
 act_format activation_format(tensor_type weights);
-const char* act_format_name(act_format f);
 // Bytes of one encoded row of n values (n a multiple of the format's block).
 size_t activation_row_bytes(act_format f, int64_t n);
 // Encodes n values of x; the rounding is llama.cpp's on x86: q8_0/q8_1 scale by 127/amax and
@@ -42,8 +41,6 @@ bool cpu_runs(isa i);
 dot_fn find_dot(tensor_type t, isa i);
 // The multi-row kernel for t on instruction set i, or nullptr (then find_dot row by row).
 dot_rows_fn find_dot_rows(tensor_type t, isa i);
-// True when instruction set i has a kernel of its own for t.
-bool has_own_kernel(tensor_type t, isa i);
 
 // The two F32 reductions of attention, in the order of llama.cpp's x86 build (its AVX2
 // vec_dot_f32: four 8-lane accumulators over steps of 32 values, reduced pairwise, then the
