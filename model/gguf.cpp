@@ -164,6 +164,20 @@ const tensor_info& file::require_tensor(const std::string& name) const {
   impl_->fail("tensor '" + name + "' is missing");
 }
 
+const tensor_info& file::require_tensor(const std::string& name, const std::vector<uint64_t>& dims) const {
+  const tensor_info& t = require_tensor(name);
+  if (t.dims != dims) {
+    auto show = [](const std::vector<uint64_t>& d) {
+      std::string s = "[";
+      for (size_t i = 0; i < d.size(); ++i)
+        s += (i ? ", " : "") + std::to_string(d[i]);
+      return s + "]";
+    };
+    impl_->fail("tensor " + name + " has dims " + show(t.dims) + ", expected " + show(dims));
+  }
+  return t;
+}
+
 const uint8_t* file::tensor_bytes(const tensor_info& t) const {
   // Offsets were validated at open; this only guards against a tensor_info from elsewhere.
   const uint64_t start = impl_->header.data_offset + t.offset;

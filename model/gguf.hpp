@@ -95,6 +95,8 @@ public:
   const std::vector<tensor_info>& tensors() const;
   const tensor_info* find_tensor(const std::string& name) const;    // nullptr if absent
   const tensor_info& require_tensor(const std::string& name) const; // throws model_error
+  // The same, its ggml dims checked against `dims`: a model_error names both.
+  const tensor_info& require_tensor(const std::string& name, const std::vector<uint64_t>& dims) const;
 
   // Raw bytes of one tensor inside the mapping (valid while the file lives).
   const uint8_t* tensor_bytes(const tensor_info& t) const;

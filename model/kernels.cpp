@@ -197,28 +197,21 @@ void linear(at::Tensor& y, int64_t col, const at::Tensor& x, const quant::weight
   }
   const at::Tensor wt = at::from_blob(const_cast<uint8_t*>(w.data.get()), {w.rows, w.cols},
                                       at::TensorOptions().dtype(at::kFloat));
-  if (col == 0 && w.rows == y.size(1)) {
-    linear(y, x, wt, accumulate);
+  // The whole of y, or one row's columns (a contiguous view): written in place. Several rows'
+  // columns are strided, which the batch kernel does not take: through a copy.
+  at::Tensor part = y.narrow(1, col, w.rows);
+  if (part.is_contiguous()) {
+    linear(part, x, wt, accumulate);
     return;
   }
-  at::Tensor part = accumulate ? y.narrow(1, col, w.rows).contiguous() : at::empty({n, w.rows});
+  part = accumulate ? part.contiguous() : at::empty({n, w.rows});
   linear(part, x, wt, accumulate);
   y.narrow(1, col, w.rows).copy_(part);
 }
 
 void load_tensor(const gguf::file& f, const std::string& name, const std::vector<uint64_t>& dims,
                  at::Tensor dst) {
-  const gguf::tensor_info& t = f.require_tensor(name);
-  if (t.dims != dims) {
-    auto show = [](const std::vector<uint64_t>& d) {
-      std::string s = "[";
-      for (size_t i = 0; i < d.size(); ++i)
-        s += (i ? ", " : "") + std::to_string(d[i]);
-      return s + "]";
-    };
-    throw model_error(f.path() + ": tensor " + name + " has dims " + show(t.dims) +
-                      ", expected " + show(dims));
-  }
+  const gguf::tensor_info& t = f.require_tensor(name, dims);
   if (!dst.is_contiguous() || static_cast<uint64_t>(dst.numel()) != t.n_elements())
     throw model_error("internal: destination of " + name + " does not fit");
   f.read_f32(t, dst.data_ptr<float>());

@@ -20,23 +20,13 @@ constexpr int64_t parallel_work = int64_t(1) << 18;
 // Weight rows per tile: a tile stays in cache while every activation row passes over it.
 constexpr int64_t tile_rows = 16;
 
-std::string show(const std::vector<uint64_t>& d) {
-  std::string s = "[";
-  for (size_t i = 0; i < d.size(); ++i)
-    s += (i ? ", " : "") + std::to_string(d[i]);
-  return s + "]";
-}
-
 } // namespace
 
 void weight_matrix::row_f32(int64_t r, float* out) const { dequantize_row(type, row(r), out, cols); }
 
 weight_matrix map_matrix(const gguf::file& f, const std::string& name,
                          const std::vector<uint64_t>& dims) {
-  const gguf::tensor_info& t = f.require_tensor(name);
-  if (t.dims != dims)
-    throw model_error(f.path() + ": tensor " + name + " has dims " + show(t.dims) +
-                      ", expected " + show(dims));
+  const gguf::tensor_info& t = f.require_tensor(name, dims);
   weight_matrix w;
   w.name = name;
   w.type = t.type;
