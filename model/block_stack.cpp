@@ -243,7 +243,7 @@ struct block_stack::impl {
         const uint8_t* k = keys + size_t(h * cap * D) * value_bytes;
         float mx = -INFINITY;
         for (int64_t j = 0; j < visible; ++j) {
-          score[size_t(j)] = dot(query.data(), k + size_t(j * D) * value_bytes, D) * scale;
+          score[size_t(j)] = dot(k + size_t(j * D) * value_bytes, query.data(), D) * scale;
           mx = std::max(mx, score[size_t(j)]);
         }
         std::fill(score.begin() + visible, score.begin() + ((visible + 7) & ~7), 0.f);

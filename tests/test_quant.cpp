@@ -170,9 +170,9 @@ std::vector<float> decode_activation(quant::act_format f, const std::vector<uint
   using quant::act_format;
   std::vector<float> out(static_cast<size_t>(n));
   switch (f) {
-  case act_format::f32: std::memcpy(out.data(), enc.data(), size_t(n) * 4); break;
-  case act_format::f16: quant::dequantize_row(gguf::tensor_type::f16, enc.data(), out.data(), n); break;
-  case act_format::bf16: quant::dequantize_row(gguf::tensor_type::bf16, enc.data(), out.data(), n); break;
+  case act_format::f32: case act_format::f16: case act_format::bf16:
+    std::memcpy(out.data(), enc.data(), size_t(n) * 4);
+    break;
   case act_format::q8_0:
     quant::dequantize_row(gguf::tensor_type::q8_0, enc.data(), out.data(), n);
     break;

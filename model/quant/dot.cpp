@@ -34,8 +34,7 @@ act_format activation_format(tensor_type t) {
 
 size_t activation_row_bytes(act_format f, int64_t n) {
   switch (f) {
-  case act_format::f32: return size_t(n) * 4;
-  case act_format::f16: case act_format::bf16: return size_t(n) * 2;
+  case act_format::f32: case act_format::f16: case act_format::bf16: return size_t(n) * 4;
   case act_format::q8_0: return size_t(n / 32) * 34;
   case act_format::q8_1: return size_t(n / 32) * 36;
   case act_format::q8_k: return size_t(n / 256) * 292;
@@ -46,6 +45,15 @@ size_t activation_row_bytes(act_format f, int64_t n) {
 namespace {
 
 void store_u16(uint8_t* p, uint16_t v) { std::memcpy(p, &v, 2); }
+
+// Values rounded to half precision (or bfloat16) and kept as floats: the product of two such
+// values is exact in F32, so the sums are llama.cpp's while the kernels load no conversions.
+template <uint16_t (*round)(float), float (*widen)(uint16_t)>
+void rounded(const float* x, uint8_t* out, int64_t n) {
+  auto* y = reinterpret_cast<float*>(out);
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = widen(round(x[i]));
+}
 
 // q8_0 and q8_1: scale 127/amax, round half to even (llama.cpp's x86 path; its portable
 // reference rounds half away from zero, which x86 builds never run).
@@ -101,14 +109,8 @@ void q8_k(const float* x, uint8_t* out, int64_t n) {
 void quantize_activation(act_format f, const float* x, uint8_t* out, int64_t n) {
   switch (f) {
   case act_format::f32: std::memcpy(out, x, size_t(n) * 4); return;
-  case act_format::f16:
-    for (int64_t i = 0; i < n; ++i)
-      store_u16(out + 2 * i, gguf::f32_to_fp16(x[i]));
-    return;
-  case act_format::bf16:
-    for (int64_t i = 0; i < n; ++i)
-      store_u16(out + 2 * i, gguf::f32_to_bf16(x[i]));
-    return;
+  case act_format::f16: rounded<gguf::f32_to_fp16, gguf::fp16_to_f32>(x, out, n); return;
+  case act_format::bf16: rounded<gguf::f32_to_bf16, gguf::bf16_to_f32>(x, out, n); return;
   case act_format::q8_0: q8_32<false>(x, out, n); return;
   case act_format::q8_1: q8_32<true>(x, out, n); return;
   case act_format::q8_k: q8_k(x, out, n); return;

@@ -13,7 +13,8 @@ namespace llamps::quant {
 
 using gguf::tensor_type;
 
-// How an activation row is encoded for the products with one weight type.
+// How an activation row is encoded for the products with one weight type. f16 and bf16 rows
+// hold the values rounded to that precision, stored as F32.
 enum class act_format : uint8_t { f32, f16, bf16, q8_0, q8_1, q8_k };
 act_format activation_format(tensor_type weights);
 // Bytes of one encoded row of n values (n a multiple of the format's block).

@@ -35,11 +35,6 @@ __m128i load16(const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const
 __m256i dot_u8_s8(__m256i u, __m256i s) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
 }
-// Same for two signed operands: |a| times b with a's sign moved onto b.
-__m256i dot_s8_s8(__m256i a, __m256i b) {
-  return dot_u8_s8(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
-}
-
 // 16 bytes of nibbles to 32 bytes: values 0..15 (low nibbles) then 16..31 (high nibbles).
 __m256i unpack_nibbles(const uint8_t* qs) {
   const __m128i b = load16(qs);
@@ -66,21 +61,6 @@ float reduce_accumulators(__m256 acc[4]) {
   const __m128 t = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
   const __m128 h = _mm_hadd_ps(t, t);
   return _mm_cvtss_f32(_mm_hadd_ps(h, h));
-}
-
-float f32_dot(const uint8_t* wp, const uint8_t* xp, int64_t n) {
-  const auto* w = reinterpret_cast<const float*>(wp);
-  const auto* x = reinterpret_cast<const float*>(xp);
-  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
-                   _mm256_setzero_ps()};
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32)
-    for (int k = 0; k < 4; ++k)
-      acc[k] = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8 * k), _mm256_loadu_ps(x + i + 8 * k), acc[k]);
-  float s = reduce_accumulators(acc);
-  for (; i < n; ++i)
-    s = std::fma(w[i], x[i], s);
-  return s;
 }
 
 // Eight outputs at a time: lane[l] holds, for 8 neighbouring d, the sum of positions j = l
@@ -122,28 +102,67 @@ void weighted_sum_f16(const float* w, const uint16_t* v, int64_t n, int64_t stri
   weighted_sum_of(w, v, n, stride, width, out, scalar_weighted_sum_f16());
 }
 
-__m256 f16x8(const uint8_t* p) { return _mm256_cvtph_ps(load16(p)); }
-__m256 bf16x8(const uint8_t* p) {
-  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(load16(p)), 16));
+// Rows of F32, F16 or BF16 weights with activation rows of floats (for f16 and bf16 already
+// rounded to that precision): four accumulators over steps of 32 as llama.cpp's vec_dot_f32,
+// f16 and bf16, their reductions as its AVX2 build's, and the rest added one by one (in double
+// for f16 and bf16, as it does). Eight weights are widened once for all NX activation rows.
+template <tensor_type T>
+__m256 weights8(const uint8_t* w, int64_t i) {
+  if constexpr (T == tensor_type::f32)
+    return _mm256_loadu_ps(reinterpret_cast<const float*>(w) + i);
+  else if constexpr (T == tensor_type::f16)
+    return _mm256_cvtph_ps(load16(w + 2 * i));
+  else
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(load16(w + 2 * i)), 16));
 }
-
-// f16 and bf16 rows: four accumulators over steps of 32 as llama.cpp's vec_dot_f16/bf16, their
-// reductions as its AVX2 build's, and the rest added in double.
-template <__m256 (*load8)(const uint8_t*), float (*to_f32)(uint16_t), float (*reduce)(__m256*)>
-float half_dot(const uint8_t* w, const uint8_t* x, int64_t n) {
-  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
-                   _mm256_setzero_ps()};
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32)
-    for (int k = 0; k < 4; ++k)
-      acc[k] = _mm256_fmadd_ps(load8(w + 2 * (i + 8 * k)), load8(x + 2 * (i + 8 * k)), acc[k]);
-  double s = reduce(acc);
-  for (; i < n; ++i)
-    s += double(to_f32(load_u16(w + 2 * i)) * to_f32(load_u16(x + 2 * i)));
-  return float(s);
+template <tensor_type T>
+float weight1(const uint8_t* w, int64_t i) {
+  if constexpr (T == tensor_type::f32)
+    return reinterpret_cast<const float*>(w)[i];
+  else if constexpr (T == tensor_type::f16)
+    return gguf::fp16_to_f32(load_u16(w + 2 * i));
+  else
+    return gguf::bf16_to_f32(load_u16(w + 2 * i));
 }
 float reduce_bf16(__m256* acc) {
   return hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[2]), _mm256_add_ps(acc[1], acc[3])));
+}
+
+// NX <= 3: its 4 * NX accumulators and the widened weights fill the 16 vector registers.
+template <tensor_type T, int NX>
+void float_dot(const uint8_t* w, const uint8_t* xp, size_t stride, int64_t n, float* out) {
+  const float* x[NX];
+  __m256 acc[NX][4];
+  for (int r = 0; r < NX; ++r) {
+    x[r] = reinterpret_cast<const float*>(xp + r * stride);
+    for (__m256& a : acc[r])
+      a = _mm256_setzero_ps();
+  }
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32)
+    for (int k = 0; k < 4; ++k) {
+      const __m256 wv = weights8<T>(w, i + 8 * k);
+      for (int r = 0; r < NX; ++r)
+        acc[r][k] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x[r] + i + 8 * k), acc[r][k]);
+    }
+  for (int r = 0; r < NX; ++r) {
+    if constexpr (T == tensor_type::f32) {
+      float s = reduce_accumulators(acc[r]);
+      for (int64_t j = i; j < n; ++j)
+        s = std::fma(weight1<T>(w, j), x[r][j], s);
+      out[r] = s;
+    } else {
+      double s = T == tensor_type::f16 ? reduce_accumulators(acc[r]) : reduce_bf16(acc[r]);
+      for (int64_t j = i; j < n; ++j)
+        s += double(weight1<T>(w, j) * x[r][j]);
+      out[r] = float(s);
+    }
+  }
+}
+template <tensor_type T>
+void float_dot_4(const uint8_t* w, const uint8_t* x, size_t stride, int64_t n, float* out) {
+  float_dot<T, 2>(w, x, stride, n, out);
+  float_dot<T, 2>(w, x + 2 * stride, stride, n, out + 2);
 }
 
 // The 32-value formats. A weight block is unpacked once for all activation rows: signed
@@ -435,6 +454,9 @@ void up_to_4_rows(const uint8_t* w, const uint8_t* x, size_t stride, int nx, int
 #define LLAMPS_ROWS(kernel, ...) \
   up_to_4_rows<kernel<__VA_ARGS__ 1>, kernel<__VA_ARGS__ 2>, kernel<__VA_ARGS__ 3>, kernel<__VA_ARGS__ 4>>
 
+template <tensor_type T>
+constexpr dot_rows_fn float_rows = up_to_4_rows<float_dot<T, 1>, float_dot<T, 2>, float_dot<T, 3>, float_dot_4<T>>;
+
 } // namespace
 
 weighted_sum_fn avx2_weighted_sum() { return weighted_sum; }
@@ -442,9 +464,9 @@ weighted_sum_f16_fn avx2_weighted_sum_f16() { return weighted_sum_f16; }
 
 dot_fn avx2_dot(tensor_type t) {
   switch (t) {
-  case tensor_type::f32: return f32_dot;
-  case tensor_type::f16: return half_dot<f16x8, gguf::fp16_to_f32, reduce_accumulators>;
-  case tensor_type::bf16: return half_dot<bf16x8, gguf::bf16_to_f32, reduce_bf16>;
+  case tensor_type::f32: return one_row<float_dot<tensor_type::f32, 1>>;
+  case tensor_type::f16: return one_row<float_dot<tensor_type::f16, 1>>;
+  case tensor_type::bf16: return one_row<float_dot<tensor_type::bf16, 1>>;
   case tensor_type::q8_0: return one_row<dot32<tensor_type::q8_0, 1>>;
   case tensor_type::q4_0: return one_row<dot32<tensor_type::q4_0, 1>>;
   case tensor_type::q4_1: return one_row<dot32<tensor_type::q4_1, 1>>;
@@ -462,6 +484,9 @@ dot_fn avx2_dot(tensor_type t) {
 
 dot_rows_fn avx2_dot_rows(tensor_type t) {
   switch (t) {
+  case tensor_type::f32: return float_rows<tensor_type::f32>;
+  case tensor_type::f16: return float_rows<tensor_type::f16>;
+  case tensor_type::bf16: return float_rows<tensor_type::bf16>;
   case tensor_type::q8_0: return LLAMPS_ROWS(dot32, tensor_type::q8_0,);
   case tensor_type::q4_0: return LLAMPS_ROWS(dot32, tensor_type::q4_0,);
   case tensor_type::q4_1: return LLAMPS_ROWS(dot32, tensor_type::q4_1,);
