@@ -1,6 +1,7 @@
 // llamps bench: prefill and decode tokens/s of the whole model in this process, batched decode,
 // and decode's weight traffic against the bandwidth of one large matrix-vector product
-// measured in the same run (the roofline). Without --model, only the BLAS probes run.
+// measured in the same run (the roofline). Without --model, only the BLAS probes run;
+// --kernels adds the matrix kernels' throughput per weight type and instruction set.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -9,6 +10,7 @@
 
 #include "model/block_stack.hpp"
 #include "model/quant/dot.hpp"
+#include "model/quant/kernel_bench.hpp"
 #include "model/roofline.hpp"
 #include "runtime/cli.hpp"
 #include "runtime/commands.hpp"
@@ -58,6 +60,29 @@ struct model_under_test {
   }
 };
 
+// One line per weight type and instruction set: decode's single row as weight bandwidth,
+// the batched and prefill row counts as multiply-adds per second.
+void print_kernels(int64_t size, int runs) {
+  using gguf::tensor_type;
+  const std::vector<int> rows = {1, 4, 32};
+  const auto rates = quant::measure_kernels({tensor_type::f16, tensor_type::q8_0, tensor_type::q4_0,
+                                             tensor_type::q4_k, tensor_type::q6_k},
+                                            rows, size, size, runs);
+  std::printf("kernels (%lld x %lld weights, best of %d; rows = activation rows per product):\n",
+              (long long)size, (long long)size, runs);
+  for (size_t i = 0; i < rates.size(); i += rows.size()) {
+    std::printf("  %-5s %-11s", gguf::type_name(rates[i].type), quant::isa_name(rates[i].kernels));
+    for (size_t k = 0; k < rows.size(); ++k) {
+      const quant::kernel_rate& r = rates[i + k];
+      if (r.rows == 1)
+        std::printf(" 1 row %6.2f GB/s %6.2f GMAC/s |", r.weight_gbs(), r.gmacs());
+      else
+        std::printf(" %d rows %6.2f GMAC/s", r.rows, r.gmacs());
+    }
+    std::printf("\n");
+  }
+}
+
 void print_rate(const char* what, double count, double seconds, const char* unit) {
   std::printf("%-28s %10.1f %s  (%d in %.1f ms)\n", what, count / seconds, unit, int(count),
               seconds * 1e3);
@@ -86,7 +111,10 @@ int llamps::cmd::bench(int argc, char** argv) {
     ("matmul-size", po::value<int64_t>()->default_value(1024)->notifier(cli::at_least<int64_t>("matmul-size", 1)),
      "n of the n x n BLAS probe")
     ("runs", po::value<int>()->default_value(5)->notifier(cli::at_least("runs", 1)),
-     "repetitions of each probe (best is kept)");
+     "repetitions of each probe (best is kept)")
+    ("kernels", "also time the matrix kernels per weight type, instruction set and row count")
+    ("kernel-size", po::value<int64_t>()->default_value(4096)->notifier(cli::between<int64_t>("kernel-size", 256, 65536)),
+     "n of the n x n matrices --kernels times (a multiple of 256)");
   auto parsed = cli::parse(argc, argv, "llamps bench [--model PATH] [options]", opts);
   if (parsed.exit_code)
     return *parsed.exit_code;
@@ -109,6 +137,10 @@ int llamps::cmd::bench(int argc, char** argv) {
   std::printf("%-28s %10.2f GB/s     (F32 %lld x %lld = %.0f MB times a vector, best of %d)\n",
               "matrix-vector bandwidth", mv.bytes_per_second() / 1e9, (long long)mv.rows,
               (long long)mv.cols, mv.bytes / 1e6, runs);
+  if (vars.count("kernels")) {
+    const int64_t size = vars["kernel-size"].as<int64_t>() / 256 * 256;
+    print_kernels(size, runs);
+  }
   if (!model)
     return 0;
 

@@ -129,13 +129,17 @@ TEST_CASE("activation rows are encoded with llama.cpp's x86 rounding", "[quant]"
   x[1] = 0.5f;
   x[2] = 1.5f;
   x[3] = -2.5f;
-  std::vector<uint8_t> q(34);
+  std::vector<uint8_t> q(quant::q8_32_bytes(false));
   quant::quantize_activation(act_format::q8_0, x.data(), q.data(), 32);
-  CHECK(gguf::fp16_to_f32(uint16_t(q[0] | q[1] << 8)) == 1.f);
-  CHECK(int8_t(q[2]) == 127);
-  CHECK(int8_t(q[3]) == 0);
-  CHECK(int8_t(q[4]) == 2);
-  CHECK(int8_t(q[5]) == -2);
+  CHECK(quant::load_f32(q.data()) == 1.f);
+  CHECK(int8_t(q[4]) == 127);
+  CHECK(int8_t(q[5]) == 0);
+  CHECK(int8_t(q[6]) == 2);
+  CHECK(int8_t(q[7]) == -2);
+  x[0] = 100.f; // 100/127 is not a half: the stored scale is its rounding
+  quant::quantize_activation(act_format::q8_0, x.data(), q.data(), 32);
+  CHECK(quant::load_f32(q.data()) == gguf::fp16_to_f32(gguf::f32_to_fp16(100.f / 127.f)));
+  CHECK(quant::load_f32(q.data()) != 100.f / 127.f);
   // q8_k: scaled by -127/max of the signed value of largest magnitude, sums per 16.
   std::vector<float> y(256);
   for (int i = 0; i < 256; ++i)
@@ -173,16 +177,16 @@ std::vector<float> decode_activation(quant::act_format f, const std::vector<uint
   case act_format::f32: case act_format::f16: case act_format::bf16:
     std::memcpy(out.data(), enc.data(), size_t(n) * 4);
     break;
-  case act_format::q8_0:
-    quant::dequantize_row(gguf::tensor_type::q8_0, enc.data(), out.data(), n);
-    break;
-  case act_format::q8_1:
-    for (int64_t b = 0; b < n / 32; ++b) {
-      const float d = quant::load_half(enc.data() + 36 * b);
-      for (int j = 0; j < 32; ++j)
-        out[size_t(32 * b + j)] = d * float(int8_t(enc[size_t(36 * b + 4 + j)]));
+  case act_format::q8_0: case act_format::q8_1: {
+    const bool with_sum = f == act_format::q8_1;
+    const size_t bytes = size_t(quant::q8_32_bytes(with_sum)), values = size_t(quant::q8_32_values(with_sum));
+    for (size_t b = 0; b < size_t(n / 32); ++b) {
+      const float d = quant::load_f32(enc.data() + bytes * b);
+      for (size_t j = 0; j < 32; ++j)
+        out[32 * b + j] = d * float(int8_t(enc[bytes * b + values + j]));
     }
     break;
+  }
   case act_format::q8_k:
     for (int64_t b = 0; b < n / 256; ++b) {
       float d;
@@ -208,9 +212,10 @@ TEST_CASE("every kernel equals the exact product of its encoded operands, on eve
       {"kq-q4_k_m.gguf", "blk.1.attn_q.weight"},        {"kq-q5_k_m.gguf", "blk.0.ffn_gate.weight"},
       {"kq-q6_k.gguf", "blk.2.ffn_down.weight"},        {"kq-iq4_nl.gguf", "blk.3.attn_output.weight"},
   };
-  std::vector<quant::isa> paths = {quant::isa::scalar};
-  if (quant::cpu_runs(quant::isa::avx2))
-    paths.push_back(quant::isa::avx2);
+  std::vector<quant::isa> paths;
+  for (quant::isa i : {quant::isa::scalar, quant::isa::avx2, quant::isa::avx512vnni})
+    if (quant::cpu_runs(i))
+      paths.push_back(i);
   std::mt19937 rng(7);
   std::normal_distribution<float> normal(0.f, 1.f);
   std::set<gguf::tensor_type> covered;
@@ -248,12 +253,12 @@ TEST_CASE("every kernel equals the exact product of its encoded operands, on eve
               // The kernel takes the block's m times the stored s (d * sum(q) in half precision),
               // where the dequantised product has m * d * sum(q).
               for (int64_t blk = 0; blk < w.cols / 32; ++blk) {
-                const uint8_t* e8 = enc.data() + 36 * blk;
+                const uint8_t* e8 = enc.data() + quant::q8_32_bytes(true) * blk;
                 int sum = 0;
                 for (int j = 0; j < 32; ++j)
-                  sum += int8_t(e8[4 + j]);
+                  sum += int8_t(e8[quant::q8_32_values(true) + j]);
                 const double m = quant::load_half(w.row(r) + w.row_bytes / size_t(w.cols / 32) * size_t(blk) + 2);
-                want += m * (double(quant::load_half(e8 + 2)) - double(quant::load_half(e8)) * sum);
+                want += m * (double(quant::load_f32(e8 + 4)) - double(quant::load_f32(e8)) * sum);
               }
             }
             worst = std::max(worst, std::fabs(y[size_t(b * (w.rows + 3) + r)] - want) / (scale + 1e-30));
@@ -347,25 +352,40 @@ TEST_CASE("teacher-forced logits agree with llama.cpp's for every file in the pa
 TEST_CASE("several activation rows at once give each row's product bit for bit", "[quant]") {
   // The multi-row kernels (prefill, batched decode) unpack each weight once for up to four
   // rows; every row's sum must still be the one-row kernel's, so batching never changes output.
+  // The vector sets compute the same sums with other instructions: their floats are equal too.
+  std::vector<quant::isa> vector_sets;
+  for (quant::isa i : {quant::isa::avx2, quant::isa::avx512vnni})
+    if (quant::cpu_runs(i))
+      vector_sets.push_back(i);
   std::mt19937 rng(11);
   std::normal_distribution<float> normal(0.f, 1.f);
   for (const auto& [file, tensor] : std::vector<std::pair<std::string, std::string>>{
+           {"stories260K.gguf", "blk.0.ffn_down.weight"}, {"s260k-f16.gguf", "blk.1.attn_v.weight"},
+           {"s260k-bf16.gguf", "blk.2.ffn_up.weight"},
            {"s260k-q8_0.gguf", "blk.1.attn_q.weight"}, {"s260k-q4_1.gguf", "blk.1.ffn_up.weight"},
            {"s260k-q5_0.gguf", "blk.2.attn_output.weight"}, {"kq-q4_k_m.gguf", "blk.0.ffn_gate.weight"},
            {"kq-q5_k_m.gguf", "blk.1.attn_q.weight"}, {"kq-q6_k.gguf", "blk.3.ffn_up.weight"},
-           {"kq-iq4_nl.gguf", "blk.2.attn_k.weight"}, {"kq-q3_k_m.gguf", "blk.0.ffn_up.weight"}}) {
+           {"kq-iq4_nl.gguf", "blk.2.attn_k.weight"}, {"kq-q3_k_m.gguf", "blk.0.ffn_up.weight"},
+           {"kq-q2_k.gguf", "blk.0.ffn_down.weight"}}) {
     const auto f = gguf::file::open(find_model(file));
     const quant::weight_matrix w = quant::map_matrix(f, tensor, f.require_tensor(tensor).dims);
     for (int64_t n : {2, 3, 4, 5, 11}) {
       std::vector<float> x(size_t(n * w.cols));
       for (float& v : x)
         v = normal(rng);
-      std::vector<float> together(size_t(n * w.rows)), alone(size_t(n * w.rows));
-      quant::matmul(w, x.data(), n, together.data(), w.rows, false);
-      for (int64_t b = 0; b < n; ++b)
-        quant::matmul(w, x.data() + b * w.cols, 1, alone.data() + b * w.rows, w.rows, false);
-      INFO(file << " " << tensor << ", " << n << " rows");
-      CHECK(std::memcmp(together.data(), alone.data(), together.size() * 4) == 0);
+      std::vector<float> first;
+      for (quant::isa set : vector_sets) {
+        std::vector<float> together(size_t(n * w.rows)), alone(size_t(n * w.rows));
+        quant::matmul(w, x.data(), n, together.data(), w.rows, false, set);
+        for (int64_t b = 0; b < n; ++b)
+          quant::matmul(w, x.data() + b * w.cols, 1, alone.data() + b * w.rows, w.rows, false, set);
+        INFO(file << " " << tensor << " (" << gguf::type_name(w.type) << "), " << n
+                  << " rows, kernels " << quant::isa_name(set));
+        CHECK(std::memcmp(together.data(), alone.data(), together.size() * 4) == 0);
+        if (first.empty())
+          first = together;
+        CHECK(std::memcmp(together.data(), first.data(), together.size() * 4) == 0);
+      }
     }
   }
 }

@@ -1,8 +1,8 @@
 // Encoding of activation rows before the dot products, and the choice of kernels by CPU.
 //
-// Activation blocks (as ggml's):
-//   q8_0  32 values  34 B: half d; int8 q[32]
-//   q8_1  32 values  36 B: half d; half s = d * sum(q); int8 q[32]
+// Activation blocks (ggml's, with the half-precision scales kept widened to float):
+//   q8_0  32 values  36 B: float d; int8 q[32]
+//   q8_1  32 values  40 B: float d; float s = d * sum(q); int8 q[32]
 //   q8_k 256 values 292 B: float d; int8 q[256]; int16 sums of each 16 q
 #include <cmath>
 #include <cstdlib>
@@ -35,8 +35,8 @@ act_format activation_format(tensor_type t) {
 size_t activation_row_bytes(act_format f, int64_t n) {
   switch (f) {
   case act_format::f32: case act_format::f16: case act_format::bf16: return size_t(n) * 4;
-  case act_format::q8_0: return size_t(n / 32) * 34;
-  case act_format::q8_1: return size_t(n / 32) * 36;
+  case act_format::q8_0: return size_t(n / 32) * q8_32_bytes(false);
+  case act_format::q8_1: return size_t(n / 32) * q8_32_bytes(true);
   case act_format::q8_k: return size_t(n / 256) * 292;
   }
   return 0;
@@ -44,7 +44,11 @@ size_t activation_row_bytes(act_format f, int64_t n) {
 
 namespace {
 
-void store_u16(uint8_t* p, uint16_t v) { std::memcpy(p, &v, 2); }
+// A scale as llama.cpp's block stores it: rounded to half precision.
+void store_half_as_float(uint8_t* p, float v) {
+  const float h = gguf::fp16_to_f32(gguf::f32_to_fp16(v));
+  std::memcpy(p, &h, 4);
+}
 
 // Values rounded to half precision (or bfloat16) and kept as floats: the product of two such
 // values is exact in F32, so the sums are llama.cpp's while the kernels load no conversions.
@@ -59,22 +63,22 @@ void rounded(const float* x, uint8_t* out, int64_t n) {
 // reference rounds half away from zero, which x86 builds never run).
 template <bool with_sum>
 void q8_32(const float* x, uint8_t* out, int64_t n) {
-  constexpr int bytes = with_sum ? 36 : 34;
+  constexpr int bytes = q8_32_bytes(with_sum);
   for (int64_t i = 0; i < n; i += 32, x += 32, out += bytes) {
     float amax = 0.f;
     for (int j = 0; j < 32; ++j)
       amax = std::max(amax, std::fabs(x[j]));
     const float d = amax / 127.f;
     const float id = amax != 0.f ? 127.f / amax : 0.f;
-    auto* q = reinterpret_cast<int8_t*>(out + (with_sum ? 4 : 2));
+    auto* q = reinterpret_cast<int8_t*>(out + q8_32_values(with_sum));
     int sum = 0;
     for (int j = 0; j < 32; ++j) {
       q[j] = int8_t(std::nearbyint(x[j] * id));
       sum += q[j];
     }
-    store_u16(out, gguf::f32_to_fp16(d));
+    store_half_as_float(out, d);
     if (with_sum)
-      store_u16(out + 2, gguf::f32_to_fp16(d * float(sum)));
+      store_half_as_float(out + 4, d * float(sum));
   }
 }
 
@@ -117,55 +121,79 @@ void quantize_activation(act_format f, const float* x, uint8_t* out, int64_t n) 
   }
 }
 
-const char* isa_name(isa i) { return i == isa::avx2 ? "avx2" : "scalar"; }
+const char* isa_name(isa i) {
+  switch (i) {
+  case isa::avx2: return "avx2";
+  case isa::avx512vnni: return "avx512vnni";
+  default: return "scalar";
+  }
+}
 
 bool cpu_runs(isa i) {
 #if defined(__x86_64__) && defined(__GNUC__)
-  if (i == isa::avx2)
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-           __builtin_cpu_supports("f16c");
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                    __builtin_cpu_supports("f16c");
+  switch (i) {
+  case isa::avx2: return avx2;
+  case isa::avx512vnni:
+    return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+  default: return true;
+  }
 #else
-  if (i == isa::avx2)
-    return false;
+  return i == isa::scalar;
 #endif
-  return true;
 }
 
 isa active_isa() {
   static const isa chosen = [] {
-    const char* forced = std::getenv("LLAMPS_KERNELS");
-    if (forced && std::string(forced) == "scalar")
-      return isa::scalar;
-    return cpu_runs(isa::avx2) ? isa::avx2 : isa::scalar;
+    isa best = isa::scalar;
+    for (isa i : {isa::avx2, isa::avx512vnni})
+      if (cpu_runs(i))
+        best = i;
+    // LLAMPS_KERNELS lowers the choice (never raises it past what the CPU runs).
+    if (const char* forced = std::getenv("LLAMPS_KERNELS"))
+      for (isa i : {isa::scalar, isa::avx2, isa::avx512vnni})
+        if (forced == std::string(isa_name(i)) && i < best)
+          best = i;
+    return best;
   }();
   return chosen;
 }
 
+namespace {
+
+// The kernel of the best set at or below i that has one (or nullptr).
+template <class F, class... A>
+F best_kernel(isa i, F (*vnni_set)(A...), F (*avx2_set)(A...), F (*scalar_set)(A...), A... a) {
+  F f = nullptr;
+  if (i >= isa::avx512vnni)
+    f = vnni_set(a...);
+  if (!f && i >= isa::avx2)
+    f = avx2_set(a...);
+  return f ? f : scalar_set(a...);
+}
+
+dot_rows_fn no_rows_kernel(tensor_type) { return nullptr; }
+
+} // namespace
+
 dot_fn find_dot(tensor_type t, isa i) {
-  if (i == isa::avx2)
-    if (dot_fn f = avx2_dot(t))
-      return f;
-  if (dot_fn f = scalar_dot(t))
+  if (dot_fn f = best_kernel(i, vnni::dot, avx2::dot, scalar_dot, t))
     return f;
   throw model_error(std::string("no kernel for tensor type ") + gguf::type_name(t));
 }
 
+dot_rows_fn find_dot_rows(tensor_type t, isa i) {
+  return best_kernel(i, vnni::dot_rows, avx2::dot_rows, no_rows_kernel, t);
+}
+
 weighted_sum_fn find_weighted_sum(isa i) {
-  if (i == isa::avx2)
-    if (weighted_sum_fn f = avx2_weighted_sum())
-      return f;
-  return scalar_weighted_sum();
+  return best_kernel(i, vnni::weighted_sum, avx2::weighted_sum, scalar_weighted_sum);
 }
 
 weighted_sum_f16_fn find_weighted_sum_f16(isa i) {
-  if (i == isa::avx2)
-    if (weighted_sum_f16_fn f = avx2_weighted_sum_f16())
-      return f;
-  return scalar_weighted_sum_f16();
-}
-
-dot_rows_fn find_dot_rows(tensor_type t, isa i) {
-  return i == isa::avx2 ? avx2_dot_rows(t) : nullptr;
+  return best_kernel(i, vnni::weighted_sum_f16, avx2::weighted_sum_f16, scalar_weighted_sum_f16);
 }
 
 std::string cpu_description() {

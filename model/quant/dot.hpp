@@ -19,6 +19,11 @@ enum class act_format : uint8_t { f32, f16, bf16, q8_0, q8_1, q8_k };
 act_format activation_format(tensor_type weights);
 // Bytes of one encoded row of n values (n a multiple of the format's block).
 size_t activation_row_bytes(act_format f, int64_t n);
+// The 32-value activation blocks: q8_0 is {float d; int8 q[32]}, q8_1 {float d; float s;
+// int8 q[32]}, where d and s hold the half-precision values llama.cpp's blocks store (widened
+// once here, so no kernel converts them). q8_k is ggml's block.
+constexpr int q8_32_bytes(bool with_sum) { return with_sum ? 40 : 36; }
+constexpr int q8_32_values(bool with_sum) { return with_sum ? 8 : 4; } // offset of q
 // Encodes n values of x; the rounding is llama.cpp's on x86: q8_0/q8_1 scale by 127/amax and
 // round half to even, q8_k by -127/max (the signed value of largest magnitude).
 void quantize_activation(act_format f, const float* x, uint8_t* out, int64_t n);
@@ -32,9 +37,11 @@ using dot_rows_fn = void (*)(const uint8_t* w, const uint8_t* x, size_t stride, 
                              int64_t n, float* out);
 constexpr int max_dot_rows = 4;
 
-enum class isa : uint8_t { scalar, avx2 };
+// Instruction sets, each a superset of the one before: avx2 is AVX2 + FMA + F16C; avx512vnni
+// adds AVX-512 (F, BW, VL) and its VNNI integer dot products, used 256 bits at a time.
+enum class isa : uint8_t { scalar, avx2, avx512vnni };
 const char* isa_name(isa i);
-// The best instruction set this CPU runs, lowered by LLAMPS_KERNELS=scalar (or avx2).
+// The best instruction set this CPU runs, lowered by LLAMPS_KERNELS=scalar (or avx2, ...).
 isa active_isa();
 bool cpu_runs(isa i);
 // The kernel for weights of type t on instruction set i: i's own, or the next lower set's
@@ -62,13 +69,22 @@ weighted_sum_f16_fn find_weighted_sum_f16(isa i);
 // "<CPU model> | flags: avx2 fma f16c avx512f ... | kernels: avx2" for benchmark reports.
 std::string cpu_description();
 
-// Per instruction set (dot_scalar.cpp, dot_avx2.cpp): the kernel for t, or nullptr.
+// Per instruction set (dot_scalar.cpp; dot_avx2.cpp, built once per vector set): the kernel
+// for t, or nullptr.
 dot_fn scalar_dot(tensor_type t);
-dot_fn avx2_dot(tensor_type t);
-dot_rows_fn avx2_dot_rows(tensor_type t);
 weighted_sum_fn scalar_weighted_sum();
-weighted_sum_fn avx2_weighted_sum();
 weighted_sum_f16_fn scalar_weighted_sum_f16();
-weighted_sum_f16_fn avx2_weighted_sum_f16();
+namespace avx2 {
+dot_fn dot(tensor_type t);
+dot_rows_fn dot_rows(tensor_type t);
+weighted_sum_fn weighted_sum();
+weighted_sum_f16_fn weighted_sum_f16();
+} // namespace avx2
+namespace vnni { // the same declarations, for the AVX-512 VNNI build of dot_avx2.cpp
+dot_fn dot(tensor_type t);
+dot_rows_fn dot_rows(tensor_type t);
+weighted_sum_fn weighted_sum();
+weighted_sum_f16_fn weighted_sum_f16();
+} // namespace vnni
 
 } // namespace llamps::quant

@@ -1,9 +1,18 @@
-// The AVX2 + FMA + F16C kernels (every x86 server since 2013; AVX-512 machines run them too).
-// This file alone is compiled with those instructions enabled, and is called only where the
-// CPU has them (dot.cpp). Each kernel computes what dot_scalar.cpp computes, 32 values a step:
-// integer products of the unpacked weights with the int8 activations (maddubs: unsigned x
-// signed bytes, pairs summed to int16; madd: int16 pairs to int32), scaled per block in float.
+// The AVX2 + FMA + F16C kernels (every x86 server since 2013). This file is compiled twice
+// (CMakeLists.txt): for AVX2, and again for CPUs with AVX-512 VNNI, whose 256-bit integer dot
+// products (vpdpbusd: four byte products summed into each int32 lane; vpdpwssd: two int16
+// products added to an int32 lane) give the same integers in fewer instructions, so the two
+// builds return the same floats. Each build is called only where the CPU has its instructions
+// (dot.cpp). Each kernel computes what dot_scalar.cpp computes, 32 values a step: integer
+// products of the unpacked weights with the int8 activations (maddubs: unsigned x signed
+// bytes, pairs summed to int16; madd: int16 pairs to int32), scaled per block in float.
 #include "model/quant/dot.hpp"
+
+#if defined(LLAMPS_KERNELS_VNNI)
+#define LLAMPS_KERNEL_SET vnni
+#else
+#define LLAMPS_KERNEL_SET avx2
+#endif
 
 #if defined(__x86_64__) && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #include <immintrin.h>
@@ -31,9 +40,25 @@ float hsum(__m256 v) {
 __m256i load32(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
 __m128i load16(const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
 
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+constexpr bool vnni = true;
+#else
+constexpr bool vnni = false;
+#endif
+
 // Sum of products of 32 unsigned bytes with 32 signed bytes, as 8 int32 lanes.
 __m256i dot_u8_s8(__m256i u, __m256i s) {
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+  if constexpr (vnni)
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
+  else
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+}
+// sum + the products of int16 pairs a * b, summed to 8 int32 lanes.
+__m256i add_madd(__m256i sum, __m256i a, __m256i b) {
+  if constexpr (vnni)
+    return _mm256_dpwssd_epi32(sum, a, b);
+  else
+    return _mm256_add_epi32(sum, _mm256_madd_epi16(a, b));
 }
 // 16 bytes of nibbles to 32 bytes: values 0..15 (low nibbles) then 16..31 (high nibbles).
 __m256i unpack_nibbles(const uint8_t* qs) {
@@ -94,10 +119,10 @@ void weighted_sum_of(const float* w, const V* v, int64_t n, int64_t stride, int6
     rest(w, v + d, n, stride, width - d, out + d);
 }
 
-void weighted_sum(const float* w, const float* v, int64_t n, int64_t stride, int64_t width, float* out) {
+void weighted_sum_f32_values(const float* w, const float* v, int64_t n, int64_t stride, int64_t width, float* out) {
   weighted_sum_of(w, v, n, stride, width, out, scalar_weighted_sum());
 }
-void weighted_sum_f16(const float* w, const uint16_t* v, int64_t n, int64_t stride, int64_t width,
+void weighted_sum_f16_values(const float* w, const uint16_t* v, int64_t n, int64_t stride, int64_t width,
                       float* out) {
   weighted_sum_of(w, v, n, stride, width, out, scalar_weighted_sum_f16());
 }
@@ -165,51 +190,76 @@ void float_dot_4(const uint8_t* w, const uint8_t* x, size_t stride, int64_t n, f
   float_dot<T, 2>(w, x + 2 * stride, stride, n, out + 2);
 }
 
-// The 32-value formats. A weight block is unpacked once for all activation rows: signed
-// weights (offsets applied) as |q| and q (whose sign moves onto x); the formats with a min as
-// unsigned q, plus m * s of the q8_1 activation block.
+// The 32-value formats. A weight block is unpacked once for all activation rows. The signed
+// ones (q8_0, iq4_nl) as |q| and q, whose sign moves onto the activations; the others as their
+// unsigned stored values: a min (q4_1, q5_1) comes in as m * s of the q8_1 block, and an
+// offset (q4_0: 8, q5_0: 16) as offset * x summed per lane, taken once per activation block,
+// so that each lane's integer is exactly the signed one.
+constexpr bool signed32(tensor_type t) { return t == tensor_type::q8_0 || t == tensor_type::iq4_nl; }
+constexpr int offset32(tensor_type t) { return t == tensor_type::q4_0 ? 8 : t == tensor_type::q5_0 ? 16 : 0; }
+
 struct unpacked32 {
-  __m256i magnitude; // |q|, or q for the formats with a min
-  __m256i sign;      // q, whose signs move onto the activations
+  __m256i magnitude; // |q| of the signed formats, the stored values of the others
+  __m256i sign;      // q of the signed formats
 };
 
 template <tensor_type T>
 unpacked32 unpack32(const uint8_t* w) {
-  __m256i q;
   if constexpr (T == tensor_type::q8_0) {
-    q = load32(w + 2);
+    const __m256i q = load32(w + 2);
+    return {_mm256_sign_epi8(q, q), q};
   } else if constexpr (T == tensor_type::iq4_nl) {
     const __m256i table = _mm256_broadcastsi128_si256(
         _mm_loadu_si128(reinterpret_cast<const __m128i*>(iq4_nl_values)));
-    q = _mm256_shuffle_epi8(table, unpack_nibbles(w + 2));
+    const __m256i q = _mm256_shuffle_epi8(table, unpack_nibbles(w + 2));
+    return {_mm256_sign_epi8(q, q), q};
   } else {
-    q = unpack_nibbles(w + block32_bytes(T) - 16);
+    __m256i q = unpack_nibbles(w + block32_bytes(T) - 16);
     if constexpr (block32_has_high(T))
       q = _mm256_or_si256(q, high_bits(w + (block32_has_min(T) ? 4 : 2)));
-    if constexpr (!block32_has_min(T))
-      q = _mm256_sub_epi8(q, _mm256_set1_epi8(T == tensor_type::q4_0 ? 8 : 16));
-  }
-  if constexpr (block32_has_min(T))
     return {q, q};
+  }
+}
+
+// An activation block's values, and for the formats with an offset, offset * x per lane.
+struct activation32 {
+  __m256i q;
+  __m256i offset;
+};
+template <tensor_type T>
+activation32 prepare32(const uint8_t* q) {
+  const __m256i x = load32(q);
+  if constexpr (offset32(T) != 0)
+    return {x, dot_u8_s8(_mm256_set1_epi8(offset32(T)), x)};
   else
-    return {_mm256_sign_epi8(q, q), q};
+    return {x, x};
 }
 
 template <tensor_type T>
-__m256i products32(const unpacked32& q, __m256i x) {
-  if constexpr (block32_has_min(T))
-    return dot_u8_s8(q.magnitude, x);
+__m256i products32(const unpacked32& w, const activation32& x) {
+  if constexpr (signed32(T))
+    return dot_u8_s8(w.magnitude, _mm256_sign_epi8(x.q, w.sign));
+  else if constexpr (offset32(T) != 0)
+    return _mm256_sub_epi32(dot_u8_s8(w.magnitude, x.q), x.offset);
   else
-    return dot_u8_s8(q.magnitude, _mm256_sign_epi8(x, q.sign));
+    return dot_u8_s8(w.magnitude, x.q);
 }
+
+// NW weight rows (w, w + wstride, ...) with NX activation rows (x, x + xstride, ...), out[i *
+// NX + r] for weight row i and activation row r; each sum is taken in the same order as alone.
+// Many activation rows share each unpacked weight block (prefill, batches); many weight rows
+// share each activation block and run independent chains of multiply-adds (decode).
+// Bytes ahead of the block in use that a streamed weight row asks for: a row read from memory
+// once (decode) otherwise waits on each cache line in turn.
+constexpr int prefetch_distance = 1024;
 
 // One weight row with NX activation rows (x, x + stride, ...); each row's sum is taken in the
 // same order as alone.
 template <tensor_type T, int NX>
 void dot32(const uint8_t* w, const uint8_t* x, size_t stride, int64_t n, float* out) {
   constexpr int wbytes = block32_bytes(T);
-  constexpr int xbytes = block32_has_min(T) ? 36 : 34;
-  constexpr int xq = block32_has_min(T) ? 4 : 2;
+  constexpr int xbytes = q8_32_bytes(block32_has_min(T));
+  constexpr int xq = q8_32_values(block32_has_min(T));
   // iq4_nl as llama.cpp sums it: blocks in pairs, into two accumulators.
   constexpr int lanes = T == tensor_type::iq4_nl ? 2 : 1;
   __m256 acc[2][NX];
@@ -223,24 +273,26 @@ void dot32(const uint8_t* w, const uint8_t* x, size_t stride, int64_t n, float* 
   for (; b + lanes <= blocks; b += lanes)
     for (int l = 0; l < lanes; ++l) {
       const uint8_t* wb = w + (b + l) * wbytes;
+      _mm_prefetch(reinterpret_cast<const char*>(wb + prefetch_distance), _MM_HINT_T0);
       const unpacked32 q = unpack32<T>(wb);
-      const float dw = half(wb);
+      const __m256 dw = _mm256_set1_ps(half(wb));
       for (int r = 0; r < NX; ++r) {
         const uint8_t* xb = x + r * stride + (b + l) * xbytes;
-        const __m256i p = products32<T>(q, load32(xb + xq));
-        acc[l][r] = _mm256_fmadd_ps(_mm256_set1_ps(dw * half(xb)), _mm256_cvtepi32_ps(p), acc[l][r]);
+        const __m256i p = products32<T>(q, prepare32<T>(xb + xq));
+        const __m256 d = _mm256_mul_ps(dw, _mm256_broadcast_ss(reinterpret_cast<const float*>(xb)));
+        acc[l][r] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[l][r]);
         if constexpr (block32_has_min(T))
-          mins[r] = std::fma(half(wb + 2), half(xb + 2), mins[r]);
+          mins[r] = std::fma(half(wb + 2), load_f32(xb + 4), mins[r]);
       }
     }
   for (int r = 0; r < NX; ++r) {
     float s = hsum(_mm256_add_ps(acc[0][r], acc[1][r])) + mins[r];
     for (int64_t t = b; t < blocks; ++t) { // the odd block of iq4_nl
       const uint8_t* xb = x + r * stride + t * xbytes;
-      const __m256i p = products32<T>(unpack32<T>(w + t * wbytes), load32(xb + xq));
-      const __m128i q = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
-      const __m128i h = _mm_hadd_epi32(_mm_hadd_epi32(q, q), q);
-      s += half(w + t * wbytes) * half(xb) * float(_mm_cvtsi128_si32(h));
+      const __m256i p = products32<T>(unpack32<T>(w + t * wbytes), prepare32<T>(xb + xq));
+      const __m128i h4 = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+      const __m128i h = _mm_hadd_epi32(_mm_hadd_epi32(h4, h4), h4);
+      s += half(w + t * wbytes) * load_f32(xb) * float(_mm_cvtsi128_si32(h));
     }
     out[r] = s;
   }
@@ -289,7 +341,7 @@ float dot_q2_k(const uint8_t* w, const uint8_t* x, int64_t n) {
         const int g = 8 * half + 2 * k;
         const __m256i q = _mm256_and_si256(_mm256_srli_epi16(bits, 2 * k), pair);
         const __m256i p = _mm256_maddubs_epi16(q, load32(xb.q + 128 * half + 32 * k));
-        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(scale_pair(scales, g), p));
+        sumi = add_madd(sumi, scale_pair(scales, g), p);
       }
     }
     acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
@@ -317,7 +369,7 @@ float dot_q3_k(const uint8_t* w, const uint8_t* x, int64_t n) {
         const __m256i q = _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(high, 2)), four);
         const __m256i xq = load32(xb.q + 128 * half + 32 * k);
         const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(xq, q));
-        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(scale_pair(scales, g), p));
+        sumi = add_madd(sumi, scale_pair(scales, g), p);
       }
     }
     acc = _mm256_fmadd_ps(_mm256_set1_ps(xb.d * half(w + 108)), _mm256_cvtepi32_ps(sumi), acc);
@@ -379,9 +431,8 @@ void dot_q45_k(const uint8_t* w, const uint8_t* x, size_t stride, int64_t n, flo
       for (int c = 0; c < 4; ++c) {
         const __m256i plo = _mm256_maddubs_epi16(q[2 * c], load32(xb.q + 64 * c));
         const __m256i phi = _mm256_maddubs_epi16(q[2 * c + 1], load32(xb.q + 64 * c + 32));
-        sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(
-                                          _mm256_madd_epi16(plo, _mm256_set1_epi16(int16_t(sc[2 * c]))),
-                                          _mm256_madd_epi16(phi, _mm256_set1_epi16(int16_t(sc[2 * c + 1])))));
+        sumi = add_madd(sumi, plo, _mm256_set1_epi16(int16_t(sc[2 * c])));
+        sumi = add_madd(sumi, phi, _mm256_set1_epi16(int16_t(sc[2 * c + 1])));
       }
       acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc[r]);
     }
@@ -423,7 +474,7 @@ void dot_q6_k(const uint8_t* w, const uint8_t* x, size_t stride, int64_t n, floa
       for (int k = 0; k < 8; ++k) {
         const __m256i xq = load32(xb.q + 32 * k);
         const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(q[k], xq), _mm256_maddubs_epi16(m32, xq));
-        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(scale_pair(scales, 2 * k), p));
+        sumi = add_madd(sumi, scale_pair(scales, 2 * k), p);
       }
       acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(xb.d * dw), _mm256_cvtepi32_ps(sumi), acc[r]);
     }
@@ -459,10 +510,10 @@ constexpr dot_rows_fn float_rows = up_to_4_rows<float_dot<T, 1>, float_dot<T, 2>
 
 } // namespace
 
-weighted_sum_fn avx2_weighted_sum() { return weighted_sum; }
-weighted_sum_f16_fn avx2_weighted_sum_f16() { return weighted_sum_f16; }
+weighted_sum_fn LLAMPS_KERNEL_SET::weighted_sum() { return weighted_sum_f32_values; }
+weighted_sum_f16_fn LLAMPS_KERNEL_SET::weighted_sum_f16() { return weighted_sum_f16_values; }
 
-dot_fn avx2_dot(tensor_type t) {
+dot_fn LLAMPS_KERNEL_SET::dot(tensor_type t) {
   switch (t) {
   case tensor_type::f32: return one_row<float_dot<tensor_type::f32, 1>>;
   case tensor_type::f16: return one_row<float_dot<tensor_type::f16, 1>>;
@@ -482,7 +533,7 @@ dot_fn avx2_dot(tensor_type t) {
   }
 }
 
-dot_rows_fn avx2_dot_rows(tensor_type t) {
+dot_rows_fn LLAMPS_KERNEL_SET::dot_rows(tensor_type t) {
   switch (t) {
   case tensor_type::f32: return float_rows<tensor_type::f32>;
   case tensor_type::f16: return float_rows<tensor_type::f16>;
@@ -505,10 +556,10 @@ dot_rows_fn avx2_dot_rows(tensor_type t) {
 #else
 
 namespace llamps::quant {
-dot_fn avx2_dot(tensor_type) { return nullptr; }
-dot_rows_fn avx2_dot_rows(tensor_type) { return nullptr; }
-weighted_sum_fn avx2_weighted_sum() { return nullptr; }
-weighted_sum_f16_fn avx2_weighted_sum_f16() { return nullptr; }
+dot_fn LLAMPS_KERNEL_SET::dot(tensor_type) { return nullptr; }
+dot_rows_fn LLAMPS_KERNEL_SET::dot_rows(tensor_type) { return nullptr; }
+weighted_sum_fn LLAMPS_KERNEL_SET::weighted_sum() { return nullptr; }
+weighted_sum_f16_fn LLAMPS_KERNEL_SET::weighted_sum_f16() { return nullptr; }
 } // namespace llamps::quant
 
 #endif

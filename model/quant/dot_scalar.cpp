@@ -116,14 +116,13 @@ block32 unpack32(const uint8_t* b) {
 template <tensor_type T>
 float dot32(const uint8_t* w, const uint8_t* x, int64_t n) {
   constexpr bool has_min = block32_has_min(T);
-  constexpr int xbytes = has_min ? 36 : 34;
   float s = 0.f, mins = 0.f;
-  for (int64_t i = 0; i < n; i += 32, w += block32_bytes(T), x += xbytes) {
+  for (int64_t i = 0; i < n; i += 32, w += block32_bytes(T), x += q8_32_bytes(has_min)) {
     const block32 u = unpack32<T>(w);
-    const int isum = dot_i8(u.q, q8_values(x, has_min ? 4 : 2), 32);
-    s += u.d * load_half(x) * float(isum);
+    const int isum = dot_i8(u.q, q8_values(x, q8_32_values(has_min)), 32);
+    s += u.d * load_f32(x) * float(isum);
     if (has_min)
-      mins += u.m * load_half(x + 2); // m * (d_x * sum of the activation's q)
+      mins += u.m * load_f32(x + 4); // m * (d_x * sum of the activation's q)
   }
   return s + mins;
 }

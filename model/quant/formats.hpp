@@ -18,6 +18,7 @@
 //   q5_k  176 B: half d, dmin; 12 B scales and mins; 32 B fifth bits; 128 B nibbles
 //   q6_k  210 B: 128 B low nibbles; 64 B of 2-bit highs; int8 scales[16]; half d
 #include <cstdint>
+#include <cstring>
 
 #include "model/gguf.hpp"
 
@@ -48,5 +49,10 @@ void q3_k_scales(const uint8_t* packed, int8_t out[16]);
 // Little-endian reads from a block.
 inline uint16_t load_u16(const uint8_t* p) { return uint16_t(p[0] | (p[1] << 8)); }
 inline float load_half(const uint8_t* p) { return gguf::fp16_to_f32(load_u16(p)); }
+inline float load_f32(const uint8_t* p) {
+  float v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
 
 } // namespace llamps::quant

@@ -1,0 +1,76 @@
+// Kernel throughput on random matrices (kernel_bench.hpp).
+#include "model/quant/kernel_bench.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <random>
+
+#include "model/quant/matrix.hpp"
+#include "model/quant/quantize.hpp"
+
+namespace llamps::quant {
+
+namespace {
+
+weight_matrix random_matrix(tensor_type t, int64_t rows, int64_t cols, std::mt19937& rng) {
+  std::normal_distribution<float> normal(0.f, 0.02f);
+  weight_matrix w;
+  w.name = "random";
+  w.type = t;
+  w.rows = rows;
+  w.cols = cols;
+  w.row_bytes = size_t(gguf::row_bytes(t, uint64_t(cols)));
+  std::shared_ptr<uint8_t> data(new uint8_t[w.row_bytes * size_t(rows)], std::default_delete<uint8_t[]>());
+  std::vector<float> row(static_cast<size_t>(cols));
+  for (int64_t r = 0; r < rows; ++r) {
+    for (float& v : row)
+      v = normal(rng);
+    uint8_t* out = data.get() + size_t(r) * w.row_bytes;
+    if (t == tensor_type::f32)
+      std::memcpy(out, row.data(), w.row_bytes);
+    else if (t == tensor_type::f16)
+      for (int64_t i = 0; i < cols; ++i) {
+        const uint16_t h = gguf::f32_to_fp16(row[size_t(i)]);
+        std::memcpy(out + 2 * i, &h, 2);
+      }
+    else
+      quantize_row(t, row.data(), out, cols);
+  }
+  w.data = data;
+  return w;
+}
+
+} // namespace
+
+std::vector<kernel_rate> measure_kernels(const std::vector<tensor_type>& types,
+                                         const std::vector<int>& row_counts, int64_t n_rows,
+                                         int64_t n_cols, int runs) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  const int most = *std::max_element(row_counts.begin(), row_counts.end());
+  std::vector<float> x(size_t(most * n_cols)), y(size_t(most * n_rows));
+  for (float& v : x)
+    v = normal(rng);
+  std::vector<kernel_rate> rates;
+  for (tensor_type t : types) {
+    const weight_matrix w = random_matrix(t, n_rows, n_cols, rng);
+    for (isa set : {isa::scalar, isa::avx2, isa::avx512vnni}) {
+      if (!cpu_runs(set) || (set == isa::scalar && cpu_runs(isa::avx2)))
+        continue; // the portable set is for correctness; it is timed only where it is all there is
+      for (int n : row_counts) {
+        matmul(w, x.data(), n, y.data(), n_rows, false, set); // warm-up
+        double best = 1e30;
+        for (int r = 0; r < runs; ++r) {
+          const auto t0 = std::chrono::steady_clock::now();
+          matmul(w, x.data(), n, y.data(), n_rows, false, set);
+          best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        }
+        rates.push_back({t, set, n, best, uint64_t(n) * uint64_t(n_rows * n_cols), w.bytes()});
+      }
+    }
+  }
+  return rates;
+}
+
+} // namespace llamps::quant
