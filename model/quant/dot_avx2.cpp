@@ -37,6 +37,15 @@ float hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
+// A weight row is streamed from memory once per decode step: each kernel asks for the bytes
+// `prefetch_distance` ahead of the block it is on, or it waits on each cache line in turn.
+constexpr int prefetch_distance = 1024;
+template <int Bytes>
+void prefetch_block(const uint8_t* block) {
+  for (int line = 0; line < Bytes; line += 64)
+    _mm_prefetch(reinterpret_cast<const char*>(block + prefetch_distance + line), _MM_HINT_T0);
+}
+
 __m256i load32(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
 __m128i load16(const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
 
@@ -164,12 +173,15 @@ void float_dot(const uint8_t* w, const uint8_t* xp, size_t stride, int64_t n, fl
       a = _mm256_setzero_ps();
   }
   int64_t i = 0;
-  for (; i + 32 <= n; i += 32)
+  constexpr int value_bytes = T == tensor_type::f32 ? 4 : 2;
+  for (; i + 32 <= n; i += 32) {
+    prefetch_block<32 * value_bytes>(w + i * value_bytes);
     for (int k = 0; k < 4; ++k) {
       const __m256 wv = weights8<T>(w, i + 8 * k);
       for (int r = 0; r < NX; ++r)
         acc[r][k] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x[r] + i + 8 * k), acc[r][k]);
     }
+  }
   for (int r = 0; r < NX; ++r) {
     if constexpr (T == tensor_type::f32) {
       float s = reduce_accumulators(acc[r]);
@@ -249,10 +261,6 @@ __m256i products32(const unpacked32& w, const activation32& x) {
 // NX + r] for weight row i and activation row r; each sum is taken in the same order as alone.
 // Many activation rows share each unpacked weight block (prefill, batches); many weight rows
 // share each activation block and run independent chains of multiply-adds (decode).
-// Bytes ahead of the block in use that a streamed weight row asks for: a row read from memory
-// once (decode) otherwise waits on each cache line in turn.
-constexpr int prefetch_distance = 1024;
-
 // One weight row with NX activation rows (x, x + stride, ...); each row's sum is taken in the
 // same order as alone.
 template <tensor_type T, int NX>
@@ -273,7 +281,7 @@ void dot32(const uint8_t* w, const uint8_t* x, size_t stride, int64_t n, float* 
   for (; b + lanes <= blocks; b += lanes)
     for (int l = 0; l < lanes; ++l) {
       const uint8_t* wb = w + (b + l) * wbytes;
-      _mm_prefetch(reinterpret_cast<const char*>(wb + prefetch_distance), _MM_HINT_T0);
+      prefetch_block<1>(wb); // blocks of 18 to 34 bytes: one line in two or three
       const unpacked32 q = unpack32<T>(wb);
       const __m256 dw = _mm256_set1_ps(half(wb));
       for (int r = 0; r < NX; ++r) {
@@ -328,6 +336,7 @@ float dot_q2_k(const uint8_t* w, const uint8_t* x, int64_t n) {
   __m256 acc = _mm256_setzero_ps();
   const __m256i pair = _mm256_set1_epi8(3);
   for (int64_t i = 0; i < n; i += 256, w += 84, x += 292) {
+    prefetch_block<84>(w);
     const q8k_block xb = read_q8k(x);
     const float d = xb.d * half(w + 80), dmin = -xb.d * half(w + 82);
     const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(load16(w), 4), _mm_set1_epi8(0x0F)));
@@ -354,6 +363,7 @@ float dot_q3_k(const uint8_t* w, const uint8_t* x, int64_t n) {
   __m256 acc = _mm256_setzero_ps();
   const __m256i pair = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1), four = _mm256_set1_epi8(4);
   for (int64_t i = 0; i < n; i += 256, w += 110, x += 292) {
+    prefetch_block<110>(w);
     const q8k_block xb = read_q8k(x);
     int8_t sc[16];
     q3_k_scales(w + 96, sc);
@@ -392,6 +402,7 @@ void dot_q45_k(const uint8_t* w, const uint8_t* x, size_t stride, int64_t n, flo
   }
   const __m256i low4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
   for (int64_t i = 0; i < n; i += 256, w += wbytes, x += 292) {
+    prefetch_block<wbytes>(w);
     // The eight 6-bit scales and mins as bytes (formats.hpp's k4_scale_min, four at a time).
     uint32_t u[3];
     std::memcpy(u, w + 4, 12);
@@ -454,6 +465,7 @@ void dot_q6_k(const uint8_t* w, const uint8_t* x, size_t stride, int64_t n, floa
   const __m256i low4 = _mm256_set1_epi8(0x0F), pair = _mm256_set1_epi8(3);
   const __m256i m32 = _mm256_set1_epi8(32);
   for (int64_t i = 0; i < n; i += 256, w += 210, x += 292) {
+    prefetch_block<210>(w);
     const __m128i scales = load16(w + 192);
     __m256i q[8]; // 32 values each: value 32k + l of half h is q[4h + k][l]
     for (int h = 0; h < 2; ++h) {
