@@ -7,6 +7,7 @@
 #include <exception>
 #include <string>
 
+#include "llamps_version.hpp" // generated: LLAMPS_VERSION, LLAMPS_COMMIT
 #include "runtime/commands.hpp"
 
 namespace {
@@ -45,7 +46,8 @@ void idle_politely(char** argv) {
 }
 
 void usage(std::FILE* out) {
-  std::fprintf(out, "usage: llamps <command> [options]   (llamps <command> --help for its options)\n\n"
+  std::fprintf(out, "usage: llamps <command> [options]   (llamps <command> --help for its options)\n"
+                    "       llamps --version\n\n"
                     "commands:\n");
   for (const auto& c : commands)
     std::fprintf(out, "  %-11s %s\n", c.name, c.summary);
@@ -61,6 +63,10 @@ int main(int argc, char** argv) {
   std::string name = argv[1];
   if (name == "--help" || name == "-h" || name == "help") {
     usage(stdout);
+    return 0;
+  }
+  if (name == "--version" || name == "version") {
+    std::printf("llamps %s (commit %s)\n", LLAMPS_VERSION, LLAMPS_COMMIT);
     return 0;
   }
   if (name == "node" || name == "shell" || name == "bench-cluster")
