@@ -234,16 +234,20 @@ struct block_stack::impl {
     const int64_t grain = std::max<int64_t>(1, 262144 / (T * D));
     quant::parallel_for(rows, grain, [&](int64_t begin, int64_t end) {
       std::vector<float> score(static_cast<size_t>(T) + 8);
-      std::vector<uint8_t> query(size_t(D) * 4);
+      std::vector<uint8_t> rounded(half ? size_t(D) * 4 : 0);
       for (int64_t r = begin; r < end; ++r) {
         const int64_t h = r / (sg.n * G), t = (r % (sg.n * G)) / G, g = r % G;
         const int64_t visible = sg.pos + t + 1;
-        quant::quantize_activation(half ? quant::act_format::f16 : quant::act_format::f32,
-                                   qp + r * D, query.data(), D);
+        // The query as the cache's dot product takes it: rounded to half precision for F16.
+        const auto* query = reinterpret_cast<const uint8_t*>(qp + r * D);
+        if (half) {
+          quant::quantize_activation(quant::act_format::f16, qp + r * D, rounded.data(), D);
+          query = rounded.data();
+        }
         const uint8_t* k = keys + size_t(h * cap * D) * value_bytes;
         float mx = -INFINITY;
         for (int64_t j = 0; j < visible; ++j) {
-          score[size_t(j)] = dot(k + size_t(j * D) * value_bytes, query.data(), D) * scale;
+          score[size_t(j)] = dot(k + size_t(j * D) * value_bytes, query, D) * scale;
           mx = std::max(mx, score[size_t(j)]);
         }
         std::fill(score.begin() + visible, score.begin() + ((visible + 7) & ~7), 0.f);

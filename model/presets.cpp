@@ -3,7 +3,6 @@
 // the block count or order, and is produced chunk by chunk straight into the output file.
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 
 #include "model/gguf_writer.hpp"
 #include "model/llama_config.hpp"
@@ -54,10 +53,7 @@ gguf::writer::fill_fn make_fill(const std::string& name, bool is_norm, gguf::ten
       for (uint64_t i = 0; i < k; ++i)
         buf[i] = is_norm ? 1.f : rng.uniform(weight_range);
       uint8_t* out = dst + gguf::row_bytes(type, at);
-      if (type == gguf::tensor_type::f32)
-        std::memcpy(out, buf.data(), k * sizeof(float));
-      else
-        quant::quantize_row(type, buf.data(), out, int64_t(k));
+      quant::quantize_row(type, buf.data(), out, int64_t(k));
     }
     done += n_bytes;
     if (o.progress)
@@ -166,7 +162,7 @@ void set_weight_type(make_model_options& o, const std::string& name) {
 }
 
 uint64_t write_preset_model(const model_preset& p, const std::string& path, const make_model_options& o) {
-  if (o.type != gguf::tensor_type::f32 && !quant::can_quantize(o.type))
+  if (!quant::can_quantize(o.type))
     throw model_error(std::string("cannot make a model of type ") + gguf::type_name(o.type));
   const llama_config c = config_of(p, o);
   gguf::writer w;

@@ -208,7 +208,6 @@ void float_dot_4(const uint8_t* w, const uint8_t* x, size_t stride, int64_t n, f
 // offset (q4_0: 8, q5_0: 16) as offset * x summed per lane, taken once per activation block,
 // so that each lane's integer is exactly the signed one.
 constexpr bool signed32(tensor_type t) { return t == tensor_type::q8_0 || t == tensor_type::iq4_nl; }
-constexpr int offset32(tensor_type t) { return t == tensor_type::q4_0 ? 8 : t == tensor_type::q5_0 ? 16 : 0; }
 
 struct unpacked32 {
   __m256i magnitude; // |q| of the signed formats, the stored values of the others
@@ -241,8 +240,8 @@ struct activation32 {
 template <tensor_type T>
 activation32 prepare32(const uint8_t* q) {
   const __m256i x = load32(q);
-  if constexpr (offset32(T) != 0)
-    return {x, dot_u8_s8(_mm256_set1_epi8(offset32(T)), x)};
+  if constexpr (block32_offset(T) != 0)
+    return {x, dot_u8_s8(_mm256_set1_epi8(block32_offset(T)), x)};
   else
     return {x, x};
 }
@@ -251,16 +250,12 @@ template <tensor_type T>
 __m256i products32(const unpacked32& w, const activation32& x) {
   if constexpr (signed32(T))
     return dot_u8_s8(w.magnitude, _mm256_sign_epi8(x.q, w.sign));
-  else if constexpr (offset32(T) != 0)
+  else if constexpr (block32_offset(T) != 0)
     return _mm256_sub_epi32(dot_u8_s8(w.magnitude, x.q), x.offset);
   else
     return dot_u8_s8(w.magnitude, x.q);
 }
 
-// NW weight rows (w, w + wstride, ...) with NX activation rows (x, x + xstride, ...), out[i *
-// NX + r] for weight row i and activation row r; each sum is taken in the same order as alone.
-// Many activation rows share each unpacked weight block (prefill, batches); many weight rows
-// share each activation block and run independent chains of multiply-adds (decode).
 // One weight row with NX activation rows (x, x + stride, ...); each row's sum is taken in the
 // same order as alone.
 template <tensor_type T, int NX>

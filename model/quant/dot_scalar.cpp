@@ -89,7 +89,6 @@ block32 unpack32(const uint8_t* b) {
   }
   constexpr bool has_min = block32_has_min(T);
   constexpr bool has_high = block32_has_high(T);
-  constexpr int bias = has_min ? 0 : has_high ? 16 : 8;
   u.m = has_min ? load_half(b + 2) : 0.f;
   uint32_t qh = 0;
   if (has_high)
@@ -106,8 +105,8 @@ block32 unpack32(const uint8_t* b) {
       lo |= int((qh >> j) & 1) << 4;
       hi |= int((qh >> (j + 16)) & 1) << 4;
     }
-    u.q[j] = int8_t(lo - bias);
-    u.q[j + 16] = int8_t(hi - bias);
+    u.q[j] = int8_t(lo - block32_offset(T));
+    u.q[j + 16] = int8_t(hi - block32_offset(T));
   }
   return u;
 }

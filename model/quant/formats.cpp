@@ -54,11 +54,11 @@ void q8_0(const uint8_t* b, float* y, int64_t n) {
 }
 
 // The 32-value nibble formats: q4_0, q4_1, q5_0, q5_1. Those with a min add the block's half
-// m; the others subtract a bias from the integer (8, or 16 with the fifth bits).
+// m; the others subtract their offset from the integer.
 template <tensor_type T>
 void nibbles(const uint8_t* b, float* y, int64_t n) {
   constexpr bool has_min = block32_has_min(T), has_high = block32_has_high(T);
-  constexpr int bias = has_min ? 0 : has_high ? 16 : 8;
+  constexpr int offset = block32_offset(T);
   constexpr int bytes = block32_bytes(T);
   for (int64_t i = 0; i < n; i += 32, b += bytes, y += 32) {
     const float d = load_half(b);
@@ -72,8 +72,8 @@ void nibbles(const uint8_t* b, float* y, int64_t n) {
         y[j] = float(lo) * d + m;
         y[j + 16] = float(hi) * d + m;
       } else {
-        y[j] = float(lo - bias) * d;
-        y[j + 16] = float(hi - bias) * d;
+        y[j] = float(lo - offset) * d;
+        y[j + 16] = float(hi - offset) * d;
       }
     }
   }

@@ -31,9 +31,13 @@ using gguf::tensor_type;
 void dequantize_row(tensor_type t, const uint8_t* src, float* dst, int64_t n);
 
 // The 32-value formats' layout, for the kernels: whether a block has a min (q4_1, q5_1),
-// whether it has fifth bits (q5_0, q5_1), and its size in bytes.
+// whether it has fifth bits (q5_0, q5_1), the offset its stored values carry (q4_0: 8, q5_0:
+// 16), and its size in bytes.
 constexpr bool block32_has_min(tensor_type t) { return t == tensor_type::q4_1 || t == tensor_type::q5_1; }
 constexpr bool block32_has_high(tensor_type t) { return t == tensor_type::q5_0 || t == tensor_type::q5_1; }
+constexpr int block32_offset(tensor_type t) {
+  return t == tensor_type::q4_0 ? 8 : t == tensor_type::q5_0 ? 16 : 0;
+}
 constexpr int block32_bytes(tensor_type t) {
   return t == tensor_type::q8_0 ? 34 : 2 + (block32_has_min(t) ? 2 : 0) + (block32_has_high(t) ? 4 : 0) + 16;
 }

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <random>
 
 #include "model/quant/matrix.hpp"
@@ -26,16 +25,7 @@ weight_matrix random_matrix(tensor_type t, int64_t rows, int64_t cols, std::mt19
   for (int64_t r = 0; r < rows; ++r) {
     for (float& v : row)
       v = normal(rng);
-    uint8_t* out = data.get() + size_t(r) * w.row_bytes;
-    if (t == tensor_type::f32)
-      std::memcpy(out, row.data(), w.row_bytes);
-    else if (t == tensor_type::f16)
-      for (int64_t i = 0; i < cols; ++i) {
-        const uint16_t h = gguf::f32_to_fp16(row[size_t(i)]);
-        std::memcpy(out + 2 * i, &h, 2);
-      }
-    else
-      quantize_row(t, row.data(), out, cols);
+    quantize_row(t, row.data(), data.get() + size_t(r) * w.row_bytes, cols);
   }
   w.data = data;
   return w;

@@ -21,7 +21,7 @@ struct kernel_rate {
   double weight_gbs() const { return double(weight_bytes) / seconds / 1e9; }
 };
 
-// For each type (one of quantize.hpp's, or f16/f32) a random [n_rows, n_cols] matrix, and for
+// For each type (one quantize_row writes) a random [n_rows, n_cols] matrix, and for
 // each instruction set this CPU runs and each row count, the best of `runs` products.
 std::vector<kernel_rate> measure_kernels(const std::vector<tensor_type>& types,
                                          const std::vector<int>& row_counts, int64_t n_rows,

@@ -95,12 +95,17 @@ void q6_k(const float* x, uint8_t* b, int64_t n) {
 } // namespace
 
 bool can_quantize(tensor_type t) {
-  return t == tensor_type::q8_0 || t == tensor_type::q4_0 || t == tensor_type::q4_k ||
-         t == tensor_type::q6_k;
+  return t == tensor_type::f32 || t == tensor_type::f16 || t == tensor_type::q8_0 ||
+         t == tensor_type::q4_0 || t == tensor_type::q4_k || t == tensor_type::q6_k;
 }
 
 void quantize_row(tensor_type t, const float* x, uint8_t* out, int64_t n) {
   switch (t) {
+  case tensor_type::f32: std::memcpy(out, x, size_t(n) * sizeof(float)); return;
+  case tensor_type::f16:
+    for (int64_t i = 0; i < n; ++i)
+      store_half(out + 2 * i, x[i]);
+    return;
   case tensor_type::q8_0: gguf::quantize_q8_0(x, out, uint64_t(n)); return;
   case tensor_type::q4_0: gguf::quantize_q4_0(x, out, uint64_t(n)); return;
   case tensor_type::q4_k: q4_k(x, out, n); return;
