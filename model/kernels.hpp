@@ -15,16 +15,9 @@ namespace llamps::kernels {
 // on a 64-wide model the five torch ops it would take cost more than the arithmetic.
 void rmsnorm(at::Tensor& out, const at::Tensor& x, const at::Tensor& weight, float eps);
 
-// y = x·Wᵀ (or y += x·Wᵀ when accumulate) for W stored [out, in] row-major.
-// A single row goes through sgemv: OpenBLAS 0.3.21 streams a row-major matrix about 3x faster
-// through gemv than through sgemm with M = 1 (docs/benchmarks.md). 2..16 rows (batched decode)
-// go through a register-blocked AVX-512 loop that reads each weight once for all rows (sgemm
-// with a small M streams the weights 2-4x slower); more rows (prefill) through one sgemm.
-void linear(at::Tensor& y, const at::Tensor& x, const at::Tensor& w, bool accumulate = false);
-
-// Columns [col, col + w.rows) of y = x·Wᵀ (or +=) for a matrix in its file type: F32 through
-// the F32 paths above, every other type through the quantised kernels (model/quant/), which
-// encode x as llama.cpp does before the dot products.
+// Columns [col, col + w.rows) of y = x·Wᵀ (or +=) for a matrix in its file type (F32
+// included), through the kernels of model/quant/, which encode x as llama.cpp does before the
+// products.
 void linear(at::Tensor& y, int64_t col, const at::Tensor& x, const quant::weight_matrix& w,
             bool accumulate = false);
 

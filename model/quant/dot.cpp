@@ -121,6 +121,22 @@ void quantize_activation(act_format f, const float* x, uint8_t* out, int64_t n) 
   }
 }
 
+void decode_activation(act_format f, const uint8_t* encoded, float* out, int64_t n) {
+  if (f == act_format::f32 || f == act_format::f16 || f == act_format::bf16) {
+    std::memcpy(out, encoded, size_t(n) * 4); // already the (rounded) values
+    return;
+  }
+  const int block = f == act_format::q8_k ? 256 : 32;
+  const size_t bytes = f == act_format::q8_k ? 292 : q8_32_bytes(f == act_format::q8_1);
+  const int values = f == act_format::q8_k ? 4 : q8_32_values(f == act_format::q8_1);
+  for (int64_t i = 0; i < n; i += block, encoded += bytes, out += block) {
+    const float d = load_f32(encoded);
+    const auto* q = reinterpret_cast<const int8_t*>(encoded + values);
+    for (int j = 0; j < block; ++j)
+      out[j] = d * float(q[j]);
+  }
+}
+
 const char* isa_name(isa i) {
   switch (i) {
   case isa::avx2: return "avx2";
@@ -175,6 +191,7 @@ F best_kernel(isa i, F (*vnni_set)(A...), F (*avx2_set)(A...), F (*scalar_set)(A
 }
 
 dot_rows_fn no_rows_kernel(tensor_type) { return nullptr; }
+dequantize_fn no_vector_dequantize(tensor_type) { return nullptr; }
 
 } // namespace
 
@@ -186,6 +203,18 @@ dot_fn find_dot(tensor_type t, isa i) {
 
 dot_rows_fn find_dot_rows(tensor_type t, isa i) {
   return best_kernel(i, vnni::dot_rows, avx2::dot_rows, no_rows_kernel, t);
+}
+
+tile_kernel find_tile_kernel(isa i) {
+  if (i >= isa::avx512vnni)
+    return vnni::tile();
+  if (i >= isa::avx2)
+    return avx2::tile();
+  return {};
+}
+
+dequantize_fn find_dequantize(tensor_type t, isa i) {
+  return best_kernel(i, vnni::dequantize, avx2::dequantize, no_vector_dequantize, t);
 }
 
 weighted_sum_fn find_weighted_sum(isa i) {

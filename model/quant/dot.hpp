@@ -38,7 +38,8 @@ using dot_rows_fn = void (*)(const uint8_t* w, const uint8_t* x, size_t stride, 
 constexpr int max_dot_rows = 4;
 
 // Instruction sets, each a superset of the one before: avx2 is AVX2 + FMA + F16C; avx512vnni
-// adds AVX-512 (F, BW, VL) and its VNNI integer dot products, used 256 bits at a time.
+// adds AVX-512 (F, BW, VL) and its VNNI integer dot products (the dot products use them 256
+// bits at a time, the prefill tiles 512).
 enum class isa : uint8_t { scalar, avx2, avx512vnni };
 const char* isa_name(isa i);
 // The best instruction set this CPU runs, lowered by LLAMPS_KERNELS=scalar (or avx2, ...).
@@ -49,6 +50,31 @@ bool cpu_runs(isa i);
 dot_fn find_dot(tensor_type t, isa i);
 // The multi-row kernel for t on instruction set i, or nullptr (then find_dot row by row).
 dot_rows_fn find_dot_rows(tensor_type t, isa i);
+
+// Many activation rows at once (prefill), at the speed of a GEMM: the weights are dequantised
+// a tile of `rows` rows at a time into F32 (exactly: every format's value is one a float
+// holds) and multiplied with the activation rows, as their encoding decodes them, `tokens`
+// rows at a time; the kernel keeps the whole rows x tokens tile of sums in registers. Each sum
+// is one chain of fmas over the columns in order, so every set gives the same floats; they
+// differ from the dot products' (whose integer sums are llama.cpp's decode order) in the last
+// bits, as llama.cpp's own prefill and decode do.
+struct tile_kernel {
+  int rows = 0, tokens = 0;
+  // out[r * tokens + t] = sum over k < n of w[r * ldw + k] * x[k * tokens + t] (x: the
+  // activation rows interleaved by column). Meanwhile it asks for `prefetch_lines` cache lines
+  // from `prefetch` on (the next tile's weights: their fetch overlaps this tile's arithmetic).
+  void (*multiply)(const float* w, int64_t ldw, const float* x, int64_t n, float* out,
+                   const uint8_t* prefetch, int64_t prefetch_lines) = nullptr;
+};
+// The tile kernel of set i (multiply is nullptr for the scalar set: it takes the dot products).
+tile_kernel find_tile_kernel(isa i);
+// Writes the values of an encoded activation row of n values as floats: what the dot
+// products multiply (d * q for the integer formats).
+void decode_activation(act_format f, const uint8_t* encoded, float* out, int64_t n);
+// Dequantises n values of a weight row of type t by set i's vector instructions: the values
+// of formats.hpp's dequantize_row. nullptr where the set has none for t (then that one).
+using dequantize_fn = void (*)(const uint8_t* w, float* out, int64_t n);
+dequantize_fn find_dequantize(tensor_type t, isa i);
 
 // The two F32 reductions of attention, in the order of llama.cpp's x86 build (its AVX2
 // vec_dot_f32: four 8-lane accumulators over steps of 32 values, reduced pairwise, then the
@@ -74,17 +100,22 @@ std::string cpu_description();
 dot_fn scalar_dot(tensor_type t);
 weighted_sum_fn scalar_weighted_sum();
 weighted_sum_f16_fn scalar_weighted_sum_f16();
+// tiles_avx.cpp is built the same way; its AVX-512 build uses 512-bit vectors.
 namespace avx2 {
 dot_fn dot(tensor_type t);
 dot_rows_fn dot_rows(tensor_type t);
 weighted_sum_fn weighted_sum();
 weighted_sum_f16_fn weighted_sum_f16();
+tile_kernel tile();
+dequantize_fn dequantize(tensor_type t);
 } // namespace avx2
-namespace vnni { // the same declarations, for the AVX-512 VNNI build of dot_avx2.cpp
+namespace vnni { // the same declarations, for the AVX-512 builds
 dot_fn dot(tensor_type t);
 dot_rows_fn dot_rows(tensor_type t);
 weighted_sum_fn weighted_sum();
 weighted_sum_f16_fn weighted_sum_f16();
+tile_kernel tile();
+dequantize_fn dequantize(tensor_type t);
 } // namespace vnni
 
 } // namespace llamps::quant

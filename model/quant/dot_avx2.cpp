@@ -7,12 +7,7 @@
 // products of the unpacked weights with the int8 activations (maddubs: unsigned x signed
 // bytes, pairs summed to int16; madd: int16 pairs to int32), scaled per block in float.
 #include "model/quant/dot.hpp"
-
-#if defined(LLAMPS_KERNELS_VNNI)
-#define LLAMPS_KERNEL_SET vnni
-#else
-#define LLAMPS_KERNEL_SET avx2
-#endif
+#include "model/quant/kernel_set.hpp"
 
 #if defined(__x86_64__) && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #include <immintrin.h>

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <thread>
 
 #include "model/errors.hpp"
@@ -19,6 +20,77 @@ constexpr int64_t parallel_work = int64_t(1) << 18;
 
 // Weight rows per tile: a tile stays in cache while every activation row passes over it.
 constexpr int64_t tile_rows = 16;
+
+// Runs part(first, last) over [0, items) split into contiguous ranges over the team, or on
+// the calling thread when the product is too small to share.
+void split_rows(int64_t items, int64_t work, const std::function<void(int64_t, int64_t)>& part) {
+  const int team = int(std::min<int64_t>(threads(), items));
+  if (team <= 1 || work < parallel_work) {
+    part(0, items);
+    return;
+  }
+  run_parts(team, [&](int p, int parts) { part(items * p / parts, items * (p + 1) / parts); });
+}
+
+// Tiles a thread takes at a time: few enough that the threads end together, enough that
+// each prefetches most of its next tile.
+constexpr int64_t chunk_tiles = 4;
+
+// The tiled product (dot.hpp's tile_kernel): the encoded activation rows are decoded once and
+// interleaved by column, `tokens` rows per group (the last one padded with zeros); each thread
+// dequantises its weight rows a tile at a time into F32 and passes every group over the tile.
+void matmul_tiled(const weight_matrix& w, act_format format, const uint8_t* xe, size_t xbytes,
+                  int64_t n, float* y, int64_t ldy, bool accumulate, const tile_kernel& kernel,
+                  dequantize_fn dequantize) {
+  const int64_t cols = w.cols, width = kernel.tokens, height = kernel.rows;
+  const int64_t groups = (n + width - 1) / width, group_values = cols * width;
+  thread_local std::vector<float> interleaved, decoded;
+  interleaved.assign(size_t(groups * group_values), 0.f);
+  decoded.resize(size_t(cols));
+  for (int64_t t = 0; t < n; ++t) {
+    decode_activation(format, xe + size_t(t) * xbytes, decoded.data(), cols);
+    float* column = interleaved.data() + (t / width) * group_values + t % width;
+    for (int64_t k = 0; k < cols; ++k)
+      column[k * width] = decoded[size_t(k)];
+  }
+  const float* x = interleaved.data(); // this thread's: the lambda runs on others too
+  auto tiles = [&](int64_t first, int64_t last) {
+    thread_local std::vector<float> weights, sums;
+    weights.resize(size_t(height * cols));
+    sums.resize(size_t(height * width));
+    for (int64_t tile = first; tile < last; ++tile) {
+      const int64_t r0 = tile * height, nr = std::min(height, w.rows - r0);
+      for (int64_t r = 0; r < height; ++r) {
+        float* row = weights.data() + r * cols;
+        if (r >= nr)
+          std::fill(row, row + cols, 0.f);
+        else if (dequantize)
+          dequantize(w.row(r0 + r), row, cols);
+        else
+          dequantize_row(w.type, w.row(r0 + r), row, cols);
+      }
+      // The next tile of this thread's range is fetched while this one is multiplied.
+      const int64_t next_rows = tile + 1 < last ? std::min(height, w.rows - r0 - height) : 0;
+      const int64_t next_lines = (next_rows * int64_t(w.row_bytes) + 63) / 64;
+      for (int64_t g = 0; g < groups; ++g) {
+        kernel.multiply(weights.data(), cols, x + g * group_values, cols, sums.data(),
+                        next_rows ? w.row(r0 + height) : nullptr, g == 0 ? next_lines : 0);
+        for (int64_t t = g * width; t < std::min(n, (g + 1) * width); ++t) {
+          float* out = y + t * ldy + r0;
+          for (int64_t r = 0; r < nr; ++r) {
+            const float v = sums[size_t(r * width + t % width)];
+            out[r] = accumulate ? out[r] + v : v;
+          }
+        }
+      }
+    }
+  };
+  const int64_t count = (w.rows + height - 1) / height;
+  if (threads() <= 1 || w.rows * cols * n < parallel_work)
+    tiles(0, count);
+  else
+    parallel_chunks(count, chunk_tiles, tiles);
+}
 
 } // namespace
 
@@ -57,6 +129,20 @@ void matmul(const weight_matrix& w, const float* x, int64_t n, float* y, int64_t
       quantize_activation(format, x + b * w.cols, encoded.data() + b * xbytes, w.cols);
     xe = encoded.data();
   }
+  // A product of at least one tile's width of activation rows (a prompt) takes the tile
+  // kernel; fewer (a decode step, a cross-session batch) take the dot products, in llama.cpp's
+  // decode order: below its width the tile pads with zeros, and the VNNI dot products of a
+  // 16-session batch were faster than a half-empty 32-wide tile (docs/benchmarks.md). Not for
+  // q8_1 activations: q4_1 and q5_1 take each block's min times the activation's sum as
+  // llama.cpp stores it (in half precision), which a product of values cannot reproduce.
+  if (n >= max_dot_rows && format != act_format::q8_1) {
+    const tile_kernel tiled = find_tile_kernel(kernels);
+    if (tiled.multiply && n >= tiled.tokens) {
+      matmul_tiled(w, format, xe, xbytes, n, y, ldy, accumulate, tiled,
+                   find_dequantize(w.type, kernels));
+      return;
+    }
+  }
   const dot_rows_fn dot_rows = n > 1 ? find_dot_rows(w.type, kernels) : nullptr;
   auto rows = [&](int64_t r0, int64_t r1) {
     for (int64_t t0 = r0; t0 < r1; t0 += tile_rows) {
@@ -79,15 +165,8 @@ void matmul(const weight_matrix& w, const float* x, int64_t n, float* y, int64_t
       }
     }
   };
-  const int team = int(std::min<int64_t>(threads(), (w.rows + tile_rows - 1) / tile_rows));
-  if (team <= 1 || w.rows * w.cols * n < parallel_work) {
-    rows(0, w.rows);
-    return;
-  }
   // One contiguous range of whole tiles per thread: each streams its own part of the weights.
-  const int64_t tiles = (w.rows + tile_rows - 1) / tile_rows;
-  run_parts(team, [&](int part, int parts) {
-    const int64_t first = tiles * part / parts, last = tiles * (part + 1) / parts;
+  split_rows((w.rows + tile_rows - 1) / tile_rows, w.rows * w.cols * n, [&](int64_t first, int64_t last) {
     rows(first * tile_rows, std::min(w.rows, last * tile_rows));
   });
 }

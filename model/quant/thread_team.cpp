@@ -126,6 +126,15 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
   run_parts(int(parts), [&](int part, int count) { fn(n * part / count, n * (part + 1) / count); });
 }
 
+void parallel_chunks(int64_t n, int64_t chunk, const std::function<void(int64_t, int64_t)>& fn) {
+  const int64_t chunks = (n + chunk - 1) / chunk;
+  std::atomic<int64_t> next{0};
+  run_parts(int(std::min<int64_t>(team_size(), chunks)), [&](int, int) {
+    for (int64_t c; (c = next.fetch_add(1)) < chunks;)
+      fn(c * chunk, std::min(n, (c + 1) * chunk));
+  });
+}
+
 void set_team_size(int threads) { the_team().set_size(threads); }
 int team_size() { return the_team().size(); }
 

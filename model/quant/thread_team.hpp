@@ -18,6 +18,11 @@ void run_parts(int parts, const std::function<void(int part, int parts)>& job);
 // of the team's threads as that gives (as at::parallel_for, on this team).
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t begin, int64_t end)>& fn);
 
+// Runs fn(begin, end) over [0, n) in chunks of `chunk` items, each thread of the team taking
+// the next chunk when it is done with its last: a thread that starts late or is slowed (a
+// busy core, a virtual machine's neighbour) does less, instead of the others waiting for it.
+void parallel_chunks(int64_t n, int64_t chunk, const std::function<void(int64_t begin, int64_t end)>& fn);
+
 // The team's size: the calling thread plus its workers (set_threads in matrix.hpp).
 void set_team_size(int threads);
 int team_size();
