@@ -36,24 +36,37 @@ void split_rows(int64_t items, int64_t work, const std::function<void(int64_t, i
 // each prefetches most of its next tile.
 constexpr int64_t chunk_tiles = 4;
 
-// The tiled product (dot.hpp's tile_kernel): the encoded activation rows are decoded once and
-// interleaved by column, `tokens` rows per group (the last one padded with zeros); each thread
-// dequantises its weight rows a tile at a time into F32 and passes every group over the tile.
-void matmul_tiled(const weight_matrix& w, act_format format, const uint8_t* xe, size_t xbytes,
-                  int64_t n, float* y, int64_t ldy, bool accumulate, const tile_kernel& kernel,
+// The tiled product (dot.hpp's tile_kernel): the activation rows are encoded, decoded and
+// interleaved by column, `tokens` rows per group (the last one padded with zeros), in
+// parallel over blocks of 16 rows (a cache line of each column: no two threads write one);
+// then each thread dequantises weight rows a tile at a time into F32 and passes every group
+// over the tile.
+void matmul_tiled(const weight_matrix& w, act_format format, const float* x_rows, int64_t n,
+                  float* y, int64_t ldy, bool accumulate, const tile_kernel& kernel,
                   dequantize_fn dequantize) {
   const int64_t cols = w.cols, width = kernel.tokens, height = kernel.rows;
   const int64_t groups = (n + width - 1) / width, group_values = cols * width;
-  thread_local std::vector<float> interleaved, decoded;
-  interleaved.assign(size_t(groups * group_values), 0.f);
-  decoded.resize(size_t(cols));
-  for (int64_t t = 0; t < n; ++t) {
-    decode_activation(format, xe + size_t(t) * xbytes, decoded.data(), cols);
-    float* column = interleaved.data() + (t / width) * group_values + t % width;
-    for (int64_t k = 0; k < cols; ++k)
-      column[k * width] = decoded[size_t(k)];
-  }
-  const float* x = interleaved.data(); // this thread's: the lambda runs on others too
+  thread_local std::vector<float> interleaved;
+  interleaved.resize(size_t(groups * group_values));
+  float* xi = interleaved.data(); // this thread's: the lambdas run on others too
+  constexpr int64_t line = 16;
+  parallel_for((groups * width) / line, 1, [&](int64_t first, int64_t last) {
+    thread_local std::vector<uint8_t> encoded;
+    thread_local std::vector<float> decoded;
+    encoded.resize(activation_row_bytes(format, cols));
+    decoded.resize(size_t(cols));
+    for (int64_t t = first * line; t < last * line; ++t) {
+      if (t < n) {
+        quantize_activation(format, x_rows + t * cols, encoded.data(), cols);
+        decode_activation(format, encoded.data(), decoded.data(), cols);
+      } else {
+        std::fill(decoded.begin(), decoded.end(), 0.f); // the padding
+      }
+      float* column = xi + (t / width) * group_values + t % width;
+      for (int64_t k = 0; k < cols; ++k)
+        column[k * width] = decoded[size_t(k)];
+    }
+  });
   auto tiles = [&](int64_t first, int64_t last) {
     thread_local std::vector<float> weights, sums;
     weights.resize(size_t(height * cols));
@@ -73,7 +86,7 @@ void matmul_tiled(const weight_matrix& w, act_format format, const uint8_t* xe, 
       const int64_t next_rows = tile + 1 < last ? std::min(height, w.rows - r0 - height) : 0;
       const int64_t next_lines = (next_rows * int64_t(w.row_bytes) + 63) / 64;
       for (int64_t g = 0; g < groups; ++g) {
-        kernel.multiply(weights.data(), cols, x + g * group_values, cols, sums.data(),
+        kernel.multiply(weights.data(), cols, xi + g * group_values, cols, sums.data(),
                         next_rows ? w.row(r0 + height) : nullptr, g == 0 ? next_lines : 0);
         for (int64_t t = g * width; t < std::min(n, (g + 1) * width); ++t) {
           float* out = y + t * ldy + r0;
@@ -118,6 +131,19 @@ int threads() { return team_size(); }
 void matmul(const weight_matrix& w, const float* x, int64_t n, float* y, int64_t ldy,
             bool accumulate, isa kernels) {
   const act_format format = activation_format(w.type);
+  // A product of at least one tile's width of activation rows (a prompt) takes the tile
+  // kernel; fewer (a decode step, a cross-session batch) take the dot products, in llama.cpp's
+  // decode order: below its width the tile pads with zeros, and the VNNI dot products of a
+  // 16-session batch were faster than a half-empty 32-wide tile (docs/benchmarks.md). Not for
+  // q8_1 activations: q4_1 and q5_1 take each block's min times the activation's sum as
+  // llama.cpp stores it (in half precision), which a product of values cannot reproduce.
+  if (n >= max_dot_rows && format != act_format::q8_1) {
+    const tile_kernel tiled = find_tile_kernel(kernels);
+    if (tiled.multiply && n >= tiled.tokens) {
+      matmul_tiled(w, format, x, n, y, ldy, accumulate, tiled, find_dequantize(w.type, kernels));
+      return;
+    }
+  }
   const dot_fn dot = find_dot(w.type, kernels);
   const size_t xbytes = activation_row_bytes(format, w.cols);
   // Encoded activations: kept per thread, so a steady decode allocates nothing.
@@ -128,20 +154,6 @@ void matmul(const weight_matrix& w, const float* x, int64_t n, float* y, int64_t
     for (int64_t b = 0; b < n; ++b)
       quantize_activation(format, x + b * w.cols, encoded.data() + b * xbytes, w.cols);
     xe = encoded.data();
-  }
-  // A product of at least one tile's width of activation rows (a prompt) takes the tile
-  // kernel; fewer (a decode step, a cross-session batch) take the dot products, in llama.cpp's
-  // decode order: below its width the tile pads with zeros, and the VNNI dot products of a
-  // 16-session batch were faster than a half-empty 32-wide tile (docs/benchmarks.md). Not for
-  // q8_1 activations: q4_1 and q5_1 take each block's min times the activation's sum as
-  // llama.cpp stores it (in half precision), which a product of values cannot reproduce.
-  if (n >= max_dot_rows && format != act_format::q8_1) {
-    const tile_kernel tiled = find_tile_kernel(kernels);
-    if (tiled.multiply && n >= tiled.tokens) {
-      matmul_tiled(w, format, xe, xbytes, n, y, ldy, accumulate, tiled,
-                   find_dequantize(w.type, kernels));
-      return;
-    }
   }
   const dot_rows_fn dot_rows = n > 1 ? find_dot_rows(w.type, kernels) : nullptr;
   auto rows = [&](int64_t r0, int64_t r1) {

@@ -8,6 +8,9 @@
 #include "model/quant/kernel_set.hpp"
 
 #if defined(__x86_64__) && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+// GCC 12 warns about the undefined vectors inside its own AVX-512 intrinsics (its bug 105593).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
 #include "model/quant/formats.hpp"
@@ -63,70 +66,74 @@ void multiply(const float* w, int64_t ldw, const float* x, int64_t n, float* out
 // portable conversion; the two agree on every value).
 float half(const uint8_t* p) { return _cvtsh_ss(load_u16(p)); }
 
-__m256 half8(const uint8_t* p) {
-  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-}
-__m256 int8x8(__m128i bytes) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes)); }
+__m128i load16(const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
+__m256i load32(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
 
-// F16 and BF16 rows have any length: eight values a step, the rest one by one.
+// 16 values from 16 bytes (signed or not) times a scale, minus a min where the format has
+// one: each value rounded as formats.cpp rounds it (this file is built without fp
+// contraction). One 16-lane step with AVX-512, two 8-lane ones without.
+template <bool is_signed, bool with_min>
+void store16(__m128i bytes, float scale, float min, float* out) {
+#if defined(__AVX512F__)
+  const __m512i wide = is_signed ? _mm512_cvtepi8_epi32(bytes) : _mm512_cvtepu8_epi32(bytes);
+  const __m512 v = _mm512_mul_ps(_mm512_set1_ps(scale), _mm512_cvtepi32_ps(wide));
+  _mm512_storeu_ps(out, with_min ? _mm512_sub_ps(v, _mm512_set1_ps(min)) : v);
+#else
+  for (int h = 0; h < 2; ++h) {
+    const __m128i part = h ? _mm_srli_si128(bytes, 8) : bytes;
+    const __m256i wide = is_signed ? _mm256_cvtepi8_epi32(part) : _mm256_cvtepu8_epi32(part);
+    const __m256 v = _mm256_mul_ps(_mm256_set1_ps(scale), _mm256_cvtepi32_ps(wide));
+    _mm256_storeu_ps(out + 8 * h, with_min ? _mm256_sub_ps(v, _mm256_set1_ps(min)) : v);
+  }
+#endif
+}
+
+// F16 and BF16 rows have any length: 16 (or 8) values a step, the rest one by one.
 void f16(const uint8_t* w, float* out, int64_t n) {
   int64_t i = 0;
+#if defined(__AVX512F__)
+  for (; i + 16 <= n; i += 16)
+    _mm512_storeu_ps(out + i, _mm512_cvtph_ps(load32(w + 2 * i)));
+#endif
   for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(out + i, half8(w + 2 * i));
+    _mm256_storeu_ps(out + i, _mm256_cvtph_ps(load16(w + 2 * i)));
   for (; i < n; ++i)
     out[i] = _cvtsh_ss(load_u16(w + 2 * i));
 }
 
 void bf16(const uint8_t* w, float* out, int64_t n) {
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 2 * i));
-    _mm256_storeu_ps(out + i, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16)));
-  }
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(out + i, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(load16(w + 2 * i)), 16)));
   for (; i < n; ++i)
     out[i] = gguf::bf16_to_f32(load_u16(w + 2 * i));
 }
 
 void q8_0(const uint8_t* b, float* out, int64_t n) {
   for (int64_t i = 0; i < n; i += 32, b += 34, out += 32) {
-    const __m256 d = _mm256_set1_ps(half(b));
-    for (int j = 0; j < 32; j += 8)
-      _mm256_storeu_ps(out + j, _mm256_mul_ps(int8x8(_mm_loadl_epi64(
-                                                  reinterpret_cast<const __m128i*>(b + 2 + j))),
-                                              d));
+    const float d = half(b);
+    store16<true, false>(load16(b + 2), d, 0.f, out);
+    store16<true, false>(load16(b + 18), d, 0.f, out + 16);
   }
 }
 
+// Values 0..15 are the low nibbles, 16..31 the high ones, each stored with +8.
 void q4_0(const uint8_t* b, float* out, int64_t n) {
+  const __m128i nibble = _mm_set1_epi8(0x0F), eight = _mm_set1_epi8(8);
   for (int64_t i = 0; i < n; i += 32, b += 18, out += 32) {
-    const __m256 d = _mm256_set1_ps(half(b));
-    const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 2));
-    const __m128i low = _mm_and_si128(packed, _mm_set1_epi8(0x0F));
-    const __m128i high = _mm_and_si128(_mm_srli_epi16(packed, 4), _mm_set1_epi8(0x0F));
-    const __m128i eight = _mm_set1_epi8(8);
-    const __m128i values[2] = {_mm_sub_epi8(low, eight), _mm_sub_epi8(high, eight)};
-    for (int h = 0; h < 2; ++h) { // values 0..15 are the low nibbles, 16..31 the high ones
-      _mm256_storeu_ps(out + 16 * h, _mm256_mul_ps(int8x8(values[h]), d));
-      _mm256_storeu_ps(out + 16 * h + 8, _mm256_mul_ps(int8x8(_mm_srli_si128(values[h], 8)), d));
-    }
+    const float d = half(b);
+    const __m128i packed = load16(b + 2);
+    store16<true, false>(_mm_sub_epi8(_mm_and_si128(packed, nibble), eight), d, 0.f, out);
+    store16<true, false>(_mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(packed, 4), nibble), eight), d,
+                         0.f, out + 16);
   }
 }
 
-__m256i load32(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
-
-// 32 values as 32 bytes times a scale (the first 16 `first`, the others `second`), minus a
-// min where the format has one: each value rounded as formats.cpp rounds it (this file is
-// built without fp contraction).
+// 32 values from 32 bytes: the first 16 scaled by `first`, the others by `second`.
 template <bool is_signed, bool with_min>
-void store_scaled(__m256i bytes, float first, float second, float min, float* out) {
-  const __m256 m = _mm256_set1_ps(min);
-  for (int j = 0; j < 4; ++j) {
-    const __m128i part = j % 2 ? _mm_srli_si128(_mm256_extracti128_si256(bytes, j / 2), 8)
-                               : _mm256_extracti128_si256(bytes, j / 2);
-    const __m256i wide = is_signed ? _mm256_cvtepi8_epi32(part) : _mm256_cvtepu8_epi32(part);
-    const __m256 v = _mm256_mul_ps(_mm256_set1_ps(j < 2 ? first : second), _mm256_cvtepi32_ps(wide));
-    _mm256_storeu_ps(out + 8 * j, with_min ? _mm256_sub_ps(v, m) : v);
-  }
+void store32(__m256i bytes, float first, float second, float min, float* out) {
+  store16<is_signed, with_min>(_mm256_castsi256_si128(bytes), first, min, out);
+  store16<is_signed, with_min>(_mm256_extracti128_si256(bytes, 1), second, min, out + 16);
 }
 
 // q4_k and q5_k (formats.cpp's layout): per chunk of 32 bytes, the low nibbles are sub-block
@@ -148,7 +155,7 @@ void q45_k(const uint8_t* b, float* out, int64_t n) {
         int sc, mn;
         k4_scale_min(b + 4, s, sc, mn);
         const float dl = d * float(sc);
-        store_scaled<false, true>(v, dl, dl, dmin * float(mn), out);
+        store32<false, true>(v, dl, dl, dmin * float(mn), out);
       }
     }
   }
@@ -170,8 +177,8 @@ void q6_k(const uint8_t* b, float* out, int64_t n) {
         const __m256i top = _mm256_and_si256(_mm256_srli_epi16(high, 2 * j), two);
         const __m256i q = _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(top, 4)),
                                           _mm256_set1_epi8(32));
-        store_scaled<true, false>(q, d * float(sc[8 * half + 2 * j]),
-                                  d * float(sc[8 * half + 2 * j + 1]), 0.f, out);
+        store32<true, false>(q, d * float(sc[8 * half + 2 * j]),
+                             d * float(sc[8 * half + 2 * j + 1]), 0.f, out);
       }
     }
   }
