@@ -275,6 +275,7 @@ struct block_stack::impl {
   // attending within its own session.
   void run(at::Tensor& x, const std::vector<segment>& segs) {
     const int64_t rows = x.size(0);
+    const quant::row_kind kind = segs.size() == 1 ? quant::row_kind::positions : quant::row_kind::sessions;
     at::Tensor xb = at::empty_like(x);
     at::Tensor qkv = at::empty({rows, cfg.n_embd + 2 * cfg.kv_dim()});
     at::Tensor attn = at::empty_like(x);
@@ -286,29 +287,29 @@ struct block_stack::impl {
       kernels::rmsnorm(xb, x, w.attn_norm, cfg.rms_eps);
       charge(&forward_profile::other_seconds, t0);
       t0 = tick();
-      kernels::linear(qkv, 0, xb, w.wq);
-      kernels::linear(qkv, cfg.n_embd, xb, w.wk);
-      kernels::linear(qkv, cfg.n_embd + cfg.kv_dim(), xb, w.wv);
+      kernels::linear(qkv, 0, xb, w.wq, false, kind);
+      kernels::linear(qkv, cfg.n_embd, xb, w.wk, false, kind);
+      kernels::linear(qkv, cfg.n_embd + cfg.kv_dim(), xb, w.wv, false, kind);
       charge(&forward_profile::matmul_seconds, t0);
       t0 = tick();
       for (const segment& sg : segs)
         attention(sg, int(b), qkv, attn);
       charge(&forward_profile::attention_seconds, t0);
       t0 = tick();
-      kernels::linear(x, 0, attn, w.wo, /*accumulate=*/true); // residual
+      kernels::linear(x, 0, attn, w.wo, /*accumulate=*/true, kind); // residual
       charge(&forward_profile::matmul_seconds, t0);
       t0 = tick();
       kernels::rmsnorm(xb, x, w.ffn_norm, cfg.rms_eps);
       charge(&forward_profile::other_seconds, t0);
       t0 = tick();
-      kernels::linear(gate_up, 0, xb, w.wgate);
-      kernels::linear(gate_up, cfg.n_ff, xb, w.wup);
+      kernels::linear(gate_up, 0, xb, w.wgate, false, kind);
+      kernels::linear(gate_up, cfg.n_ff, xb, w.wup, false, kind);
       charge(&forward_profile::matmul_seconds, t0);
       t0 = tick();
       swiglu(h, gate_up);
       charge(&forward_profile::other_seconds, t0);
       t0 = tick();
-      kernels::linear(x, 0, h, w.wdown, /*accumulate=*/true); // residual
+      kernels::linear(x, 0, h, w.wdown, /*accumulate=*/true, kind); // residual
       charge(&forward_profile::matmul_seconds, t0);
     }
     for (const segment& sg : segs)

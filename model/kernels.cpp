@@ -31,8 +31,9 @@ void rmsnorm(at::Tensor& out, const at::Tensor& x, const at::Tensor& weight, flo
 }
 
 void linear(at::Tensor& y, int64_t col, const at::Tensor& x, const quant::weight_matrix& w,
-            bool accumulate) {
-  quant::matmul(w, x.data_ptr<float>(), x.size(0), y.data_ptr<float>() + col, y.size(1), accumulate);
+            bool accumulate, quant::row_kind rows) {
+  quant::matmul(w, x.data_ptr<float>(), x.size(0), y.data_ptr<float>() + col, y.size(1),
+                accumulate, quant::active_isa(), rows);
 }
 
 void load_tensor(const gguf::file& f, const std::string& name, const std::vector<uint64_t>& dims,

@@ -18,8 +18,9 @@ void rmsnorm(at::Tensor& out, const at::Tensor& x, const at::Tensor& weight, flo
 // Columns [col, col + w.rows) of y = x·Wᵀ (or +=) for a matrix in its file type (F32
 // included), through the kernels of model/quant/, which encode x as llama.cpp does before the
 // products.
+// `rows` says whether x's rows are one sequence's positions or several sessions' steps.
 void linear(at::Tensor& y, int64_t col, const at::Tensor& x, const quant::weight_matrix& w,
-            bool accumulate = false);
+            bool accumulate = false, quant::row_kind rows = quant::row_kind::positions);
 
 // Reads the tensor `name` into dst (F32, contiguous), checking its ggml dims; dst may be a
 // row range of a larger fused matrix.

@@ -55,7 +55,9 @@ std::vector<std::vector<float>> model_head::logits(const std::vector<const float
   at::Tensor xn = at::empty({rows, width});
   kernels::rmsnorm(xn, x, impl_->norm, impl_->cfg.rms_eps);
   at::Tensor y = at::empty({rows, impl_->cfg.n_vocab});
-  kernels::linear(y, 0, xn, impl_->output);
+  // The rows are different sessions' (the head batcher's): each row's logits are its own,
+  // whatever it is batched with.
+  kernels::linear(y, 0, xn, impl_->output, false, quant::row_kind::sessions);
   std::vector<std::vector<float>> out(static_cast<size_t>(rows));
   for (int64_t i = 0; i < rows; ++i)
     out[size_t(i)].assign(y.data_ptr<float>() + i * impl_->cfg.n_vocab,

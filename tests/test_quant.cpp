@@ -385,7 +385,7 @@ TEST_CASE("teacher-forced logits agree with llama.cpp's for every file in the pa
 TEST_CASE("several activation rows at once give each row's product bit for bit", "[quant]") {
   // The multi-row kernels (batched decode, short prompts) unpack each weight once for up to
   // four rows; every row's sum must still be the one-row kernel's, so batching never changes
-  // output. From a tile's width on (16 or 32 rows: prefill) the tile kernels take over: their
+  // output. From a tile's width on (16 or 32 rows of a prompt) the tile kernels take over: their
   // sums are in another order (held to the exact product above). The vector sets compute the
   // same sums with other instructions and vector widths: their floats are equal in both
   // regimes (11 rows: the dot products on every set; 45: the tiles on every set).
@@ -422,6 +422,11 @@ TEST_CASE("several activation rows at once give each row's product bit for bit",
         if (first.empty())
           first = together;
         CHECK(std::memcmp(together.data(), first.data(), together.size() * 4) == 0);
+        // Rows of separate sessions (a decode batch) never take the tiles: each row's product
+        // is its own at any batch size.
+        std::vector<float> sessions(size_t(n * w.rows));
+        quant::matmul(w, x.data(), n, sessions.data(), w.rows, false, set, quant::row_kind::sessions);
+        CHECK(std::memcmp(sessions.data(), alone.data(), sessions.size() * 4) == 0);
       }
     }
   }

@@ -129,15 +129,14 @@ void set_threads(int n) {
 int threads() { return team_size(); }
 
 void matmul(const weight_matrix& w, const float* x, int64_t n, float* y, int64_t ldy,
-            bool accumulate, isa kernels) {
+            bool accumulate, isa kernels, row_kind kind) {
   const act_format format = activation_format(w.type);
-  // A product of at least one tile's width of activation rows (a prompt) takes the tile
-  // kernel; fewer (a decode step, a cross-session batch) take the dot products, in llama.cpp's
-  // decode order: below its width the tile pads with zeros, and the VNNI dot products of a
-  // 16-session batch were faster than a half-empty 32-wide tile (docs/benchmarks.md). Not for
-  // q8_1 activations: q4_1 and q5_1 take each block's min times the activation's sum as
-  // llama.cpp stores it (in half precision), which a product of values cannot reproduce.
-  if (n >= max_dot_rows && format != act_format::q8_1) {
+  // A prompt of at least one tile's width takes the tile kernel; shorter ones and decode
+  // steps take the dot products, in llama.cpp's decode order (below its width the tile pads
+  // with zeros). Not for q8_1 activations: q4_1 and q5_1 take each block's min times the
+  // activation's sum as llama.cpp stores it (in half precision), which a product of values
+  // cannot reproduce.
+  if (kind == row_kind::positions && n >= max_dot_rows && format != act_format::q8_1) {
     const tile_kernel tiled = find_tile_kernel(kernels);
     if (tiled.multiply && n >= tiled.tokens) {
       matmul_tiled(w, format, x, n, y, ldy, accumulate, tiled, find_dequantize(w.type, kernels));

@@ -31,11 +31,17 @@ struct weight_matrix {
 weight_matrix map_matrix(const gguf::file& f, const std::string& name,
                          const std::vector<uint64_t>& dims);
 
+// What the activation rows of a product are: consecutive positions of one sequence (a
+// prompt: from a tile's width on, the tile kernels take them), or one row of each of several
+// sessions (a decode batch: always the dot products, so that a session's numbers never
+// depend on how many others it was batched with).
+enum class row_kind : uint8_t { positions, sessions };
+
 // y[b * ldy + r] = W[r] . x[b] (or += when accumulate) for the n rows of x ([n, cols]
 // row-major) and every row r of W. Each activation row is encoded once; the weights are read
 // from memory once for all n rows; rows of W are split over the threads.
 void matmul(const weight_matrix& w, const float* x, int64_t n, float* y, int64_t ldy,
-            bool accumulate, isa kernels = active_isa());
+            bool accumulate, isa kernels = active_isa(), row_kind rows = row_kind::positions);
 
 // Threads for matmul (0 = all cores).
 void set_threads(int n);
