@@ -6,6 +6,7 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 packages=(
   build-essential cmake ninja-build pkg-config git
+  dpkg-dev adduser                # the Debian package: dpkg-shlibdeps computes its dependencies
   libcaf-dev                      # C++ Actor Framework 0.17 (core, io, openssl)
   libtorch-dev                    # libtorch 1.13 CPU
   libopenblas0-openmp             # fast BLAS for libtorch (the reference BLAS is ~40x slower)
