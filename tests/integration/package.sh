@@ -49,6 +49,11 @@ if command -v systemd-analyze >/dev/null; then
     /usr/lib/systemd/system/llamps-registry.service || fail "systemd-analyze verify"
 fi
 
+# An upgrade (here: the same package again) keeps the admin's edits of a conffile.
+echo "# edited by the admin" >>/etc/llamps/node.ini
+dpkg -i "$deb" >"$WORK/dpkg.log" 2>&1 || { cat "$WORK/dpkg.log"; fail "dpkg -i over itself failed"; }
+grep -q "^# edited by the admin" /etc/llamps/node.ini || fail "reinstalling replaced the edited node.ini"
+
 # ---- run from /etc/llamps ----
 REG_PORT=$(free_port)
 NODE_PORT=$(free_port)
