@@ -11,9 +11,9 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
-#include "actors/actors.hpp"
-#include "runtime/logging.hpp"
-#include "runtime/model_files.hpp"
+#include "actors/protocol/actors.hpp"
+#include "actors/support/logging.hpp"
+#include "actors/server/model_files.hpp"
 
 using namespace llamps;
 

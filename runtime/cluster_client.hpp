@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/actors.hpp"
+#include "actors/protocol/actors.hpp"
 
 namespace llamps {
 

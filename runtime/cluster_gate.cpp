@@ -3,7 +3,7 @@
 #include <chrono>
 #include <stdexcept>
 
-#include "actors/actors.hpp"
+#include "actors/protocol/actors.hpp"
 
 namespace llamps {
 

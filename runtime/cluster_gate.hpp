@@ -1,11 +1,11 @@
 #pragma once
-// How processes find the registry: every node publishes only a gate (actors/gate.cpp), and a
+// How processes find the registry: every node publishes only a gate (actors/cluster/gate.cpp), and a
 // shell or a contributor connects to a gate and says hello with the join token to get the
 // registry. Over TLS (system_config with tls_files) the connection itself first needs a
 // certificate signed by the cluster CA.
 #include <string>
 
-#include "actors/protocol.hpp"
+#include "actors/protocol/protocol.hpp"
 #include "runtime/system.hpp"
 
 namespace llamps {

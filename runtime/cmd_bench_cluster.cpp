@@ -28,7 +28,7 @@
 #include <vector>
 
 #include "model/quant/dot.hpp"
-#include "actors/actors.hpp"
+#include "actors/protocol/actors.hpp"
 #include "model/block_stack.hpp"
 #include "model/generator.hpp"
 #include "model/presets.hpp"
@@ -36,9 +36,9 @@
 #include "runtime/cluster_client.hpp"
 #include "runtime/cluster_gate.hpp"
 #include "runtime/commands.hpp"
-#include "runtime/logging.hpp"
+#include "actors/support/logging.hpp"
 #include "runtime/loopback_probe.hpp"
-#include "runtime/model_files.hpp"
+#include "actors/server/model_files.hpp"
 #include "runtime/process_group.hpp"
 #include "runtime/system.hpp"
 

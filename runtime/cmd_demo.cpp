@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <iostream>
 
-#include "actors/actors.hpp"
+#include "actors/protocol/actors.hpp"
 #include "model/generation_loop.hpp"
 #include "model/presets.hpp"
 #include "runtime/cli.hpp"
@@ -13,8 +13,8 @@
 #include "runtime/commands.hpp"
 #include "runtime/demo_cluster.hpp"
 #include "runtime/http_node.hpp"
-#include "runtime/logging.hpp"
-#include "runtime/model_files.hpp"
+#include "actors/support/logging.hpp"
+#include "actors/server/model_files.hpp"
 #include "runtime/render.hpp"
 
 namespace llamps {

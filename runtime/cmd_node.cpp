@@ -6,11 +6,11 @@
 #include <cstdio>
 #include <iostream>
 
-#include "actors/actors.hpp"
+#include "actors/protocol/actors.hpp"
 #include "runtime/cluster_gate.hpp"
 #include "runtime/commands.hpp"
 #include "runtime/http_node.hpp"
-#include "runtime/logging.hpp"
+#include "actors/support/logging.hpp"
 #include "runtime/node_config.hpp"
 #include "runtime/system.hpp"
 

@@ -1,5 +1,5 @@
 // llamps plan: optimal placement (OPA) of a model's blocks over the servers in a CSV file.
-// The planning itself is runtime/opa.hpp; this file reads the inputs, prints the plan, and
+// The planning itself is actors/planner/opa.hpp; this file reads the inputs, prints the plan, and
 // times the planner (--bench). Memory is in GB = 10^9 bytes throughout.
 #include <chrono>
 #include <cmath>
@@ -18,7 +18,7 @@
 #include "runtime/cli.hpp"
 #include "runtime/commands.hpp"
 #include "runtime/model_catalog.hpp"
-#include "runtime/opa.hpp"
+#include "actors/planner/opa.hpp"
 
 namespace llamps::cmd {
 

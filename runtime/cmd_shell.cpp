@@ -8,11 +8,11 @@
 #include <iostream>
 #include <thread>
 
-#include "actors/actors.hpp"
+#include "actors/protocol/actors.hpp"
 #include "runtime/cli.hpp"
 #include "runtime/cluster_gate.hpp"
 #include "runtime/commands.hpp"
-#include "runtime/logging.hpp"
+#include "actors/support/logging.hpp"
 #include "runtime/shell.hpp"
 #include "runtime/system.hpp"
 

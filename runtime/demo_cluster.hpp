@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/actors.hpp"
+#include "actors/protocol/actors.hpp"
 #include "runtime/cluster_client.hpp"
 #include "runtime/system.hpp"
 

@@ -3,7 +3,7 @@
 #include <filesystem>
 
 #include "model/errors.hpp"
-#include "runtime/model_files.hpp"
+#include "actors/server/model_files.hpp"
 
 namespace llamps {
 

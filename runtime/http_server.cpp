@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "runtime/http_context.hpp"
-#include "runtime/logging.hpp"
+#include "actors/support/logging.hpp"
 #include "runtime/system.hpp"
 
 namespace llamps {

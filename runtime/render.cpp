@@ -24,17 +24,6 @@ std::string blocks_text(int32_t first, int32_t last) {
 
 } // namespace
 
-std::string human_bytes(uint64_t bytes) {
-  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1000 && u < 4) {
-    v /= 1000;
-    ++u;
-  }
-  return u == 0 ? format("%llu B", static_cast<unsigned long long>(bytes)) : format("%.1f %s", v, units[u]);
-}
-
 std::string render_servers(const std::vector<server_status>& servers) {
   if (servers.empty())
     return "no servers have joined\n";

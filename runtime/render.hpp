@@ -3,11 +3,11 @@
 #include <string>
 #include <vector>
 
-#include "actors/protocol.hpp"
+#include "actors/protocol/protocol.hpp"
+#include "actors/support/units.hpp"
 
 namespace llamps {
 
-std::string human_bytes(uint64_t bytes);
 std::string render_servers(const std::vector<server_status>& servers);
 std::string render_plan(const placement_plan& plan);
 std::string render_deployments(const std::vector<deployment>& deployments);

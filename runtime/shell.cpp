@@ -9,7 +9,7 @@
 #include <readline/readline.h>
 
 #include "model/generation_loop.hpp"
-#include "runtime/model_files.hpp"
+#include "actors/server/model_files.hpp"
 #include "runtime/render.hpp"
 #include "runtime/shell_args.hpp"
 

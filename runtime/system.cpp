@@ -7,7 +7,7 @@
 
 #include <caf/openssl/all.hpp>
 
-#include "actors/protocol.hpp"
+#include "actors/protocol/protocol.hpp"
 #include "runtime/certificates.hpp"
 
 namespace llamps {
@@ -33,7 +33,7 @@ system_config::system_config(const tls_files& tls) : tls_(tls) {
     set("openssl.key", tls_.key);
   }
   // Nodes link to each other themselves, each pair once and by one side
-  // (actors/link_keeper.cpp): CAF's automatic connections could link a pair both ways at once
+  // (actors/cluster/link_keeper.cpp): CAF's automatic connections could link a pair both ways at once
   // and leave each end on a different connection, and they were plain TCP even under TLS.
   set("middleman.enable-automatic-connections", false);
   // Deserialise arriving messages on the network thread itself. CAF's default hands each one
@@ -45,24 +45,6 @@ system_config::system_config(const tls_files& tls) : tls_(tls) {
   set("logger.console", caf::atom("none"));
 }
 
-std::pair<std::string, uint16_t> split_address(const std::string& address) {
-  auto colon = address.rfind(':');
-  if (colon == std::string::npos || colon + 1 == address.size())
-    throw std::invalid_argument("address '" + address + "' is not HOST:PORT");
-  auto host = address.substr(0, colon);
-  int port = 0;
-  try {
-    size_t used = 0;
-    port = std::stoi(address.substr(colon + 1), &used);
-    if (used != address.size() - colon - 1)
-      throw std::invalid_argument("");
-  } catch (const std::exception&) {
-    throw std::invalid_argument("address '" + address + "' has no valid port");
-  }
-  if (port < 0 || port > 65535)
-    throw std::invalid_argument("address '" + address + "' has a port out of range");
-  return {host.empty() ? "0.0.0.0" : host, static_cast<uint16_t>(port)};
-}
 
 uint16_t publish_actor(caf::actor_system& sys, const system_config& cfg, const caf::actor& handle,
                        const std::string& host, uint16_t port) {

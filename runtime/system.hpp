@@ -7,6 +7,8 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "actors/support/units.hpp"
+
 namespace llamps {
 
 struct tls_files {
@@ -28,9 +30,6 @@ private:
 // True when libcaf_openssl's SSL calls go through runtime/openssl_error_queue.cpp, which
 // keeps one peer's failed handshake from closing the node's other TLS connections.
 bool openssl_error_queue_guarded();
-
-// Splits "host:port"; throws std::invalid_argument naming the bad address.
-std::pair<std::string, uint16_t> split_address(const std::string& address);
 
 // Publishes `handle` on port (0 = any); returns the bound port. Uses TLS when configured.
 uint16_t publish_actor(caf::actor_system& sys, const system_config& cfg, const caf::actor& handle,

@@ -7,10 +7,10 @@
 #include <filesystem>
 #include <thread>
 
-#include "actors/actors.hpp"
+#include "actors/protocol/actors.hpp"
 #include "model/client_model.hpp"
 #include "model/presets.hpp"
-#include "runtime/model_files.hpp"
+#include "actors/server/model_files.hpp"
 
 using namespace llamps;
 

@@ -4,7 +4,7 @@
 
 #include <chrono>
 
-#include "actors/contributor_state.hpp"
+#include "actors/server/contributor_state.hpp"
 
 using namespace llamps;
 using namespace llamps::contributor_detail;

@@ -12,9 +12,9 @@
 #include <set>
 #include <thread>
 
-#include "actors/actors.hpp"
+#include "actors/protocol/actors.hpp"
 #include "model/gguf.hpp"
-#include "runtime/model_files.hpp"
+#include "actors/server/model_files.hpp"
 
 using namespace llamps;
 using namespace std::chrono_literals;

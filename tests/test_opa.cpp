@@ -9,8 +9,8 @@
 #include <set>
 
 #include "runtime/model_catalog.hpp"
-#include "runtime/opa.hpp"
-#include "runtime/opa_detail.hpp"
+#include "actors/planner/opa.hpp"
+#include "actors/planner/opa_detail.hpp"
 
 using namespace llamps;
 using opa::server_offer;

@@ -12,7 +12,7 @@
 // the fuzzer explores our inspectors instead of stopping at that one known finding; set
 // LLAMPS_FUZZ_RAW_CAF=1 to fuzz CAF's deserializer unchanged and reproduce it. The same goes
 // for CAF's exception on a malformed builtin config_value (see decode below).
-// FUZZ_SOURCES: actors/protocol.cpp
+// FUZZ_SOURCES: actors/protocol/protocol.cpp
 // FUZZ_LIBS: -lcaf_core -lcrypto
 #include <cstdint>
 #include <cstdlib>
@@ -21,7 +21,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "actors/protocol.hpp"
+#include "actors/protocol/protocol.hpp"
 
 using namespace llamps;
 

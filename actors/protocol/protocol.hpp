@@ -1,0 +1,497 @@
+#pragma once
+// The LLaMPS protocol: every message type and every actor interface, declared once.
+//
+// All actors talk only through these location-transparent CAF messages, so one process and
+// many machines run the same code. Read it top to bottom as the protocol:
+//
+//   contributor --join/heartbeat--> registry        (a machine offers its leftover capacity)
+//   shell/http  --plan-->           planner         (OPA over the registry's servers)
+//   shell/http  --deploy-->         deployer --load--> contributor --spawns--> block_host
+//   block_host  --fetch-->          deployer        (pulls its blocks' bytes when it has no copy)
+//   session     --route-->          registry        (which hosts serve each block range)
+//   session     --step-->           block_host -> block_host -> ... -> back to the session
+//
+// Hidden states cross the wire as raw little-endian float bytes (CAF serialises byte vectors
+// with one memcpy, but float vectors element by element).
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "model/tensor_data.hpp"
+
+namespace llamps {
+
+// ---- atoms (CAF 0.17: at most 10 characters) ----
+using join_atom = caf::atom_constant<caf::atom("join")>;
+using leave_atom = caf::atom_constant<caf::atom("leave")>;
+using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
+using servers_atom = caf::atom_constant<caf::atom("servers")>;
+using plan_atom = caf::atom_constant<caf::atom("plan")>;
+using deploy_atom = caf::atom_constant<caf::atom("deploy")>;
+using undeploy_atom = caf::atom_constant<caf::atom("undeploy")>;
+using deployed_atom = caf::atom_constant<caf::atom("deployed")>;
+using deployments_atom = caf::atom_constant<caf::atom("deploymnts")>;
+using progress_atom = caf::atom_constant<caf::atom("progress")>;
+using load_atom = caf::atom_constant<caf::atom("load")>;
+using unload_atom = caf::atom_constant<caf::atom("unload")>;
+using fetch_atom = caf::atom_constant<caf::atom("fetch")>;
+using route_atom = caf::atom_constant<caf::atom("route")>;
+using admit_atom = caf::atom_constant<caf::atom("admit")>;
+using step_atom = caf::atom_constant<caf::atom("step")>;
+using drop_atom = caf::atom_constant<caf::atom("drop")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using status_atom = caf::atom_constant<caf::atom("status")>;
+using generate_atom = caf::atom_constant<caf::atom("generate")>;
+using token_atom = caf::atom_constant<caf::atom("token")>;
+using failed_atom = caf::atom_constant<caf::atom("failed")>;
+using sessions_atom = caf::atom_constant<caf::atom("sessions")>;
+using close_atom = caf::atom_constant<caf::atom("close")>;
+using logits_atom = caf::atom_constant<caf::atom("logits")>;
+using hello_atom = caf::atom_constant<caf::atom("hello")>;
+using move_atom = caf::atom_constant<caf::atom("move")>;
+using share_atom = caf::atom_constant<caf::atom("share")>;
+using link_atom = caf::atom_constant<caf::atom("link")>;
+using rank_atom = caf::atom_constant<caf::atom("rank")>;
+using peers_atom = caf::atom_constant<caf::atom("peers")>;
+
+// ---- plain message types ----
+
+// What a contributor offers: its leftover capacity after what it already hosts.
+struct node_offer {
+  std::string node_id;          // unique name, e.g. "gpu-box-3:4242"
+  std::string address;          // host:port where its contributor actor is published
+  uint64_t memory_bytes = 0;    // leftover memory it may still give
+  uint64_t total_memory_bytes = 0; // its share limit (or what the machine has)
+  int32_t cores = 0;
+  double tokens_per_s = 0;      // measured compute rate, 0 = unknown
+  std::string join_token;       // shared cluster secret ("" when the cluster uses none)
+};
+
+// One hosted block range of one model on one node.
+struct hosted_range {
+  std::string model;
+  int32_t first = 0;            // blocks [first, last)
+  int32_t last = 0;
+  uint64_t weight_bytes = 0;
+  uint64_t kv_budget_bytes = 0;
+  uint64_t kv_bytes = 0;        // in use now
+  int32_t sessions = 0;
+  bool draining = false;        // no new sessions are routed here
+  uint64_t steps = 0;           // steps run (a batched call counts each session's step)
+  uint64_t batches = 0;         // forward calls that ran them (steps / batches = mean batch)
+  // Histogram of step latency on this host (forward time, microseconds): counts of steps
+  // at or below each of step_latency_bounds_us, then the rest.
+  std::vector<uint64_t> latency_counts;
+  double latency_sum_us = 0;
+};
+
+// Upper bounds of the step latency histogram buckets, microseconds.
+inline const std::vector<double>& step_latency_bounds_us() {
+  static const std::vector<double> bounds{100, 250, 500, 1000, 2500, 5000, 10000, 25000,
+                                          50000, 100000, 250000, 1000000};
+  return bounds;
+}
+
+// A row of the registry's "available servers" list.
+struct server_status {
+  node_offer offer;
+  bool healthy = true;
+  int64_t last_seen_ms = 0;     // since the registry saw its last heartbeat
+  std::vector<hosted_range> hosting;
+};
+
+// What the planner needs of a model (read from the GGUF header by the requester).
+struct model_profile {
+  std::string name;             // model id used everywhere (file stem)
+  std::string path;             // GGUF path on the deployer's machine
+  std::string identity;         // gguf::file::identity()
+  uint64_t file_size = 0;
+  uint64_t data_offset = 0;     // bytes of header, metadata and tensor table
+  int32_t n_blocks = 0;
+  int32_t n_embd = 0;
+  int32_t n_ctx = 0;
+  uint64_t block_bytes = 0;     // memory of the largest block once loaded
+  uint64_t head_bytes = 0;
+  uint64_t kv_bytes_per_token_per_block = 0;
+};
+
+struct plan_request {
+  model_profile model;
+  std::string objective = "fewest-servers";
+  int32_t replicas = 1;
+  int32_t sessions = 4;         // concurrent sessions each host should hold KV for
+  int32_t context = 0;          // tokens per session (0 = the model's context)
+
+  static constexpr int32_t max_replicas = 64;
+  static constexpr int32_t max_sessions = 4096;
+  static constexpr int32_t max_context = 1 << 24;
+};
+// What is out of range in `req` (replicas, sessions, context), or nothing. The planner refuses
+// such a request whoever sent it; the shell says so before sending, and the HTTP API checks
+// each field against the same bounds.
+std::optional<std::string> plan_request_problem(const plan_request& req);
+
+// One server's share of a plan.
+struct plan_entry {
+  std::string node_id;
+  std::string address;
+  int32_t first = 0;            // blocks [first, last)
+  int32_t last = 0;
+  uint64_t weight_bytes = 0;
+  uint64_t kv_budget_bytes = 0;
+  int32_t sessions_capacity = 0;
+};
+
+struct placement_plan {
+  std::string model;
+  std::vector<plan_entry> entries;
+  int32_t replicas = 1;
+  int32_t sessions_capacity = 0;     // for the chain as a whole
+  double predicted_tokens_per_s = 0; // bottleneck stage
+  std::string summary;               // one human line (objective, servers used)
+};
+
+// Order from the deployer to one contributor: load blocks [first, last) of a model.
+struct load_order {
+  std::string deployment_id;
+  model_profile model;
+  int32_t first = 0;
+  int32_t last = 0;
+  uint64_t kv_budget_bytes = 0;
+  std::string local_path;       // set by the contributor when it has a copy with the same
+                                // identity; "" = fetch the blocks' bytes from the deployer
+};
+
+// A deployer's per-server progress (bytes loaded of total), for the shell and the web page.
+struct load_progress {
+  std::string deployment_id;
+  std::string node_id;
+  uint64_t bytes_done = 0;
+  uint64_t bytes_total = 0;
+  std::string state;            // "fetching", "loading", "ready", "failed: ...", "rolled back"
+};
+
+struct deploy_status {
+  std::string model;
+  std::string deployment_id;
+  std::string state;            // "deploying", "ready", "failed: ...", "undeployed"
+  std::vector<load_progress> servers;
+};
+
+// Hidden states on the wire.
+struct activations {
+  std::vector<int64_t> shape;   // {n_tokens, n_embd}
+  std::vector<char> bytes;      // row-major little-endian float32
+};
+activations to_wire(const tensor_data& t);
+tensor_data from_wire(const activations& a);
+
+struct step_result {
+  uint64_t session = 0;
+  int32_t pos = 0;
+  activations hidden;           // the last host's output, all rows
+  uint64_t batch = 0;           // as in step_request: results the last host sent together
+  int32_t batch_size = 1;
+};
+
+// What a session asks of its session actor.
+struct generation_order {
+  std::string prompt;
+  int32_t steps = 256;          // positions in all (BOS + prompt + generated), as llama2.c -n
+  int32_t max_new_tokens = 0;   // also stop after this many generated tokens (0 = no limit)
+  float temperature = 0.8f;
+  float top_p = 0.9f;
+  int32_t top_k = 40;
+  uint64_t seed = 42;
+  bool chat = false;            // continue the conversation instead of starting afresh
+  caf::actor listener;          // receives (token_atom, session, token id, text piece); may be null
+};
+
+struct generation_report {
+  uint64_t session = 0;
+  std::vector<int32_t> ids;     // BOS, prompt, generated (the whole conversation when chatting)
+  std::vector<std::string> route; // node ids of the hosts used, in order
+  int32_t prompt_tokens = 0;
+  int32_t generated_tokens = 0;
+  double prefill_seconds = 0;
+  double decode_seconds = 0;
+  int32_t recoveries = 0;       // times the session re-routed and replayed after a host failed
+};
+
+struct session_info {
+  uint64_t session = 0;
+  std::string model;
+  int32_t tokens = 0;
+  std::vector<std::string> route;
+};
+
+// ---- actor interfaces (typed: each reads as the list of what it answers) ----
+
+struct step_request;
+struct host_ref;
+struct deployment;
+struct session_route;
+
+using deployer_actor = caf::typed_actor<
+    // Plan (through the planner) and load a model; answers when ready, or with the error
+    // after rolling back whatever was loaded.
+    caf::replies_to<deploy_atom, plan_request>::with<deploy_status>,
+    caf::replies_to<undeploy_atom, std::string>::with<bool>,      // model name
+    caf::replies_to<progress_atom>::with<std::vector<deploy_status>>,
+    caf::reacts_to<progress_atom, load_progress>,                // from loading hosts
+    // A host without its own copy pulls its blocks' bytes: (deployment, node, offset, length).
+    caf::replies_to<fetch_atom, std::string, std::string, uint64_t, uint64_t>::with<std::vector<char>>,
+    // From the node of a host it loaded, which drains that host (the node leaves, or its
+    // leftover shrank): load the host's blocks on a spare server and publish the deployment
+    // with the new host instead; answers true once new sessions are routed there, so the node
+    // releases the blocks only when they are served elsewhere. (deployment id, host)
+    caf::replies_to<move_atom, std::string, caf::actor_addr>::with<bool>>;
+
+using block_host_actor = caf::typed_actor<
+    // Loads its blocks (from a local copy or by fetching from the deployer).
+    caf::replies_to<load_atom, load_order, deployer_actor>::with<hosted_range>,
+    // One step; the reply comes from the last host of the route.
+    caf::replies_to<step_atom, step_request>::with<step_result>,
+    // The registry admits a session before handing out a route through this host.
+    caf::replies_to<admit_atom, uint64_t>::with<bool>,
+    caf::reacts_to<drop_atom, uint64_t>,                          // free a session's caches
+    caf::replies_to<status_atom>::with<hosted_range>,
+    caf::reacts_to<flush_atom, uint64_t>,                         // internal: run queued decodes
+    caf::reacts_to<tick_atom>>;                                   // internal: expire idle sessions
+
+// A block host as the rest of the cluster knows it.
+struct host_ref {
+  std::string node_id;
+  hosted_range range;
+  block_host_actor host;
+  std::string address;          // where a session links to its node: set by the registry in
+                                // routes ("" = no link needed, or unknown)
+};
+
+struct step_request {
+  uint64_t session = 0;
+  int32_t pos = 0;
+  activations hidden;
+  std::vector<block_host_actor> next; // hosts still to visit after the receiver
+  int32_t hop = 0;                     // 0 at the first host of the route
+  // Steps one host passes on together to the same next host share a batch id and say how
+  // many they are, so that the next host runs them together too (0 = not part of a batch).
+  uint64_t batch = 0;
+  int32_t batch_size = 1;
+};
+
+struct deployment {
+  std::string model;
+  std::string deployment_id;
+  model_profile profile;
+  int32_t replicas = 1;
+  std::vector<host_ref> hosts;
+};
+
+// A session's way through the blocks: one host per stage, covering [0, n_blocks).
+struct session_route {
+  uint64_t session = 0;
+  std::string model;
+  model_profile profile;
+  std::vector<host_ref> hosts;
+};
+
+using contributor_actor = caf::typed_actor<
+    caf::replies_to<load_atom, load_order, deployer_actor>::with<host_ref>,
+    caf::replies_to<unload_atom, std::string>::with<bool>,        // deployment id
+    caf::replies_to<status_atom>::with<server_status>,
+    // From its own node only: drain (no new sessions), let the deployer move the blocks,
+    // wait for the sessions in flight (at most the given seconds), then release the blocks.
+    // Answers true when everything was released, false when the time ran out first.
+    caf::replies_to<leave_atom, double>::with<bool>,
+    // From its own node only: new share limits (memory bytes, cores; 0 = no limit) and how
+    // long the sessions in flight may take when hosts that no longer fit are drained (s).
+    caf::reacts_to<share_atom, uint64_t, int32_t, double>,
+    // From its own node only: the registry again, after its process restarted (untyped:
+    // registry_actor is declared below, and names this interface).
+    caf::reacts_to<join_atom, caf::actor>,
+    // From the registry: every live contributor (node id -> host:port), so that the nodes
+    // link to each other (see link_keeper_actor).
+    caf::reacts_to<peers_atom, std::map<std::string, std::string>>,
+    caf::reacts_to<tick_atom>>;                                   // internal: heartbeat
+
+using registry_actor = caf::typed_actor<
+    caf::replies_to<join_atom, node_offer, contributor_actor>::with<bool>,
+    caf::reacts_to<heartbeat_atom, node_offer, std::vector<host_ref>>,
+    caf::reacts_to<leave_atom, std::string>,                      // node id
+    caf::replies_to<servers_atom>::with<std::vector<server_status>>,
+    // For the deployer: the contributor handle of a node.
+    caf::replies_to<join_atom, std::string>::with<contributor_actor>,
+    caf::replies_to<deployed_atom, deployment>::with<bool>,
+    caf::replies_to<undeploy_atom, std::string>::with<deployment>, // removes the record
+    caf::replies_to<deployments_atom>::with<std::vector<deployment>>,
+    // A route for a new session (or a re-route avoiding failed nodes); admits the session
+    // on every host of the route.
+    caf::replies_to<route_atom, std::string, std::vector<std::string>>::with<session_route>,
+    caf::reacts_to<failed_atom, std::string>,                     // a session saw a node fail
+    caf::replies_to<sessions_atom>::with<std::vector<session_info>>,
+    caf::reacts_to<sessions_atom, session_info>,                  // sessions report themselves
+    caf::reacts_to<close_atom, uint64_t>,                         // a session ended
+    caf::reacts_to<tick_atom>>;                                   // internal: heartbeat timeouts
+
+// The only actor a node publishes on its port (actors/cluster/gate.cpp): it hands out the registry
+// to those who present the cluster's join token, so that a shell or node without it never
+// gets a handle to act on. With TLS, the connection itself already needs a CA-signed
+// certificate; the gate then checks the token on top (usually "").
+using gate_actor = caf::typed_actor<
+    caf::replies_to<hello_atom, std::string>::with<registry_actor>>;   // join token
+
+using planner_actor = caf::typed_actor<
+    caf::replies_to<plan_atom, plan_request>::with<placement_plan>>;
+
+using session_actor = caf::typed_actor<
+    caf::replies_to<generate_atom, generation_order>::with<generation_report>,
+    caf::reacts_to<close_atom>,
+    caf::reacts_to<tick_atom>>;                                   // internal: retry routing
+
+// Process-local: this process's direct network links to other nodes (actors/cluster/link_keeper.cpp).
+// CAF's automatic connections are off, so that every pair of nodes is linked once, by one
+// side: processes without a contributor link to the nodes they use; of two contributors, the
+// one whose node id sorts first links to the other.
+using link_keeper_actor = caf::typed_actor<
+    // Answers once this process has a direct link to the node (node id, host:port) or needs
+    // none (the node links to this one, or is in this process).
+    caf::replies_to<link_atom, std::string, std::string>::with<bool>,
+    caf::reacts_to<rank_atom, std::string>>;  // this process runs the contributor of this node id
+
+// Process-local: the output head shared by every session of one model in this process. It
+// batches the logits of sessions whose steps come back together, so the vocabulary matrix
+// (hundreds of MB for a 7B model) is read once per round, not once per session.
+using head_actor = caf::typed_actor<
+    // A session's last hidden row, with the batch of the step result it came in (id, size).
+    caf::replies_to<logits_atom, std::vector<float>, uint64_t, int32_t>::with<std::vector<float>>,
+    caf::reacts_to<flush_atom, uint64_t>>;                        // internal: run the queue
+
+// ---- serialisation (CAF inspectors) ----
+
+// CAF 0.17 hangs forever serialising an infinite float or double (caf/detail/ieee_754.hpp's
+// pack754 halves it until it drops below 2), and its decoder makes such values from a
+// peer's bytes. So every floating-point field must be finite both ways: refuse to send one
+// that is not (the send fails instead of hanging) and to accept one (the message is dropped).
+template <class... Ts>
+caf::error all_finite(const Ts&... xs) {
+  return (std::isfinite(static_cast<double>(xs)) && ...) ? caf::error{} : caf::make_error(caf::sec::invalid_argument);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_offer& x) {
+  return f(caf::meta::type_name("node_offer"),
+           caf::meta::save_callback([&] { return all_finite(x.tokens_per_s); }), x.node_id, x.address, x.memory_bytes,
+           x.total_memory_bytes, x.cores, x.tokens_per_s, x.join_token,
+           caf::meta::load_callback([&] { return all_finite(x.tokens_per_s); }));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, hosted_range& x) {
+  return f(caf::meta::type_name("hosted_range"),
+           caf::meta::save_callback([&] { return all_finite(x.latency_sum_us); }), x.model, x.first, x.last, x.weight_bytes,
+           x.kv_budget_bytes, x.kv_bytes, x.sessions, x.draining, x.steps, x.batches, x.latency_counts,
+           x.latency_sum_us,
+           caf::meta::load_callback([&] { return all_finite(x.latency_sum_us); }));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, server_status& x) {
+  return f(caf::meta::type_name("server_status"), x.offer, x.healthy, x.last_seen_ms, x.hosting);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, model_profile& x) {
+  return f(caf::meta::type_name("model_profile"), x.name, x.path, x.identity, x.file_size, x.data_offset,
+           x.n_blocks, x.n_embd, x.n_ctx, x.block_bytes, x.head_bytes,
+           x.kv_bytes_per_token_per_block);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, plan_request& x) {
+  return f(caf::meta::type_name("plan_request"), x.model, x.objective, x.replicas, x.sessions,
+           x.context);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, plan_entry& x) {
+  return f(caf::meta::type_name("plan_entry"), x.node_id, x.address, x.first, x.last,
+           x.weight_bytes, x.kv_budget_bytes, x.sessions_capacity);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, placement_plan& x) {
+  return f(caf::meta::type_name("placement_plan"),
+           caf::meta::save_callback([&] { return all_finite(x.predicted_tokens_per_s); }), x.model, x.entries, x.replicas,
+           x.sessions_capacity, x.predicted_tokens_per_s, x.summary,
+           caf::meta::load_callback([&] { return all_finite(x.predicted_tokens_per_s); }));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, load_order& x) {
+  return f(caf::meta::type_name("load_order"), x.deployment_id, x.model, x.first, x.last,
+           x.kv_budget_bytes, x.local_path);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, load_progress& x) {
+  return f(caf::meta::type_name("load_progress"), x.deployment_id, x.node_id, x.bytes_done,
+           x.bytes_total, x.state);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, deploy_status& x) {
+  return f(caf::meta::type_name("deploy_status"), x.model, x.deployment_id, x.state, x.servers);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, activations& x) {
+  return f(caf::meta::type_name("activations"), x.shape, x.bytes);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, step_result& x) {
+  return f(caf::meta::type_name("step_result"), x.session, x.pos, x.hidden, x.batch, x.batch_size);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, generation_order& x) {
+  return f(caf::meta::type_name("generation_order"),
+           caf::meta::save_callback([&] { return all_finite(x.temperature, x.top_p); }), x.prompt, x.steps, x.max_new_tokens,
+           x.temperature, x.top_p, x.top_k, x.seed, x.chat, x.listener,
+           caf::meta::load_callback([&] { return all_finite(x.temperature, x.top_p); }));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, generation_report& x) {
+  return f(caf::meta::type_name("generation_report"),
+           caf::meta::save_callback([&] { return all_finite(x.prefill_seconds, x.decode_seconds); }), x.session, x.ids, x.route,
+           x.prompt_tokens, x.generated_tokens, x.prefill_seconds, x.decode_seconds,
+           x.recoveries,
+           caf::meta::load_callback([&] { return all_finite(x.prefill_seconds, x.decode_seconds); }));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_info& x) {
+  return f(caf::meta::type_name("session_info"), x.session, x.model, x.tokens, x.route);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, host_ref& x) {
+  return f(caf::meta::type_name("host_ref"), x.node_id, x.range, x.host, x.address);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, step_request& x) {
+  return f(caf::meta::type_name("step_request"), x.session, x.pos, x.hidden, x.next, x.hop, x.batch,
+           x.batch_size);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, deployment& x) {
+  return f(caf::meta::type_name("deployment"), x.model, x.deployment_id, x.profile, x.replicas,
+           x.hosts);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_route& x) {
+  return f(caf::meta::type_name("session_route"), x.session, x.model, x.profile, x.hosts);
+}
+
+// Registers every message type and actor interface above with an actor system config;
+// every llamps process calls it before starting its actor system.
+void register_protocol(caf::actor_system_config& cfg);
+
+// Errors travel as caf::error with a one-line human message; these make and read them.
+caf::error make_llamps_error(std::string message);
+std::string error_text(const caf::error& e);
+
+} // namespace llamps
