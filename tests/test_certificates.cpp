@@ -1,4 +1,4 @@
-// The cluster CA (runtime/certificates.hpp): what `llamps ca init` and `llamps ca issue` make,
+// The cluster CA (runtime/node/certificates.hpp): what `llamps ca init` and `llamps ca issue` make,
 // and what a TLS node checks before it starts.
 #include <catch2/catch.hpp>
 
@@ -8,8 +8,8 @@
 #include <fstream>
 #include <string>
 
-#include "runtime/certificates.hpp"
-#include "runtime/system.hpp"
+#include "runtime/node/certificates.hpp"
+#include "runtime/node/system.hpp"
 
 using namespace llamps;
 namespace fs = std::filesystem;

@@ -74,7 +74,7 @@ expect_servers() {
   local rows
   rows=$(awk 'NR > 1 {print $1}' "$WORK/$name.out" | sort | tr '\n' ' ')
   [ "$rows" = "c0 c1 " ] || { cat "$WORK/$name.out"; fail "$name: servers are '$rows', not 'c0 c1'"; }
-  # Still healthy: a refused peer must not cut members off (see runtime/openssl_error_queue.cpp).
+  # Still healthy: a refused peer must not cut members off (see runtime/node/openssl_error_queue.cpp).
   [ "$(grep -c ' ok ' "$WORK/$name.out")" = 2 ] || { cat "$WORK/$name.out"; fail "$name: a member is not healthy"; }
 }
 

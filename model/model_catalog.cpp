@@ -1,0 +1,167 @@
+#include "model/model_catalog.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+namespace llamps::catalog {
+
+namespace {
+
+// Published hyper-parameters (config.json / GGUF metadata of the released checkpoints).
+const std::vector<llama_shape> shapes = {
+    // name               params   blocks embd   ff     head kv  vocab   ctx
+    {"tinyllama-1.1b",    1.10e9,  22,    2048,  5632,  32,  4,  32000,  2048},
+    {"llama-3.2-1b",      1.24e9,  16,    2048,  8192,  32,  8,  128256, 131072},
+    {"llama-3.2-3b",      3.21e9,  28,    3072,  8192,  24,  8,  128256, 131072},
+    {"llama-7b",          6.74e9,  32,    4096,  11008, 32,  32, 32000,  2048},
+    {"llama-13b",         13.0e9,  40,    5120,  13824, 40,  40, 32000,  2048},
+    {"llama-30b",         32.5e9,  60,    6656,  17920, 52,  52, 32000,  2048},
+    {"llama-65b",         65.2e9,  80,    8192,  22016, 64,  64, 32000,  2048},
+    {"llama-2-7b",        6.74e9,  32,    4096,  11008, 32,  32, 32000,  4096},
+    {"llama-2-13b",       13.0e9,  40,    5120,  13824, 40,  40, 32000,  4096},
+    {"llama-2-70b",       69.0e9,  80,    8192,  28672, 64,  8,  32000,  4096},
+    {"llama-3-8b",        8.03e9,  32,    4096,  14336, 32,  8,  128256, 8192},
+    {"llama-3-70b",       70.6e9,  80,    8192,  28672, 64,  8,  128256, 8192},
+    {"llama-3.1-8b",      8.03e9,  32,    4096,  14336, 32,  8,  128256, 131072},
+    {"llama-3.1-70b",     70.6e9,  80,    8192,  28672, 64,  8,  128256, 131072},
+    {"llama-3.1-405b",    405.9e9, 126,   16384, 53248, 128, 8,  128256, 131072},
+    {"codellama-7b",      6.74e9,  32,    4096,  11008, 32,  32, 32016,  16384},
+    {"codellama-13b",     13.0e9,  40,    5120,  13824, 40,  40, 32016,  16384},
+    {"codellama-34b",     33.7e9,  48,    8192,  22016, 64,  8,  32000,  16384},
+    {"codellama-70b",     69.0e9,  80,    8192,  28672, 64,  8,  32016,  16384},
+    {"mistral-7b",        7.24e9,  32,    4096,  14336, 32,  8,  32000,  32768},
+};
+
+// Lower case, letters, digits and dots only: "LLaMA 2 70B" and "llama-2-70b" meet.
+std::string normalise(const std::string& name) {
+  std::string out;
+  for (unsigned char ch : name)
+    if (std::isalnum(ch) || ch == '.')
+      out += static_cast<char>(std::tolower(ch));
+  return out;
+}
+
+// Smallest multiple of 256 at least 8/3 of the width: LLaMA's SwiGLU feed-forward rule.
+int llama_ff(int n_embd) { return (8 * n_embd / 3 + 255) / 256 * 256; }
+
+} // namespace
+
+const char* dtype_name(dtype t) {
+  switch (t) {
+  case dtype::f32: return "f32";
+  case dtype::f16: return "f16";
+  case dtype::q8_0: return "q8_0";
+  default: return "q4_0";
+  }
+}
+
+std::optional<dtype> parse_dtype(const std::string& name) {
+  for (dtype t : {dtype::f32, dtype::f16, dtype::q8_0, dtype::q4_0})
+    if (name == dtype_name(t))
+      return t;
+  return std::nullopt;
+}
+
+uint64_t weight_bytes(dtype t, uint64_t n) {
+  switch (t) {
+  case dtype::f32: return 4 * n;
+  case dtype::f16: return 2 * n;
+  case dtype::q8_0: return (n + 31) / 32 * 34;
+  default: return (n + 31) / 32 * 18;
+  }
+}
+
+uint64_t llama_shape::block_params() const {
+  uint64_t d = n_embd, kv = kv_dim(), ff = n_ff;
+  return 2 * d * d + 2 * d * kv + 3 * d * ff; // q, o; k, v; gate, up, down
+}
+
+uint64_t llama_shape::block_bytes(dtype t) const {
+  return weight_bytes(t, block_params()) + 2 * 4 * static_cast<uint64_t>(n_embd);
+}
+
+uint64_t llama_shape::head_bytes(dtype t) const {
+  uint64_t matrices = 2 * static_cast<uint64_t>(n_vocab) * n_embd;
+  return weight_bytes(t, matrices) + 4 * static_cast<uint64_t>(n_embd);
+}
+
+uint64_t llama_shape::kv_bytes_per_token_per_block() const {
+  return 2 * 4 * static_cast<uint64_t>(kv_dim());
+}
+
+double llama_shape::total_params() const {
+  return static_cast<double>(block_params()) * n_blocks + 2.0 * n_vocab * n_embd;
+}
+
+const std::vector<llama_shape>& all() { return shapes; }
+
+std::optional<llama_shape> find(const std::string& name) {
+  std::string key = normalise(name);
+  for (const llama_shape& s : shapes)
+    if (normalise(s.name) == key)
+      return s;
+  return std::nullopt;
+}
+
+llama_shape scaled(double params) {
+  // LLaMA-2 7B and 13B keep width = 128 * depth; grow the width until the model reaches the
+  // size, then set the depth so the total matches.
+  llama_shape s;
+  s.n_vocab = 32000;
+  s.n_ctx = 4096;
+  s.params = params;
+  s.scaled = true;
+  for (s.n_embd = 256;; s.n_embd += 256) {
+    s.n_head = s.n_embd / 128;
+    s.n_head_kv = params >= 30e9 ? std::max(1, s.n_head / 8) : s.n_head;
+    s.n_ff = llama_ff(s.n_embd);
+    s.n_blocks = s.n_embd / 128;
+    if (s.total_params() >= params || s.n_embd >= 32768)
+      break;
+  }
+  double head = 2.0 * s.n_vocab * s.n_embd;
+  s.n_blocks = std::max(1, static_cast<int>(std::lround((params - head) / s.block_params())));
+  char size[32];
+  std::snprintf(size, sizeof size, "llama-%.3gb", params / 1e9);
+  s.name = size;
+  return s;
+}
+
+std::optional<double> parse_params(const std::string& text) {
+  std::string t = normalise(text);
+  if (t.empty())
+    return std::nullopt;
+  double scale = 1;
+  switch (t.back()) {
+  case 'b': scale = 1e9, t.pop_back(); break;
+  case 'm': scale = 1e6, t.pop_back(); break;
+  case 't': scale = 1e12, t.pop_back(); break;
+  default: break;
+  }
+  char* end = nullptr;
+  double v = std::strtod(t.c_str(), &end);
+  if (end == t.c_str() || *end != '\0' || !(v > 0))
+    return std::nullopt;
+  return v * scale;
+}
+
+std::optional<llama_shape> lookup(const std::string& name, std::optional<double> params) {
+  if (!name.empty())
+    if (auto known = find(name))
+      return known;
+  if (!params && !name.empty()) { // "my-model-13b": the size after the last separator
+    size_t cut = name.find_last_of("-_ ");
+    params = parse_params(cut == std::string::npos ? name : name.substr(cut + 1));
+  }
+  if (!params)
+    return std::nullopt;
+  llama_shape s = scaled(*params);
+  if (!name.empty())
+    s.name = name;
+  return s;
+}
+
+} // namespace llamps::catalog

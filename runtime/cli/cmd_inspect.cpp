@@ -1,0 +1,85 @@
+// llamps inspect: a GGUF model's hyper-parameters, per-block sizes and (optionally) tensors.
+// Reads the header only: no tensor data is touched.
+#include <cstdio>
+
+#include "model/gguf.hpp"
+#include "model/llama_config.hpp"
+#include "runtime/cli/cli.hpp"
+#include "runtime/cli/commands.hpp"
+
+namespace {
+
+std::string human_bytes(uint64_t n) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = double(n);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+  return buf;
+}
+
+std::string dims_string(const std::vector<uint64_t>& dims) {
+  std::string s;
+  for (size_t i = 0; i < dims.size(); ++i)
+    s += (i ? " x " : "") + std::to_string(dims[i]);
+  return s;
+}
+
+void print_config(const llamps::gguf::file& f, const llamps::llama_config& c) {
+  std::printf("model        %s\n", c.name.c_str());
+  std::printf("file         %s (%s, GGUF v%u, %zu tensors)\n", f.path().c_str(),
+              human_bytes(f.file_size()).c_str(), f.version(), f.tensors().size());
+  std::printf("architecture %s\n", c.architecture.c_str());
+  std::printf("weights      %s (computed on in these types)\n", f.type_summary().c_str());
+  std::printf("vocab        %d\ncontext      %d\nembedding    %d\nfeed-forward %d\n", c.n_vocab,
+              c.n_ctx, c.n_embd, c.n_ff);
+  std::printf("heads        %d (KV heads %d, head size %d)\n", c.n_head, c.n_head_kv, c.head_dim());
+  std::printf("rope         dimension %d, freq base %g\nrms eps      %g\nblocks       %d\n", c.n_rot,
+              c.rope_base, c.rms_eps, c.n_blocks);
+}
+
+void print_profile(const llamps::block_profile& p) {
+  std::printf("\n%-6s %14s %14s\n", "block", "file bytes", "memory bytes");
+  for (int b = 0; b < p.n_blocks; ++b)
+    std::printf("%-6d %14llu %14llu\n", b, (unsigned long long)p.block_file_bytes[size_t(b)],
+                (unsigned long long)p.block_memory_bytes[size_t(b)]);
+  std::printf("%-6s %14llu %14llu\n", "head", (unsigned long long)p.head_file_bytes,
+              (unsigned long long)p.head_memory_bytes);
+  std::printf("\nKV cache     %llu bytes per token per block (f16 K and V; twice that with an f32 cache)\n",
+              (unsigned long long)p.kv_bytes_per_token_per_block);
+  std::printf("identity     %s\n", p.identity.c_str());
+}
+
+void print_tensors(const llamps::gguf::file& f) {
+  std::printf("\n%-28s %-6s %-16s %12s\n", "tensor", "type", "dims", "bytes");
+  for (const auto& t : f.tensors())
+    std::printf("%-28s %-6s %-16s %12llu\n", t.name.c_str(), llamps::gguf::type_name(t.type),
+                dims_string(t.dims).c_str(), (unsigned long long)t.n_bytes());
+}
+
+} // namespace
+
+int llamps::cmd::inspect(int argc, char** argv) {
+  namespace po = cli::po;
+  po::options_description options("options");
+  options.add_options()
+      ("model", po::value<std::string>()->required(), "GGUF model file")
+      ("tensors", po::bool_switch(), "also list every tensor (name, type, dims, bytes)");
+  po::positional_options_description positional;
+  positional.add("model", 1);
+  auto args = cli::parse(argc, argv, "llamps inspect --model PATH [--tensors]", options, &positional);
+  if (args.exit_code)
+    return *args.exit_code;
+
+  const auto f = gguf::file::open(args.vars["model"].as<std::string>());
+  const auto config = read_llama_config(f);
+  print_config(f, config);
+  print_profile(read_block_profile(f));
+  if (args.vars["tensors"].as<bool>())
+    print_tensors(f);
+  return 0;
+}

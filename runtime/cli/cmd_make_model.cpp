@@ -1,0 +1,56 @@
+// llamps make-model: writes a GGUF LLaMA preset with deterministic pseudo-random weights.
+#include <cstdio>
+
+#include "model/presets.hpp"
+#include "runtime/cli/cli.hpp"
+#include "runtime/cli/commands.hpp"
+
+namespace {
+
+// Progress on stderr for files big enough to take a while: a line every 10%.
+void report(uint64_t done, uint64_t total) {
+  constexpr uint64_t big = uint64_t(64) << 20;
+  if (total < big)
+    return;
+  static int last_decile = -1;
+  const int decile = int(done * 10 / total);
+  if (decile == last_decile)
+    return;
+  last_decile = decile;
+  std::fprintf(stderr, "make-model: %llu / %llu MiB written (%d%%)\n",
+               (unsigned long long)(done >> 20), (unsigned long long)(total >> 20), decile * 10);
+}
+
+} // namespace
+
+int llamps::cmd::make_model(int argc, char** argv) {
+  namespace po = cli::po;
+  std::string preset_names;
+  for (const auto& p : model_presets())
+    preset_names += (preset_names.empty() ? "" : ", ") + p.name;
+  po::options_description options("options");
+  options.add_options()
+      ("preset", po::value<std::string>()->required(), ("model shape: " + preset_names).c_str())
+      ("out", po::value<std::string>()->required(), "output GGUF file")
+      ("blocks", po::value<int>()->default_value(0), "number of transformer blocks (0: the preset's)")
+      ("type", po::value<std::string>()->default_value("f32"), "weight type: f32, q8_0, q4_0, q4_k, q6_k or q4_k_m (llama-quantize's mix); norms stay f32")
+      ("seed", po::value<uint64_t>()->default_value(1), "seed of the pseudo-random weights");
+  auto args = cli::parse(argc, argv, "llamps make-model --preset NAME --out PATH [options]", options);
+  if (args.exit_code)
+    return *args.exit_code;
+
+  const auto& preset = find_preset(args.vars["preset"].as<std::string>());
+  make_model_options o;
+  o.blocks = args.vars["blocks"].as<int>();
+  if (o.blocks < 0)
+    throw model_error("--blocks must be positive");
+  set_weight_type(o, args.vars["type"].as<std::string>());
+  o.seed = args.vars["seed"].as<uint64_t>();
+  o.progress = report;
+  const std::string out = args.vars["out"].as<std::string>();
+  const uint64_t bytes = write_preset_model(preset, out, o);
+  std::printf("wrote %s: preset %s, %d blocks, %s, %llu bytes\n", out.c_str(), preset.name.c_str(),
+              o.blocks > 0 ? o.blocks : preset.n_blocks, o.q4_k_m ? "q4_K_M" : gguf::type_name(o.type),
+              (unsigned long long)bytes);
+  return 0;
+}

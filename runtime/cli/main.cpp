@@ -1,0 +1,87 @@
+// llamps: run large language models on the leftover capacity of many machines.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "llamps_version.hpp" // generated: LLAMPS_VERSION, LLAMPS_COMMIT
+#include "runtime/cli/commands.hpp"
+
+namespace {
+
+struct command {
+  const char* name;
+  int (*run)(int, char**);
+  const char* summary;
+};
+
+const command commands[] = {
+  {"demo", llamps::cmd::demo, "one process: registry, three contributors, planner, deployer, a session"},
+  {"generate", llamps::cmd::generate, "generate text with the whole model in this process"},
+  {"node", llamps::cmd::node, "run a registry and/or contributor node (--config FILE)"},
+  {"shell", llamps::cmd::shell, "interactive shell against a registry: servers, plan, deploy, generate"},
+  {"plan", llamps::cmd::plan, "optimal placement (OPA) of a model's blocks over servers"},
+  {"inspect", llamps::cmd::inspect, "show a GGUF model's hyper-parameters, block sizes and tensors"},
+  {"make-model", llamps::cmd::make_model, "write a GGUF LLaMA with deterministic random weights"},
+  {"bench", llamps::cmd::bench, "prefill/decode tokens/s and memory-bandwidth roofline"},
+  {"bench-cluster", llamps::cmd::bench_cluster, "distributed speed on loopback: chain, sessions, hop cost, memory"},
+  {"ca", llamps::cmd::ca, "cluster CA for TLS between nodes: ca init, ca issue NODE"},
+};
+
+// A node runs on a machine that people also use for other work, and a client (the shell, the
+// benchmark's sessions) mostly waits for the chain. libgomp's default has idle OpenMP threads
+// spin for milliseconds after every parallel region, which burns the owner's cores and, on a
+// loopback cluster, the cores the hosts of the chain need (a client's head product spinning
+// afterwards cost a third of a token's time in bench-cluster). libgomp reads OMP_WAIT_POLICY
+// once, when it is loaded, so these commands re-execute themselves with it set to PASSIVE
+// unless it is set; `generate` and `bench` keep libgomp's default.
+void idle_politely(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY"))
+    return;
+  ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  ::execv("/proc/self/exe", argv); // returns only on failure: then run with the default
+}
+
+void usage(std::FILE* out) {
+  std::fprintf(out, "usage: llamps <command> [options]   (llamps <command> --help for its options)\n"
+                    "       llamps --version\n\n"
+                    "commands:\n");
+  for (const auto& c : commands)
+    std::fprintf(out, "  %-11s %s\n", c.name, c.summary);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    usage(stdout);
+    return 0;
+  }
+  if (name == "--version" || name == "version") {
+    std::printf("llamps %s (commit %s)\n", LLAMPS_VERSION, LLAMPS_COMMIT);
+    return 0;
+  }
+  if (name == "node" || name == "shell" || name == "bench-cluster")
+    idle_politely(argv);
+  for (const auto& c : commands) {
+    if (name == c.name) {
+      try {
+        return c.run(argc - 1, argv + 1);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "llamps %s: error: %s\n", c.name, e.what());
+        return 1;
+      }
+    }
+  }
+  std::fprintf(stderr, "llamps: unknown command '%s'\n\n", name.c_str());
+  usage(stderr);
+  return 2;
+}

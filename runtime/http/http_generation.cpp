@@ -1,0 +1,175 @@
+#include "runtime/http/http_generation.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <random>
+
+namespace llamps::http {
+
+namespace {
+
+// `end`, or less so that text[0, end) does not end inside a UTF-8 character: byte-fallback
+// tokens deliver a character one byte at a time, and a client must never see half of one.
+size_t complete_utf8(const std::string& s, size_t end) {
+  size_t i = end;
+  while (i > 0 && end - i < 3 && (static_cast<unsigned char>(s[i - 1]) & 0xC0) == 0x80)
+    --i;
+  if (i == 0)
+    return end;
+  auto lead = static_cast<unsigned char>(s[i - 1]);
+  size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+  return end - (i - 1) < need ? i - 1 : end;
+}
+
+// Turns token pieces into text that is safe to send: it holds back whatever could still
+// become a stop sequence, and stops for good at the first one.
+class text_stream {
+public:
+  explicit text_stream(std::vector<std::string> stops) : stops_(std::move(stops)) {}
+
+  // Appends a piece; returns what may be sent now.
+  std::string push(const std::string& piece) {
+    if (stopped_)
+      return {};
+    text_ += piece;
+    size_t end = text_.size();
+    for (auto& s : stops_) {
+      auto at = text_.find(s, sent_);
+      if (at != std::string::npos && at < end)
+        end = at, stopped_ = true;
+    }
+    if (stopped_) {
+      text_.resize(end);
+      return take(end);
+    }
+    return take(complete_utf8(text_, end - longest_partial_stop()));
+  }
+  // At the end: everything not sent yet.
+  std::string flush() { return take(text_.size()); }
+  bool stopped() const { return stopped_; }
+  const std::string& text() const { return text_; }
+
+private:
+  // The longest end of the text that is the beginning of a stop sequence.
+  size_t longest_partial_stop() const {
+    size_t longest = 0;
+    for (auto& s : stops_)
+      for (size_t n = std::min(s.size() - 1, text_.size() - sent_); n > longest; --n)
+        if (text_.compare(text_.size() - n, n, s, 0, n) == 0) {
+          longest = n;
+          break;
+        }
+    return longest;
+  }
+  std::string take(size_t upto) {
+    upto = std::max(upto, sent_);
+    auto out = text_.substr(sent_, upto - sent_);
+    sent_ = upto;
+    return out;
+  }
+
+  std::vector<std::string> stops_;
+  std::string text_;
+  size_t sent_ = 0;
+  bool stopped_ = false;
+};
+
+} // namespace
+
+generation_slot::generation_slot(context& ctx) : ctx_(ctx) {
+  if (++ctx_.generations_running > ctx_.opts.max_generations) {
+    --ctx_.generations_running;
+    throw error(503, "busy: " + std::to_string(ctx_.opts.max_generations) +
+                         " generations are running; try again shortly", "server_busy");
+  }
+}
+
+generation_slot::~generation_slot() { --ctx_.generations_running; }
+
+std::shared_ptr<generation_slot> prepare(context& ctx, generation_job& job) {
+  auto deployed = ctx.client.deployments();
+  auto found = std::find_if(deployed.begin(), deployed.end(), [&](auto& d) { return d.model == job.model; });
+  if (found == deployed.end())
+    throw error(404, "model '" + job.model + "' is not deployed (GET /v1/models lists the deployed ones)",
+                "model_not_found");
+  // max_new_tokens bounds the generation; steps only keeps it inside the context.
+  job.order.steps = found->profile.n_ctx;
+  return std::make_shared<generation_slot>(ctx);
+}
+
+generation_outcome run_generation(context& ctx, const generation_job& job, const text_sink& on_text) {
+  text_stream stream(job.stop);
+  generation_outcome out;
+  bool client_gone = false;
+  session_options so;
+  so.model = job.model;
+  auto session = ctx.client.open_session(so);
+  // Closing the session is also how a generation is cancelled: the session then fails it.
+  struct closer {
+    cluster_client& client;
+    const session_actor& session;
+    ~closer() { client.close_session(session); }
+  } close_at_end{ctx.client, session};
+  auto deliver = [&](const std::string& text) {
+    if (!text.empty() && !client_gone && !on_text(text)) {
+      client_gone = true;
+      ctx.client.close_session(session);
+    }
+  };
+  generation_report report;
+  try {
+    report = ctx.client.generate(session, job.order, [&](int32_t, const std::string& piece) {
+      ++ctx.tokens_generated_total;
+      if (stream.stopped())
+        return; // a stop sequence ended the text; the rest is not shown (nor counted)
+      ++out.completion_tokens;
+      deliver(stream.push(piece));
+    });
+  } catch (const std::exception&) {
+    if (client_gone)
+      return out;
+    throw;
+  }
+  deliver(stream.flush());
+  ++ctx.generations_total;
+  ctx.prompt_tokens_total += report.prompt_tokens;
+  out.text = stream.text();
+  out.prompt_tokens = report.prompt_tokens;
+  bool at_limit = report.generated_tokens >= job.order.max_new_tokens ||
+                  report.prompt_tokens + report.generated_tokens >= job.order.steps;
+  out.finish_reason = !stream.stopped() && at_limit ? "length" : "stop";
+  out.route = report.route;
+  out.prefill_seconds = report.prefill_seconds;
+  out.decode_seconds = report.decode_seconds;
+  return out;
+}
+
+void read_sampling(const json& body, const context& ctx, int64_t max_tokens_default, generation_order& order) {
+  order.temperature = static_cast<float>(number_field(body, "temperature", 1.0, 0, 2));
+  order.top_p = static_cast<float>(number_field(body, "top_p", 1.0, 0, 1));
+  order.top_k = static_cast<int32_t>(integer_field(body, "top_k", 0, 0, 100000)); // not OpenAI's: off by default
+  // Without a seed, every request samples differently, as OpenAI's API does.
+  order.seed = static_cast<uint64_t>(integer_field(body, "seed", static_cast<int64_t>(std::random_device{}() >> 1), 0,
+                                                   std::numeric_limits<int64_t>::max()));
+  order.max_new_tokens = static_cast<int32_t>(
+      integer_field(body, "max_tokens", std::min<int64_t>(max_tokens_default, ctx.opts.max_new_tokens), 1,
+                    ctx.opts.max_new_tokens));
+}
+
+std::vector<std::string> read_stop(const json& body) {
+  auto found = body.find("stop");
+  if (found == body.end() || found->is_null())
+    return {};
+  std::vector<std::string> stops;
+  if (found->is_string())
+    stops.push_back(found->get<std::string>());
+  else if (found->is_array() && found->size() <= 4 &&
+           std::all_of(found->begin(), found->end(), [](const json& s) { return s.is_string(); }))
+    stops = found->get<std::vector<std::string>>();
+  else
+    throw error(400, "'stop' must be a string or an array of up to 4 strings", "invalid_value");
+  stops.erase(std::remove(stops.begin(), stops.end(), std::string()), stops.end());
+  return stops;
+}
+
+} // namespace llamps::http

@@ -1,0 +1,275 @@
+#include "runtime/shell/shell.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include <boost/program_options.hpp>
+#include <readline/history.h>
+#include <readline/readline.h>
+
+#include "model/generation_loop.hpp"
+#include "actors/server/model_files.hpp"
+#include "runtime/shell/render.hpp"
+#include "runtime/shell/shell_args.hpp"
+
+namespace llamps {
+
+namespace po = boost::program_options;
+
+namespace {
+
+const char* help_text = R"(commands:
+  servers                           the available servers: leftover memory, cores, health, hosting
+  plan MODEL [--replicas K] [--objective NAME] [--sessions S]
+                                    the placement OPA would choose (MODEL: a GGUF path here)
+  deploy MODEL [--replicas K] [--objective NAME] [--sessions S] [--kv-type f16|f32]
+                                    plan and load MODEL's blocks on the servers
+  deployments                       deployed models and which server hosts which blocks
+  undeploy MODEL                    unload a model (its name or its path)
+  generate [--model NAME] [--steps N] [--temperature T] [--top-p P] [--seed S] [--ids] PROMPT
+                                    generate text through the block hosts
+  chat [--model NAME] [--temperature T] [--steps N]
+                                    a conversation: each line is a turn, an empty line ends it
+  sessions                          sessions the registry knows
+  hosts                             every block host's live figures: sessions, KV bytes, steps
+  load --sessions N [--steps S] [--temperature T] [--ids] [--prompts-file F] PROMPT
+                                    N concurrent sessions (prompts of F cycled), one summary line
+  help                              this text
+  quit                              leave the shell
+)";
+
+std::vector<std::string> split_words(const std::string& line) {
+  return po::split_unix(line);
+}
+
+} // namespace
+
+boost::program_options::variables_map parse_shell_args(const std::vector<std::string>& args,
+                                                       const po::options_description& options,
+                                                       const std::string& command, const char* rest,
+                                                       int rest_count, const std::string& usage) {
+  po::positional_options_description pos;
+  if (rest)
+    pos.add(rest, rest_count);
+  po::variables_map vars;
+  try {
+    po::store(po::command_line_parser(args).options(options).positional(pos).run(), vars);
+    po::notify(vars);
+  } catch (const po::error& e) {
+    throw std::runtime_error(command + ": " + e.what() + usage);
+  }
+  return vars;
+}
+
+std::string join_words(const std::vector<std::string>& words) {
+  std::string out;
+  for (auto& w : words)
+    out += (out.empty() ? "" : " ") + w;
+  return out;
+}
+
+namespace {
+
+// Options shared by plan and deploy.
+plan_request plan_request_from(const std::vector<std::string>& args, const char* command) {
+  plan_request req;
+  std::string model, kv_type = "f16";
+  po::options_description o;
+  o.add_options()("model", po::value(&model)->required())("replicas", po::value(&req.replicas))(
+      "objective", po::value(&req.objective))("sessions", po::value(&req.sessions))("context", po::value(&req.context))(
+      "kv-type", po::value(&kv_type));
+  parse_shell_args(args, o, command, "model", 1, std::string(" (usage: ") + command + " MODEL [--replicas K])");
+  if (auto problem = plan_request_problem(req))
+    throw std::runtime_error(std::string(command) + ": " + *problem);
+  req.model = profile_of(model, parse_kv_type(kv_type));
+  return req;
+}
+
+} // namespace
+
+shell::shell(cluster_client& client, std::ostream& out, std::ostream& err)
+    : client_(client), out_(out), err_(err) {}
+
+void shell::help() { out_ << help_text; }
+
+void shell::servers() { out_ << render_servers(client_.servers()); }
+
+void shell::plan(const std::vector<std::string>& args) {
+  out_ << render_plan(client_.plan(plan_request_from(args, "plan")));
+}
+
+void shell::deploy(const std::vector<std::string>& args) {
+  auto req = plan_request_from(args, "deploy");
+  out_ << "deploying " << req.model.name << " (" << human_bytes(req.model.block_bytes * req.model.n_blocks)
+       << " of blocks)..." << std::endl;
+  out_ << render_progress(client_.deploy(req));
+}
+
+void shell::undeploy(const std::vector<std::string>& args) {
+  if (args.size() != 1)
+    throw std::runtime_error("usage: undeploy MODEL");
+  auto model = std::filesystem::path(args[0]).stem().string();
+  client_.undeploy(model);
+  out_ << "undeployed " << model << "\n";
+}
+
+void shell::deployments() { out_ << render_deployments(client_.deployments()); }
+
+void shell::sessions() {
+  auto list = client_.sessions();
+  if (list.empty())
+    out_ << "no sessions\n";
+  for (auto& s : list)
+    out_ << s.session << "  " << s.model << "  " << s.tokens << " tokens  " << render_route(s.route) << "\n";
+}
+
+// The deployed model a command means: the one given, or the only one deployed.
+std::string shell::pick_model(const std::string& given) {
+  if (!given.empty())
+    return std::filesystem::path(given).stem().string();
+  auto deployed = client_.deployments();
+  if (deployed.size() == 1)
+    return deployed.front().model;
+  throw std::runtime_error(deployed.empty() ? "no model is deployed (deploy MODEL first)"
+                                            : "several models are deployed: say which with --model NAME");
+}
+
+void shell::generate(const std::vector<std::string>& args) {
+  generation_order order;
+  std::string model;
+  std::vector<std::string> words;
+  po::options_description o;
+  o.add_options()("model", po::value(&model))("steps", po::value(&order.steps))(
+      "temperature", po::value(&order.temperature))("top-p", po::value(&order.top_p))(
+      "top-k", po::value(&order.top_k))("seed", po::value(&order.seed))("ids", "")(
+      "prompt", po::value(&words)->multitoken());
+  auto vars = parse_shell_args(args, o, "generate", "prompt");
+  order.prompt = join_words(words);
+  check_generation(to_request(order));
+  session_options so;
+  so.model = pick_model(model);
+  auto session = client_.open_session(so);
+  try {
+    auto report = client_.generate(session, order, [&](int32_t, const std::string& piece) { out_ << piece << std::flush; });
+    out_ << "\n";
+    if (interactive_)
+      out_ << "[" << report.generated_tokens << " tokens, "
+           << static_cast<int>(report.generated_tokens / std::max(1e-9, report.decode_seconds))
+           << " tokens/s, route " << render_route(report.route) << "]\n";
+    if (vars.count("ids"))
+      out_ << render_ids(report.ids) << "\n";
+    if (report.recoveries > 0) // a host failed on the way: say so, the output is the same
+      err_ << "note: the session recovered " << report.recoveries << " time(s) by re-routing and replaying\n";
+  } catch (...) {
+    client_.close_session(session);
+    throw;
+  }
+  client_.close_session(session);
+}
+
+void shell::chat(const std::vector<std::string>& args) {
+  generation_order order;
+  std::string model;
+  po::options_description o;
+  o.add_options()("model", po::value(&model))("steps", po::value(&order.steps))(
+      "temperature", po::value(&order.temperature))("seed", po::value(&order.seed));
+  parse_shell_args(args, o, "chat");
+  check_generation(to_request(order));
+  session_options so;
+  so.model = pick_model(model);
+  auto session = client_.open_session(so);
+  out_ << "chat with " << so.model << ": type a line, an empty line ends the chat\n";
+  bool first = true;
+  std::string line;
+  while (true) {
+    if (interactive_) {
+      char* raw = readline("you> ");
+      if (!raw)
+        break;
+      line = raw;
+      std::free(raw);
+    } else if (!std::getline(std::cin, line)) {
+      break;
+    }
+    if (line.empty())
+      break;
+    order.prompt = line;
+    order.chat = !first;
+    first = false;
+    try {
+      client_.generate(session, order, [&](int32_t, const std::string& piece) { out_ << piece << std::flush; });
+      out_ << "\n";
+    } catch (const std::exception& e) {
+      err_ << "error: " << e.what() << "\n";
+      first = true; // the session starts afresh after an error
+    }
+  }
+  client_.close_session(session);
+}
+
+bool shell::run_line(const std::string& line) {
+  auto words = split_words(line);
+  if (words.empty() || words[0][0] == '#')
+    return true;
+  auto command = words[0];
+  std::vector<std::string> args(words.begin() + 1, words.end());
+  last_failed_ = false;
+  try {
+    if (command == "quit" || command == "exit")
+      return false;
+    else if (command == "help")
+      help();
+    else if (command == "servers")
+      servers();
+    else if (command == "plan")
+      plan(args);
+    else if (command == "deploy")
+      deploy(args);
+    else if (command == "deployments")
+      deployments();
+    else if (command == "undeploy")
+      undeploy(args);
+    else if (command == "generate")
+      generate(args);
+    else if (command == "chat")
+      chat(args);
+    else if (command == "sessions")
+      sessions();
+    else if (command == "hosts")
+      hosts();
+    else if (command == "load")
+      load(args);
+    else
+      throw std::runtime_error("unknown command '" + command + "' (help lists them)");
+  } catch (const std::exception& e) {
+    err_ << "error: " << e.what() << std::endl;
+    last_failed_ = true;
+    ++failures_;
+  }
+  out_ << std::flush;
+  return true;
+}
+
+int shell::run(bool interactive) {
+  interactive_ = interactive;
+  if (interactive) {
+    out_ << "llamps shell — 'help' lists the commands\n";
+    while (char* raw = readline("llamps> ")) {
+      std::string line = raw;
+      std::free(raw);
+      if (!line.empty())
+        add_history(line.c_str());
+      if (!run_line(line))
+        break;
+    }
+    return 0;
+  }
+  std::string line;
+  while (std::getline(std::cin, line))
+    if (!run_line(line))
+      break;
+  return failures_ > 0 ? 1 : 0;
+}
+
+} // namespace llamps

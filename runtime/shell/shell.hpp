@@ -1,0 +1,43 @@
+#pragma once
+// The interactive session shell: one command per line against a cluster. On a terminal it
+// edits lines and keeps history; otherwise it reads stdin line by line and prints plain
+// output, so scripts can drive it.
+#include <iosfwd>
+#include <string>
+
+#include "runtime/node/cluster_client.hpp"
+
+namespace llamps {
+
+class shell {
+public:
+  shell(cluster_client& client, std::ostream& out, std::ostream& err);
+  // Runs one command line. Returns false when the shell should end (quit).
+  bool run_line(const std::string& line);
+  // Reads lines (readline on a terminal) until quit or end of input. Returns the exit code:
+  // non-zero when the last command failed and input was not a terminal (scripts see errors).
+  int run(bool interactive);
+
+private:
+  void servers();
+  void plan(const std::vector<std::string>& args);
+  void deploy(const std::vector<std::string>& args);
+  void undeploy(const std::vector<std::string>& args);
+  void deployments();
+  void sessions();
+  void generate(const std::vector<std::string>& args);
+  void chat(const std::vector<std::string>& args);
+  void load(const std::vector<std::string>& args);   // runtime/shell/shell_load.cpp
+  void hosts();                                      // runtime/shell/shell_load.cpp
+  void help();
+  std::string pick_model(const std::string& given);
+
+  cluster_client& client_;
+  std::ostream& out_;
+  std::ostream& err_;
+  bool interactive_ = false;
+  bool last_failed_ = false;
+  int failures_ = 0;
+};
+
+} // namespace llamps
