@@ -1,6 +1,6 @@
 #pragma once
-// Writes GGUF v3 files byte-exact to the spec (llama.cpp loads them): used by make-model and
-// by contributors that receive streamed block tensors from a deployer.
+// Writes GGUF v3 files byte-exact to the spec (llama.cpp loads them): used by make-model
+// (model/presets.cpp) and by the tests that build small models of their own.
 #include <cstdint>
 #include <functional>
 #include <string>
