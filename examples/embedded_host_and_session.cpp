@@ -12,6 +12,7 @@
 #include <caf/io/all.hpp>
 
 #include "actors/protocol/actors.hpp"
+#include "actors/support/blocking_ask.hpp"
 #include "actors/support/logging.hpp"
 #include "actors/server/model_files.hpp"
 
@@ -30,11 +31,8 @@ host_ref load_host(caf::actor_system& sys, const model_profile& model, int first
   order.first = first;
   order.last = last;
   order.local_path = model.path; // no deployer needed: the file is here
-  caf::scoped_actor self{sys};
   host_ref ref{name, {}, host};
-  self->request(host, std::chrono::minutes(5), load_atom::value, order, deployer_actor{})
-      .receive([&](hosted_range& range) { ref.range = range; },
-               [&](caf::error& e) { throw std::runtime_error(error_text(e)); });
+  ref.range = blocking_ask<hosted_range>(sys, host, std::chrono::minutes(5), load_atom::value, order, deployer_actor{});
   return ref;
 }
 

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "actors/support/blocking_ask.hpp"
 #include "model/gguf.hpp"
 #include "model/llama_config.hpp"
 
@@ -81,10 +82,12 @@ std::string fetch_blocks(caf::actor_system& sys, const deployer_actor& deployer,
   auto pull = [&](uint64_t offset, uint64_t length) {
     std::vector<char> bytes;
     std::string failure;
-    self->request(deployer, std::chrono::seconds(60), fetch_atom::value, order.deployment_id,
-                  node_id, offset, length)
-        .receive([&](std::vector<char>& got) { bytes = std::move(got); },
-                 [&](caf::error& e) { failure = error_text(e); });
+    try {
+      bytes = blocking_ask<std::vector<char>>(self, deployer, std::chrono::seconds(60), fetch_atom::value,
+                                              order.deployment_id, node_id, offset, length);
+    } catch (const std::runtime_error& e) {
+      failure = e.what();
+    }
     if (!failure.empty() || bytes.size() != length)
       throw model_error("fetching blocks " + std::to_string(order.first) + "-" +
                         std::to_string(order.last - 1) + " of " + order.model.name +

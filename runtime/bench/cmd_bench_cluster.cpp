@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "actors/support/blocking_ask.hpp"
 #include "model/quant/dot.hpp"
 #include "actors/protocol/actors.hpp"
 #include "model/block_stack.hpp"
@@ -261,13 +262,13 @@ double median(std::vector<double> v) {
 hop_figures measure_hops(cluster_client& client, const cluster& c, int steps, int gap_ms) {
   caf::scoped_actor self{client.system()};
   session_route route;
+  try {
+    route = blocking_ask<session_route>(self, client.registry(), std::chrono::seconds(30), route_atom::value,
+                                        c.model_name, std::vector<std::string>{});
+  } catch (const std::runtime_error& e) {
+    fail("no route for " + c.model_name + ": " + e.what());
+  }
   std::string failure;
-  self->request(client.registry(), std::chrono::seconds(30), route_atom::value, c.model_name,
-                std::vector<std::string>{})
-      .receive([&](session_route& r) { route = std::move(r); },
-               [&](caf::error& e) { failure = error_text(e); });
-  if (!failure.empty())
-    fail("no route for " + c.model_name + ": " + failure);
   if (route.hosts.empty())
     fail("empty route for " + c.model_name);
   auto status_sum = [&](uint64_t* steps_out) {

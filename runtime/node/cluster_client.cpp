@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "actors/support/blocking_ask.hpp"
+
 namespace llamps {
 
 cluster_client::cluster_client(caf::actor_system& sys, registry_actor registry, planner_actor planner,
@@ -10,14 +12,7 @@ cluster_client::cluster_client(caf::actor_system& sys, registry_actor registry, 
 
 template <class T, class Handle, class... Ts>
 T cluster_client::ask(const Handle& dest, std::chrono::seconds timeout, Ts&&... xs) {
-  caf::scoped_actor self{sys_};
-  T out{};
-  std::string failure;
-  self->request(dest, timeout, std::forward<Ts>(xs)...)
-      .receive([&](T& x) { out = std::move(x); }, [&](caf::error& e) { failure = error_text(e); });
-  if (!failure.empty())
-    throw std::runtime_error(failure);
-  return out;
+  return blocking_ask<T>(sys_, dest, timeout, std::forward<Ts>(xs)...);
 }
 
 std::vector<server_status> cluster_client::servers() {

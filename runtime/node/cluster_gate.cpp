@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "actors/protocol/actors.hpp"
+#include "actors/support/blocking_ask.hpp"
 
 namespace llamps {
 
@@ -18,13 +19,13 @@ registry_actor connect_registry(caf::actor_system& sys, const system_config& cfg
                                 const std::string& address, const std::string& join_token) {
   auto gate = caf::actor_cast<gate_actor>(connect_actor(sys, cfg, address));
   registry_actor registry;
-  std::string problem;
-  caf::scoped_actor self{sys};
-  self->request(gate, std::chrono::seconds(10), hello_atom::value, join_token)
-      .receive([&](registry_actor& r) { registry = std::move(r); },
-               [&](caf::error& e) { problem = error_text(e); });
+  try {
+    registry = blocking_ask<registry_actor>(sys, gate, std::chrono::seconds(10), hello_atom::value, join_token);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(address + ": " + e.what());
+  }
   if (!registry)
-    throw std::runtime_error(address + ": " + (problem.empty() ? "the gate gave no registry" : problem));
+    throw std::runtime_error(address + ": the gate gave no registry");
   return registry;
 }
 
