@@ -21,10 +21,6 @@ namespace llamps::quant {
 
 namespace {
 
-// A block's half-precision scale, by the F16C instruction (formats.hpp's load_half is the
-// portable conversion; the two agree on every value).
-inline float half(const uint8_t* p) { return _cvtsh_ss(load_u16(p)); }
-
 float hsum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -41,8 +37,6 @@ void prefetch_block(const uint8_t* block) {
     _mm_prefetch(reinterpret_cast<const char*>(block + prefetch_distance + line), _MM_HINT_T0);
 }
 
-__m256i load32(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
-__m128i load16(const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
 
 #if defined(__AVX512VNNI__) && defined(__AVX512VL__)
 constexpr bool vnni = true;

@@ -24,12 +24,10 @@ constexpr int64_t tile_rows = 16;
 // Runs part(first, last) over [0, items) split into contiguous ranges over the team, or on
 // the calling thread when the product is too small to share.
 void split_rows(int64_t items, int64_t work, const std::function<void(int64_t, int64_t)>& part) {
-  const int team = int(std::min<int64_t>(threads(), items));
-  if (team <= 1 || work < parallel_work) {
+  if (work < parallel_work)
     part(0, items);
-    return;
-  }
-  run_parts(team, [&](int p, int parts) { part(items * p / parts, items * (p + 1) / parts); });
+  else
+    parallel_for(items, 1, part);
 }
 
 // Tiles a thread takes at a time: few enough that the threads end together, enough that
@@ -99,7 +97,7 @@ void matmul_tiled(const weight_matrix& w, act_format format, const float* x_rows
     }
   };
   const int64_t count = (w.rows + height - 1) / height;
-  if (threads() <= 1 || w.rows * cols * n < parallel_work)
+  if (w.rows * cols * n < parallel_work)
     tiles(0, count);
   else
     parallel_chunks(count, chunk_tiles, tiles);
@@ -136,7 +134,7 @@ void matmul(const weight_matrix& w, const float* x, int64_t n, float* y, int64_t
   // with zeros). Not for q8_1 activations: q4_1 and q5_1 take each block's min times the
   // activation's sum as llama.cpp stores it (in half precision), which a product of values
   // cannot reproduce.
-  if (kind == row_kind::positions && n >= max_dot_rows && format != act_format::q8_1) {
+  if (kind == row_kind::positions && format != act_format::q8_1) {
     const tile_kernel tiled = find_tile_kernel(kernels);
     if (tiled.multiply && n >= tiled.tokens) {
       matmul_tiled(w, format, x, n, y, ldy, accumulate, tiled, find_dequantize(w.type, kernels));

@@ -62,13 +62,6 @@ void multiply(const float* w, int64_t ldw, const float* x, int64_t n, float* out
     store(out + i * lanes, acc[i]);
 }
 
-// A block's half-precision scale, by the F16C instruction (formats.hpp's load_half is the
-// portable conversion; the two agree on every value).
-float half(const uint8_t* p) { return _cvtsh_ss(load_u16(p)); }
-
-__m128i load16(const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
-__m256i load32(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
-
 // 16 values from 16 bytes (signed or not) times a scale, minus a min where the format has
 // one: each value rounded as formats.cpp rounds it (this file is built without fp
 // contraction). One 16-lane step with AVX-512, two 8-lane ones without.
