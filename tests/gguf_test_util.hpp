@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "model/gguf.hpp"
-#include "model/gguf_writer.hpp"
+#include "model/gguf/gguf.hpp"
+#include "model/gguf/gguf_writer.hpp"
 
 namespace gguf_test {
 

@@ -8,8 +8,8 @@
 #include <thread>
 
 #include "actors/protocol/actors.hpp"
-#include "model/client_model.hpp"
-#include "model/presets.hpp"
+#include "model/decoder/client_model.hpp"
+#include "model/shapes/presets.hpp"
 #include "actors/server/model_files.hpp"
 
 using namespace llamps;

@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "actors/protocol/actors.hpp"
-#include "model/gguf.hpp"
+#include "model/gguf/gguf.hpp"
 #include "actors/server/model_files.hpp"
 
 using namespace llamps;

@@ -9,7 +9,7 @@
 #include <regex>
 #include <sstream>
 
-#include "model/generator.hpp"
+#include "model/text/generator.hpp"
 
 using namespace llamps;
 

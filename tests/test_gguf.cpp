@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include "gguf_test_util.hpp"
-#include "model/llama_config.hpp"
-#include "model/presets.hpp"
+#include "model/decoder/llama_config.hpp"
+#include "model/shapes/presets.hpp"
 #include "model/quant/formats.hpp"
 
 using namespace llamps;

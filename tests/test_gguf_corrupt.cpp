@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "gguf_test_util.hpp"
-#include "model/llama_config.hpp"
+#include "model/decoder/llama_config.hpp"
 
 using namespace llamps;
 using namespace gguf_test;

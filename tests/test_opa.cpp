@@ -8,7 +8,7 @@
 #include <random>
 #include <set>
 
-#include "model/model_catalog.hpp"
+#include "model/shapes/model_catalog.hpp"
 #include "actors/planner/opa.hpp"
 #include "actors/planner/opa_detail.hpp"
 

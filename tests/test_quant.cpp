@@ -16,8 +16,8 @@
 #include <cstring>
 #include <sstream>
 
-#include "model/block_stack.hpp"
-#include "model/presets.hpp"
+#include "model/decoder/block_stack.hpp"
+#include "model/shapes/presets.hpp"
 #include "model/quant/quantize.hpp"
 #include "model/quant/formats.hpp"
 #include "model/quant/matrix.hpp"

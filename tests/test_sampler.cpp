@@ -3,7 +3,7 @@
 #include <cmath>
 #include <map>
 
-#include "model/sampler.hpp"
+#include "model/text/sampler.hpp"
 
 using namespace llamps;
 

@@ -5,8 +5,8 @@
 #include <random>
 #include <sstream>
 
-#include "model/gguf.hpp"
-#include "model/tokenizer.hpp"
+#include "model/gguf/gguf.hpp"
+#include "model/text/tokenizer.hpp"
 
 using namespace llamps;
 

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "actors/protocol/actors.hpp"
-#include "model/gguf.hpp"
+#include "model/gguf/gguf.hpp"
 #include "actors/support/logging.hpp"
 #include "actors/client/deployer_state.hpp"
 

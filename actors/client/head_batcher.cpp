@@ -7,7 +7,7 @@
 
 #include "actors/protocol/actors.hpp"
 #include "actors/support/batch_assembler.hpp"
-#include "model/client_model.hpp"
+#include "model/decoder/client_model.hpp"
 
 namespace llamps {
 

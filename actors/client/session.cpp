@@ -10,8 +10,8 @@
 #include <set>
 
 #include "actors/protocol/actors.hpp"
-#include "model/client_model.hpp"
-#include "model/generation_loop.hpp"
+#include "model/decoder/client_model.hpp"
+#include "model/text/generation_loop.hpp"
 #include "actors/support/logging.hpp"
 
 namespace llamps {

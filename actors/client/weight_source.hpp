@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "actors/protocol/protocol.hpp"
-#include "model/gguf.hpp"
+#include "model/gguf/gguf.hpp"
 
 namespace llamps {
 

@@ -80,7 +80,7 @@ head_actor head_batcher_for(caf::actor_system& sys, std::shared_ptr<const client
 session_actor spawn_session(caf::actor_system& sys, registry_actor registry, const session_options& opts);
 struct generation_request;
 // What a session runs for `order` (the model core's request). A front end passes it to
-// check_generation (model/generation_loop.hpp) to refuse bad settings before it starts anything.
+// check_generation (model/text/generation_loop.hpp) to refuse bad settings before it starts anything.
 generation_request to_request(const generation_order& order);
 
 // The process-local actor of this actor system for `key`, spawned by `spawn()` on first use.

@@ -13,7 +13,7 @@
 
 #include "actors/protocol/actors.hpp"
 #include "actors/support/batch_assembler.hpp"
-#include "model/block_stack.hpp"
+#include "model/decoder/block_stack.hpp"
 #include "actors/support/logging.hpp"
 #include "actors/server/model_files.hpp"
 

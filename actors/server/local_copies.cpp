@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "model/gguf.hpp"
+#include "model/gguf/gguf.hpp"
 #include "actors/support/logging.hpp"
 
 namespace llamps {

@@ -6,8 +6,8 @@
 #include <filesystem>
 
 #include "actors/support/blocking_ask.hpp"
-#include "model/gguf.hpp"
-#include "model/llama_config.hpp"
+#include "model/gguf/gguf.hpp"
+#include "model/decoder/llama_config.hpp"
 
 namespace llamps {
 

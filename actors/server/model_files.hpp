@@ -4,7 +4,7 @@
 #include <string>
 
 #include "actors/protocol/protocol.hpp"
-#include "model/llama_config.hpp"
+#include "model/decoder/llama_config.hpp"
 
 namespace llamps {
 

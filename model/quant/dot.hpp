@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "model/gguf.hpp"
+#include "model/gguf/gguf.hpp"
 
 namespace llamps::quant {
 

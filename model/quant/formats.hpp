@@ -20,7 +20,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "model/gguf.hpp"
+#include "model/gguf/gguf.hpp"
 
 namespace llamps::quant {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "model/gguf.hpp"
+#include "model/gguf/gguf.hpp"
 #include "model/quant/dot.hpp"
 
 namespace llamps::quant {

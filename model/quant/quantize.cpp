@@ -11,7 +11,7 @@
 #include <cstring>
 
 #include "model/errors.hpp"
-#include "model/gguf_writer.hpp"
+#include "model/gguf/gguf_writer.hpp"
 #include "model/quant/formats.hpp"
 
 namespace llamps::quant {

@@ -3,7 +3,7 @@
 // Torch-free.
 #include <cstdint>
 
-#include "model/gguf.hpp"
+#include "model/gguf/gguf.hpp"
 
 namespace llamps::quant {
 

@@ -8,10 +8,10 @@
 #include <optional>
 #include <string>
 
-#include "model/block_stack.hpp"
+#include "model/decoder/block_stack.hpp"
 #include "model/quant/dot.hpp"
 #include "model/quant/kernel_bench.hpp"
-#include "model/roofline.hpp"
+#include "model/shapes/roofline.hpp"
 #include "runtime/cli/cli.hpp"
 #include "runtime/cli/commands.hpp"
 

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "model/llama_config.hpp"
+#include "model/decoder/llama_config.hpp"
 
 namespace llamps::cli {
 

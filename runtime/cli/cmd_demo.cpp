@@ -6,8 +6,8 @@
 #include <iostream>
 
 #include "actors/protocol/actors.hpp"
-#include "model/generation_loop.hpp"
-#include "model/presets.hpp"
+#include "model/text/generation_loop.hpp"
+#include "model/shapes/presets.hpp"
 #include "runtime/cli/cli.hpp"
 #include "runtime/node/cluster_client.hpp"
 #include "runtime/cli/commands.hpp"

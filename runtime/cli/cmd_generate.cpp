@@ -4,8 +4,8 @@
 #include <cstdio>
 #include <string>
 
-#include "model/block_stack.hpp"
-#include "model/generator.hpp"
+#include "model/decoder/block_stack.hpp"
+#include "model/text/generator.hpp"
 #include "runtime/cli/cli.hpp"
 #include "runtime/cli/commands.hpp"
 

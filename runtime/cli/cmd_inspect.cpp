@@ -2,8 +2,8 @@
 // Reads the header only: no tensor data is touched.
 #include <cstdio>
 
-#include "model/gguf.hpp"
-#include "model/llama_config.hpp"
+#include "model/gguf/gguf.hpp"
+#include "model/decoder/llama_config.hpp"
 #include "runtime/cli/cli.hpp"
 #include "runtime/cli/commands.hpp"
 

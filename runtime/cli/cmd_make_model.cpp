@@ -1,7 +1,7 @@
 // llamps make-model: writes a GGUF LLaMA preset with deterministic pseudo-random weights.
 #include <cstdio>
 
-#include "model/presets.hpp"
+#include "model/shapes/presets.hpp"
 #include "runtime/cli/cli.hpp"
 #include "runtime/cli/commands.hpp"
 

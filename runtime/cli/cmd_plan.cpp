@@ -13,11 +13,11 @@
 #include <stdexcept>
 #include <sys/stat.h>
 
-#include "model/gguf.hpp"
-#include "model/llama_config.hpp"
+#include "model/gguf/gguf.hpp"
+#include "model/decoder/llama_config.hpp"
 #include "runtime/cli/cli.hpp"
 #include "runtime/cli/commands.hpp"
-#include "model/model_catalog.hpp"
+#include "model/shapes/model_catalog.hpp"
 #include "actors/planner/opa.hpp"
 
 namespace llamps::cmd {

@@ -4,7 +4,7 @@
 #include <optional>
 
 #include "runtime/http/http_context.hpp"
-#include "model/model_catalog.hpp"
+#include "model/shapes/model_catalog.hpp"
 
 namespace llamps {
 

@@ -8,7 +8,7 @@
 #include <readline/history.h>
 #include <readline/readline.h>
 
-#include "model/generation_loop.hpp"
+#include "model/text/generation_loop.hpp"
 #include "actors/server/model_files.hpp"
 #include "runtime/shell/render.hpp"
 #include "runtime/shell/shell_args.hpp"

@@ -1,12 +1,12 @@
 // libFuzzer target: any byte string must either open as a GGUF (then every tensor reads) or
 // fail with model_error; never crash, hang, leak or allocate beyond the input's size.
-// FUZZ_SOURCES: model/gguf.cpp model/gguf_parse.cpp model/gguf_types.cpp model/quant/formats.cpp model/llama_config.cpp
+// FUZZ_SOURCES: model/gguf/gguf.cpp model/gguf/gguf_parse.cpp model/gguf/gguf_types.cpp model/quant/formats.cpp model/decoder/llama_config.cpp
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
-#include "model/gguf.hpp"
-#include "model/llama_config.hpp"
+#include "model/gguf/gguf.hpp"
+#include "model/decoder/llama_config.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

@@ -1,6 +1,6 @@
 // The llama (SentencePiece BPE) tokenizer: the same merges as llama.cpp's llm_tokenizer_spm
 // and llama2.c's encode, with llama.cpp's priority queue so encoding is O(n log n).
-#include "model/tokenizer.hpp"
+#include "model/text/tokenizer.hpp"
 
 #include <cstdio>
 #include <optional>

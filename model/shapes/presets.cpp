@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include "model/gguf_writer.hpp"
-#include "model/llama_config.hpp"
-#include "model/presets.hpp"
+#include "model/gguf/gguf_writer.hpp"
+#include "model/decoder/llama_config.hpp"
+#include "model/shapes/presets.hpp"
 
 #include "model/quant/quantize.hpp"
 

@@ -5,7 +5,7 @@
 #include <limits>
 #include <unordered_set>
 
-#include "model/gguf_parse.hpp"
+#include "model/gguf/gguf_parse.hpp"
 
 namespace llamps::gguf {
 

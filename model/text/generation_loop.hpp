@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "model/sampler.hpp"
-#include "model/tokenizer.hpp"
+#include "model/text/sampler.hpp"
+#include "model/text/tokenizer.hpp"
 
 namespace llamps {
 

@@ -1,8 +1,8 @@
-#include "model/kernels.hpp"
+#include "model/decoder/kernels.hpp"
 
 #include <cmath>
 
-#include "model/gguf.hpp"
+#include "model/gguf/gguf.hpp"
 #include "model/quant/thread_team.hpp"
 
 namespace llamps::kernels {

@@ -3,7 +3,7 @@
 // quantised kernels, or OpenBLAS for F32); the small per-row work (norms, RoPE, softmax,
 // SwiGLU) is plain loops, where a torch op would cost more in dispatch than in arithmetic on
 // a small model.
-#include "model/block_stack.hpp"
+#include "model/decoder/block_stack.hpp"
 
 #include <chrono>
 #include <cmath>
@@ -12,7 +12,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "model/kernels.hpp"
+#include "model/decoder/kernels.hpp"
 #include "model/quant/dot.hpp"
 #include "model/quant/thread_team.hpp"
 

@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "model/block_stack.hpp"
-#include "model/generation_loop.hpp"
-#include "model/sampler.hpp"
-#include "model/tokenizer.hpp"
+#include "model/decoder/block_stack.hpp"
+#include "model/text/generation_loop.hpp"
+#include "model/text/sampler.hpp"
+#include "model/text/tokenizer.hpp"
 
 namespace llamps {
 
@@ -21,7 +21,7 @@ struct generation_result {
   double decode_seconds = 0;
 };
 
-// Drives a generation_loop (model/generation_loop.hpp: encode, context check, sampling, stop
+// Drives a generation_loop (model/text/generation_loop.hpp: encode, context check, sampling, stop
 // rules — shared with the session actor) with a synchronous step function.
 // step(pos, tokens) returns the last row's logits after running `tokens` at `pos`.
 using step_fn = std::function<std::vector<float>(int32_t pos, const std::vector<int32_t>& tokens)>;

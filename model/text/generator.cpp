@@ -1,5 +1,5 @@
 // Single-process generation: the whole model in one block_stack, driven by generation_loop.
-#include "model/generator.hpp"
+#include "model/text/generator.hpp"
 
 #include <chrono>
 

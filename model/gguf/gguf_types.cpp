@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "model/gguf.hpp"
+#include "model/gguf/gguf.hpp"
 
 namespace llamps::gguf {
 

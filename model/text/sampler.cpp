@@ -1,5 +1,5 @@
 // Sampling as llama2.c's run.c does it (argmax, softmax, multinomial, nucleus), plus top-k.
-#include "model/sampler.hpp"
+#include "model/text/sampler.hpp"
 
 #include <algorithm>
 #include <cmath>

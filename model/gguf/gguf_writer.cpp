@@ -11,7 +11,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "model/gguf_writer.hpp"
+#include "model/gguf/gguf_writer.hpp"
 
 namespace llamps::gguf {
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "model/gguf.hpp"
-#include "model/llama_config.hpp"
+#include "model/gguf/gguf.hpp"
+#include "model/decoder/llama_config.hpp"
 #include "model/tensor_data.hpp"
 
 namespace llamps {

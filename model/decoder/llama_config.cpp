@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "model/llama_config.hpp"
+#include "model/decoder/llama_config.hpp"
 
 namespace llamps {
 

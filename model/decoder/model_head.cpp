@@ -1,6 +1,6 @@
 // Token embedding, final RMS norm and output projection.
-#include "model/block_stack.hpp"
-#include "model/kernels.hpp"
+#include "model/decoder/block_stack.hpp"
+#include "model/decoder/kernels.hpp"
 
 namespace llamps {
 

@@ -1,4 +1,4 @@
-#include "model/roofline.hpp"
+#include "model/shapes/roofline.hpp"
 
 #include <chrono>
 

@@ -1,12 +1,12 @@
 #pragma once
 // Writes GGUF v3 files byte-exact to the spec (llama.cpp loads them): used by make-model
-// (model/presets.cpp) and by the tests that build small models of their own.
+// (model/shapes/presets.cpp) and by the tests that build small models of their own.
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
 
-#include "model/gguf.hpp"
+#include "model/gguf/gguf.hpp"
 
 namespace llamps::gguf {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "model/gguf.hpp"
+#include "model/gguf/gguf.hpp"
 #include "model/quant/matrix.hpp"
 #include "model/torch_pch.hpp"
 

@@ -1,6 +1,6 @@
 #pragma once
 // Internal to the GGUF reader: parsing and validation of the bytes before the data section.
-#include "model/gguf.hpp"
+#include "model/gguf/gguf.hpp"
 
 namespace llamps::gguf {
 

@@ -11,8 +11,8 @@
 
 #include <openssl/evp.h>
 
-#include "model/gguf.hpp"
-#include "model/gguf_parse.hpp"
+#include "model/gguf/gguf.hpp"
+#include "model/gguf/gguf_parse.hpp"
 #include "model/quant/formats.hpp"
 
 namespace llamps::gguf {

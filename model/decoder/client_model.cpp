@@ -1,4 +1,4 @@
-#include "model/client_model.hpp"
+#include "model/decoder/client_model.hpp"
 
 #include <map>
 #include <mutex>

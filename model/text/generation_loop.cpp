@@ -1,4 +1,4 @@
-#include "model/generation_loop.hpp"
+#include "model/text/generation_loop.hpp"
 
 #include <algorithm>
 #include <cmath>

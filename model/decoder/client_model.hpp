@@ -5,9 +5,9 @@
 #include <memory>
 #include <string>
 
-#include "model/block_stack.hpp"
-#include "model/llama_config.hpp"
-#include "model/tokenizer.hpp"
+#include "model/decoder/block_stack.hpp"
+#include "model/decoder/llama_config.hpp"
+#include "model/text/tokenizer.hpp"
 
 namespace llamps {
 

@@ -4,7 +4,7 @@
 // then single characters.
 #include <set>
 
-#include "model/presets.hpp"
+#include "model/shapes/presets.hpp"
 
 namespace llamps {
 

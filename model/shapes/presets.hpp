@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "model/gguf.hpp"
+#include "model/gguf/gguf.hpp"
 
 namespace llamps {
 

@@ -1,4 +1,4 @@
-#include "model/model_catalog.hpp"
+#include "model/shapes/model_catalog.hpp"
 
 #include <algorithm>
 #include <cctype>
