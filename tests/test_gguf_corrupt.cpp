@@ -158,7 +158,31 @@ TEST_CASE("llama config errors", "[gguf]") {
     gguf::writer w;
     copy_into(src, w);
     w.set_string("general.architecture", "gpt2");
-    CHECK_THAT(error_of_written(w, "gpt2.gguf"), Catch::Contains("architecture 'gpt2' is not supported (only 'llama')"));
+    CHECK_THAT(error_of_written(w, "gpt2.gguf"),
+               Catch::Contains("architecture 'gpt2' is not supported (supported: llama, qwen2, phi3)"));
+  }
+  { // a block tensor the forward pass would ignore is refused, not skipped
+    gguf::writer w;
+    copy_into(src, w);
+    w.add_tensor("blk.1.attn_output.bias", {64}, gguf::tensor_type::f32,
+                 [](uint8_t* dst, uint64_t n) { std::memset(dst, 0, n); });
+    CHECK_THAT(error_of_written(w, "extra.gguf"),
+               Catch::Contains("tensor 'blk.1.attn_output.bias' is not part of a 'llama' block"));
+  }
+  { // a bias on one projection implies all three (as Qwen2 has them)
+    gguf::writer w;
+    copy_into(src, w);
+    w.add_tensor("blk.0.attn_q.bias", {64}, gguf::tensor_type::f32,
+                 [](uint8_t* dst, uint64_t n) { std::memset(dst, 0, n); });
+    CHECK_THAT(error_of_written(w, "bias.gguf"), Catch::Contains("'blk.0.attn_k.bias' is missing"));
+  }
+  {
+    gguf::writer w;
+    copy_into(src, w);
+    w.add_tensor("rope_freqs.weight", {7}, gguf::tensor_type::f32,
+                 [](uint8_t* dst, uint64_t n) { std::memset(dst, 0, n); });
+    CHECK_THAT(error_of_written(w, "rope-freqs.gguf"),
+               Catch::Contains("'rope_freqs.weight' has dims [7], expected [4]"));
   }
   {
     gguf::writer w;

@@ -4,19 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 
 namespace llamps {
-
-namespace {
-
-// The block number of a "blk.<n>.<...>" tensor, or -1.
-int block_of(const std::string& tensor) {
-  int block = -1, end = 0;
-  return std::sscanf(tensor.c_str(), "blk.%d.%n", &block, &end) == 1 && end > 0 ? block : -1;
-}
-
-} // namespace
 
 weight_source::weight_source(const gguf::file& f)
     : size_(f.file_size()), header_end_(f.data_offset()), alignment_(f.alignment()) {
@@ -24,15 +13,14 @@ weight_source::weight_source(const gguf::file& f)
   if (fd_ < 0)
     throw model_error("cannot open " + f.path() + " for streaming");
   for (const gguf::tensor_info& t : f.tensors())
-    if (int block = block_of(t.name); block >= 0)
-      block_tensors_.push_back({block, {header_end_ + t.offset, header_end_ + t.offset + t.n_bytes()}});
+    tensors_.push_back({t.name, {header_end_ + t.offset, header_end_ + t.offset + t.n_bytes()}});
 }
 
 void weight_source::allow(const std::string& node, int first, int last) {
   auto& spans = allowed_[node];
   spans.push_back({0, header_end_});
-  for (const block_span& t : block_tensors_)
-    if (t.block >= first && t.block < last)
+  for (const tensor_span& t : tensors_)
+    if (host_needs_tensor(t.name, first, last))
       spans.push_back(t.bytes);
   // Spans less than the alignment apart are joined: such a gap is padding only (every
   // tensor starts aligned), so no other tensor's bytes can hide in it.

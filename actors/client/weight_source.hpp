@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "actors/protocol/protocol.hpp"
+#include "model/decoder/llama_config.hpp"
 #include "model/gguf/gguf.hpp"
 
 namespace llamps {
@@ -34,15 +35,15 @@ private:
   struct span {
     uint64_t begin, end;
   };
-  struct block_span {
-    int block;
+  struct tensor_span {
+    std::string name;
     span bytes;
   };
   int fd_ = -1;
   uint64_t size_ = 0;
   uint64_t header_end_ = 0;
   uint32_t alignment_ = 32;
-  std::vector<block_span> block_tensors_;
+  std::vector<tensor_span> tensors_;
   std::map<std::string, std::vector<span>> allowed_; // by node id, sorted and merged
 };
 

@@ -39,14 +39,12 @@ struct byte_range {
   uint64_t offset, length;
 };
 
-// The header, then each tensor of the wanted blocks, in file order.
+// The header, then each tensor the blocks [first, last) use, in file order.
 std::vector<byte_range> ranges_to_fetch(const gguf::file& header, int first, int last) {
   std::vector<byte_range> out{{0, header.data_offset()}};
-  for (int b = first; b < last; ++b)
-    for (const char* kind : block_tensor_kinds()) {
-      const auto& t = header.require_tensor(block_tensor_name(b, kind));
+  for (const auto& t : header.tensors())
+    if (host_needs_tensor(t.name, first, last))
       out.push_back({header.data_offset() + t.offset, t.n_bytes()});
-    }
   return out;
 }
 

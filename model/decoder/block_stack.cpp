@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <cmath>
+#include <limits>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -21,13 +23,17 @@ namespace llamps {
 namespace {
 
 // One block's weights in their file types ([out, in] row-major, mapped from the file) and its
-// norms in F32. Q, K, V write side by side into one row of qkv, gate and up into one row of
-// gate_up; their types may differ (llama-quantize's mixes give attn_v more bits).
+// norms and biases in F32. Q, K, V write side by side into one row of qkv, gate and up into
+// one row of gate_up: a fused file (Phi-3) has one matrix for each row, a split one (Llama,
+// Qwen2) several whose types may differ (llama-quantize's mixes give attn_v more bits).
 struct block_weights {
-  at::Tensor attn_norm; // [n_embd]
-  quant::weight_matrix wq, wk, wv, wo;
-  at::Tensor ffn_norm;  // [n_embd]
-  quant::weight_matrix wgate, wup, wdown;
+  at::Tensor attn_norm;                      // [n_embd]
+  std::vector<quant::weight_matrix> qkv;     // attn_qkv, or attn_q, attn_k, attn_v
+  at::Tensor qkv_bias;                       // [n_embd + 2 kv_dim], or undefined
+  quant::weight_matrix wo;
+  at::Tensor ffn_norm;                       // [n_embd]
+  std::vector<quant::weight_matrix> gate_up; // ffn_up (gate and up), or ffn_gate, ffn_up
+  quant::weight_matrix wdown;
 };
 
 // A session's K and V for all local blocks in one allocation: [blocks, 2, n_head_kv, capacity,
@@ -62,6 +68,7 @@ struct block_stack::impl {
   uint64_t weight_bytes = 0;
   std::vector<block_weights> blocks;
   at::Tensor rope_cos, rope_sin; // [n_ctx, n_rot / 2]
+  float query_scale = 1, score_scale = 1; // 1/sqrt(head_dim) on one of them (cfg.scale_queries)
   std::unordered_map<session_id, session_cache> sessions;
   bool profiling = false;
   forward_profile prof;
@@ -75,25 +82,57 @@ struct block_stack::impl {
 
   void load(const gguf::file& f) {
     for (int b = first; b < last; ++b) {
+      // The tensors come in block_tensors' order, each kind where this configuration has it.
+      std::map<std::string, tensor_spec> spec;
+      const std::string blk = "blk." + std::to_string(b) + ".";
+      for (tensor_spec& t : block_tensors(cfg, b))
+        spec[t.name.substr(blk.size())] = std::move(t);
+      auto has = [&](const char* kind) { return spec.count(kind) > 0; };
       auto matrix = [&](const char* kind) {
-        return quant::map_matrix(f, block_tensor_name(b, kind), block_tensor_dims(cfg, kind));
+        quant::weight_matrix m = quant::map_matrix(f, spec.at(kind).name, spec.at(kind).dims);
+        weight_bytes += m.bytes();
+        return m;
       };
-      auto norm = [&](const char* kind) {
-        at::Tensor t = at::empty({cfg.n_embd});
-        kernels::load_tensor(f, block_tensor_name(b, kind), block_tensor_dims(cfg, kind), t);
+      auto vector = [&](const char* kind) {
+        at::Tensor t = at::empty({int64_t(spec.at(kind).dims[0])});
+        kernels::load_tensor(f, spec.at(kind).name, spec.at(kind).dims, t);
+        weight_bytes += uint64_t(t.numel()) * sizeof(float);
         return t;
       };
-      block_weights w{norm("attn_norm"), matrix("attn_q"), matrix("attn_k"), matrix("attn_v"),
-                      matrix("attn_output"), norm("ffn_norm"), matrix("ffn_gate"),
-                      matrix("ffn_up"), matrix("ffn_down")};
-      weight_bytes += 2 * uint64_t(cfg.n_embd) * sizeof(float);
-      for (const quant::weight_matrix* m : {&w.wq, &w.wk, &w.wv, &w.wo, &w.wgate, &w.wup, &w.wdown})
-        weight_bytes += m->bytes();
+      block_weights w;
+      w.attn_norm = vector("attn_norm.weight");
+      if (has("attn_qkv.weight"))
+        w.qkv.push_back(matrix("attn_qkv.weight"));
+      else
+        for (const char* kind : {"attn_q.weight", "attn_k.weight", "attn_v.weight"})
+          w.qkv.push_back(matrix(kind));
+      if (has("attn_q.bias"))
+        w.qkv_bias = at::cat({vector("attn_q.bias"), vector("attn_k.bias"), vector("attn_v.bias")});
+      w.wo = matrix("attn_output.weight");
+      w.ffn_norm = vector("ffn_norm.weight");
+      if (has("ffn_gate.weight"))
+        w.gate_up.push_back(matrix("ffn_gate.weight"));
+      w.gate_up.push_back(matrix("ffn_up.weight"));
+      w.wdown = matrix("ffn_down.weight");
       blocks.push_back(std::move(w));
     }
-    // RoPE angles as llama.cpp computes them: theta_i = pos * base^(-2i / n_rot), the powers
-    // by repeated multiplication in float (its rope cache), so the angles agree to the bit.
+    const float scale = 1.f / std::sqrt(float(cfg.head_dim()));
+    (cfg.scale_queries ? query_scale : score_scale) = scale;
+    load_rope(f);
+  }
+
+  // RoPE angles as llama.cpp computes them: theta_i = pos * base^(-2i / n_rot), the powers by
+  // repeated multiplication in float (its rope cache), so the angles agree to the bit; with
+  // rope_freqs.weight (Llama 3.1) pair i turns at theta_i / factor_i.
+  void load_rope(const gguf::file& f) {
     const int half = cfg.n_rot / 2;
+    std::vector<float> factor(size_t(half), 1.f);
+    for (const tensor_spec& t : shared_block_tensors(cfg)) {
+      at::Tensor factors = at::empty({half});
+      kernels::load_tensor(f, t.name, t.dims, factors);
+      std::copy(factors.data_ptr<float>(), factors.data_ptr<float>() + half, factor.begin());
+      weight_bytes += uint64_t(half) * sizeof(float);
+    }
     rope_cos = at::empty({cfg.n_ctx, half});
     rope_sin = at::empty({cfg.n_ctx, half});
     float* c = rope_cos.data_ptr<float>();
@@ -102,8 +141,8 @@ struct block_stack::impl {
     for (int p = 0; p < cfg.n_ctx; ++p) {
       float theta = float(p);
       for (int i = 0; i < half; ++i, theta *= theta_scale) {
-        c[p * half + i] = std::cos(theta);
-        s[p * half + i] = std::sin(theta);
+        c[p * half + i] = std::cos(theta / factor[size_t(i)]);
+        s[p * half + i] = std::sin(theta / factor[size_t(i)]);
       }
     }
   }
@@ -170,15 +209,21 @@ struct block_stack::impl {
     const int64_t cap = sg.cache->capacity();
     const float* in = qkv.data_ptr<float>() + sg.row * qkv.size(1);
     float* qo = q.data_ptr<float>();
-    auto rotate = [&](const float* x, float* out, int32_t p) {
+    // Pair i is (2i, 2i+1) or (i, i + R), as cfg.rope says.
+    const int stride = cfg.rope == rope_pairs::adjacent ? 2 : 1, other = cfg.rope == rope_pairs::adjacent ? 1 : R;
+    auto rotate = [&](const float* x, float* out, int32_t p, float scale) {
       const float* c = rope_cos.data_ptr<float>() + int64_t(p) * R;
       const float* s = rope_sin.data_ptr<float>() + int64_t(p) * R;
-      for (int i = 0; i < R; ++i) { // adjacent pairs (2i, 2i+1): llama.cpp's "normal" layout
-        float x0 = x[2 * i], x1 = x[2 * i + 1];
-        out[2 * i] = x0 * c[i] - x1 * s[i];
-        out[2 * i + 1] = x0 * s[i] + x1 * c[i];
+      for (int i = 0; i < R; ++i) {
+        const int a = i * stride, b = a + other;
+        float x0 = x[a], x1 = x[b];
+        out[a] = x0 * c[i] - x1 * s[i];
+        out[b] = x0 * s[i] + x1 * c[i];
       }
       std::copy(x + 2 * R, x + D, out + 2 * R); // dims past n_rot are not rotated
+      if (scale != 1.f)
+        for (int d = 0; d < D; ++d)
+          out[d] *= scale;
     };
     // K and V go to the cache in its type (F16: rounded to nearest even, as llama.cpp's copy).
     std::vector<float> key(static_cast<size_t>(D));
@@ -195,8 +240,8 @@ struct block_stack::impl {
       const int32_t p = sg.pos + t;
       for (int h = 0; h < H; ++h) {
         for (int g = 0; g < G; ++g)
-          rotate(in + (h * G + g) * D, qo + ((int64_t(h) * sg.n + t) * G + g) * D, p);
-        rotate(in + cfg.n_embd + h * D, key.data(), p);
+          rotate(in + (h * G + g) * D, qo + ((int64_t(h) * sg.n + t) * G + g) * D, p, query_scale);
+        rotate(in + cfg.n_embd + h * D, key.data(), p, 1.f);
         store(0, (h * cap + p) * D, key.data());
         store(1, (h * cap + p) * D, in + cfg.n_embd + cfg.kv_dim() + h * D);
       }
@@ -222,7 +267,10 @@ struct block_stack::impl {
     const auto* keys = static_cast<const uint8_t*>(sg.cache->kv[blk][0].data_ptr());   // [H, cap, D]
     const auto* values = static_cast<const uint8_t*>(sg.cache->kv[blk][1].data_ptr()); // [H, cap, D]
     float* out = attn.data_ptr<float>();
-    const float scale = 1.f / std::sqrt(float(D));
+    const float scale = score_scale;
+    // Keys more than n_swa positions back are masked out (sliding-window attention); they
+    // still take their place in the sums, as llama.cpp's -inf mask does.
+    const int64_t window = cfg.n_swa > 0 ? cfg.n_swa : std::numeric_limits<int64_t>::max();
     // An F16 cache takes the queries and the attention weights in half precision too, as
     // llama.cpp's products with an F16 cache do.
     const quant::isa isa = quant::active_isa();
@@ -246,7 +294,9 @@ struct block_stack::impl {
         }
         const uint8_t* k = keys + size_t(h * cap * D) * value_bytes;
         float mx = -INFINITY;
-        for (int64_t j = 0; j < visible; ++j) {
+        const int64_t oldest = std::max<int64_t>(0, visible - window);
+        std::fill(score.begin(), score.begin() + oldest, -INFINITY);
+        for (int64_t j = oldest; j < visible; ++j) {
           score[size_t(j)] = dot(k + size_t(j * D) * value_bytes, query, D) * scale;
           mx = std::max(mx, score[size_t(j)]);
         }
@@ -287,9 +337,9 @@ struct block_stack::impl {
       kernels::rmsnorm(xb, x, w.attn_norm, cfg.rms_eps);
       charge(&forward_profile::other_seconds, t0);
       t0 = tick();
-      kernels::linear(qkv, 0, xb, w.wq, false, kind);
-      kernels::linear(qkv, cfg.n_embd, xb, w.wk, false, kind);
-      kernels::linear(qkv, cfg.n_embd + cfg.kv_dim(), xb, w.wv, false, kind);
+      linear_side_by_side(qkv, xb, w.qkv, kind);
+      if (w.qkv_bias.defined())
+        add_row_vector(qkv, w.qkv_bias);
       charge(&forward_profile::matmul_seconds, t0);
       t0 = tick();
       for (const segment& sg : segs)
@@ -302,8 +352,7 @@ struct block_stack::impl {
       kernels::rmsnorm(xb, x, w.ffn_norm, cfg.rms_eps);
       charge(&forward_profile::other_seconds, t0);
       t0 = tick();
-      kernels::linear(gate_up, 0, xb, w.wgate, false, kind);
-      kernels::linear(gate_up, cfg.n_ff, xb, w.wup, false, kind);
+      linear_side_by_side(gate_up, xb, w.gate_up, kind);
       charge(&forward_profile::matmul_seconds, t0);
       t0 = tick();
       swiglu(h, gate_up);
@@ -314,6 +363,26 @@ struct block_stack::impl {
     }
     for (const segment& sg : segs)
       sg.cache->length = sg.pos + sg.n;
+  }
+
+  // y = x·Wᵀ for matrices whose outputs lie side by side in each row of y.
+  static void linear_side_by_side(at::Tensor& y, const at::Tensor& x,
+                                  const std::vector<quant::weight_matrix>& ms, quant::row_kind kind) {
+    int64_t col = 0;
+    for (const quant::weight_matrix& m : ms) {
+      kernels::linear(y, col, x, m, false, kind);
+      col += m.rows;
+    }
+  }
+
+  // Adds bias to every row of y.
+  static void add_row_vector(at::Tensor& y, const at::Tensor& bias) {
+    const int64_t rows = y.size(0), cols = y.size(1);
+    float* out = y.data_ptr<float>();
+    const float* b = bias.data_ptr<float>();
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t i = 0; i < cols; ++i)
+        out[r * cols + i] += b[i];
   }
 
   // h = silu(gate) * up, with gate and up side by side in each row of gate_up.

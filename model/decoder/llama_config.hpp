@@ -9,25 +9,43 @@
 
 namespace llamps {
 
+// How RoPE pairs the dimensions of a head: llama.cpp's "normal" rotation turns (2i, 2i+1),
+// its NEOX rotation (Qwen2, Phi-3) turns (i, i + n_rot/2).
+enum class rope_pairs : uint8_t { adjacent, halves };
+
+// The decoder-only transformers LLaMPS runs: Llama 2/3 (and Mistral, stored as "llama"),
+// Qwen2 and Phi-3 differ only in the flags below; the forward pass reads them.
 struct llama_config {
-  std::string architecture;   // "llama"
+  std::string architecture;   // general.architecture: "llama", "qwen2" or "phi3"
   std::string name;           // general.name, or the file's stem
   int n_vocab = 0;
-  int n_ctx = 0;              // llama.context_length
-  int n_embd = 0;             // llama.embedding_length
-  int n_ff = 0;               // llama.feed_forward_length
-  int n_head = 0;             // llama.attention.head_count
-  int n_head_kv = 0;          // llama.attention.head_count_kv (default n_head)
-  int n_blocks = 0;           // llama.block_count
-  int n_rot = 0;              // llama.rope.dimension_count (default n_embd / n_head)
-  float rms_eps = 1e-5f;      // llama.attention.layer_norm_rms_epsilon
-  float rope_base = 10000.f;  // llama.rope.freq_base
+  int n_ctx = 0;              // <arch>.context_length
+  int n_embd = 0;             // <arch>.embedding_length
+  int n_ff = 0;               // <arch>.feed_forward_length
+  int n_head = 0;             // <arch>.attention.head_count
+  int n_head_kv = 0;          // <arch>.attention.head_count_kv (default n_head)
+  int n_blocks = 0;           // <arch>.block_count
+  int n_rot = 0;              // <arch>.rope.dimension_count (default n_embd / n_head)
+  float rms_eps = 1e-5f;      // <arch>.attention.layer_norm_rms_epsilon
+  float rope_base = 10000.f;  // <arch>.rope.freq_base
+  rope_pairs rope = rope_pairs::adjacent;
+  bool rope_freqs = false;    // rope_freqs.weight divides each pair's frequency (Llama 3.1 scaling)
+  int n_swa = 0;              // <arch>.attention.sliding_window: a query sees only the last n_swa
+                              // positions (0 = all)
+  bool qkv_bias = false;      // blk.N.attn_{q,k,v}.bias, added before RoPE (Qwen2)
+  bool fused_qkv = false;     // blk.N.attn_qkv.weight: the Q, K and V rows in one matrix (Phi-3)
+  bool fused_gate_up = false; // blk.N.ffn_up.weight holds the gate rows, then the up rows (Phi-3)
+  bool scale_queries = false; // queries are scaled by 1/sqrt(head_dim) before the scores, not
+                              // the scores after (Phi-3, as llama.cpp rounds it)
   int head_dim() const { return n_embd / n_head; }
   int kv_dim() const { return head_dim() * n_head_kv; }
 };
 
-// Reads and validates the hyper-parameters; throws model_error naming the key at fault, or
-// naming the architecture when it is not "llama".
+// The architectures read_llama_config accepts, for error messages and --help.
+const std::vector<std::string>& supported_architectures();
+
+// Reads and validates the hyper-parameters and the tensors' names and shapes; throws
+// model_error naming the key or tensor at fault, or the architecture when it is unsupported.
 llama_config read_llama_config(const gguf::file& f);
 
 // How the KV cache stores keys and values. F16 by default: half the memory of F32, and what
@@ -55,14 +73,22 @@ block_profile read_block_profile(const gguf::file& f, kv_type kv = kv_type::f16)
 // a block host learns its deployment's type); throws model_error if it is neither.
 kv_type kv_type_of(uint64_t kv_bytes_per_token_per_block, const llama_config& cfg);
 
-// Tensor names in llama.cpp's convention.
-std::string block_tensor_name(int block, const char* what); // "blk.<block>.<what>.weight"
-// The nine weight tensors of one block, by suffix: attn_norm, attn_q, attn_k, attn_v,
-// attn_output, ffn_norm, ffn_gate, ffn_up, ffn_down.
-const std::vector<const char*>& block_tensor_kinds();
-// Expected dims (ggml order) of a block tensor by kind, and of a head tensor by kind
-// ("token_embd", "output_norm", "output"); used both to validate and to write models.
-std::vector<uint64_t> block_tensor_dims(const llama_config& c, const std::string& kind);
+// Tensors in llama.cpp's names and dims (ggml order: the row length first); used to
+// validate files, to load them and to write models.
+struct tensor_spec {
+  std::string name;            // e.g. "blk.3.attn_q.weight"
+  std::vector<uint64_t> dims;
+  bool matrix = true;          // false: a norm, a bias or rope factors, kept in F32
+};
+// What the forward pass reads for one block of a model of this configuration.
+std::vector<tensor_spec> block_tensors(const llama_config& c, int block);
+// Tensors outside the blocks that every block uses (rope_freqs.weight): each host holds them.
+std::vector<tensor_spec> shared_block_tensors(const llama_config& c);
+// "token_embd", "output_norm" or "output".
 std::vector<uint64_t> head_tensor_dims(const llama_config& c, const std::string& kind);
+// The block number of a tensor named "blk.<n>.<...>", or -1.
+int block_of_tensor(const std::string& name);
+// Whether a block range's host needs this tensor: it is in blocks [first, last), or shared.
+bool host_needs_tensor(const std::string& name, int first, int last);
 
 } // namespace llamps

@@ -173,9 +173,8 @@ uint64_t write_preset_model(const model_preset& p, const std::string& path, cons
   for (const char* head : {"token_embd", "output_norm", "output"})
     plan.push_back({std::string(head) + ".weight", head_tensor_dims(c, head), head == std::string("output_norm"), -1});
   for (int b = 0; b < c.n_blocks; ++b)
-    for (const char* kind : block_tensor_kinds())
-      plan.push_back({block_tensor_name(b, kind), block_tensor_dims(c, kind),
-                      std::string(kind).find("norm") != std::string::npos, b});
+    for (const tensor_spec& t : block_tensors(c, b))
+      plan.push_back({t.name, t.dims, !t.matrix, b});
 
   // Norms stay F32 (as llama.cpp quantises), and so do tensors whose rows do not fill
   // whole quantisation blocks (tiny's ffn_down has rows of 172; K-quants need 256).

@@ -1,5 +1,6 @@
 #include "runtime/node/demo_cluster.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <thread>
 
@@ -9,10 +10,10 @@ demo_cluster::demo_cluster(const model_profile& model, int32_t sessions)
     : system_(std::make_unique<caf::actor_system>(config_)) {
   auto& sys = *system_;
   registry_ = spawn_registry(sys, registry_options{});
-  // What the model needs in all: weights plus KV for `sessions` full contexts.
-  uint64_t need = static_cast<uint64_t>(model.n_blocks) *
-                  (model.block_bytes + model.kv_bytes_per_token_per_block *
-                                           static_cast<uint64_t>(model.n_ctx) * sessions);
+  // What one block needs: weights plus KV for `sessions` full contexts. Each server offers a
+  // fraction of the model (so the plan needs all three), and at least a block and a bit.
+  const double block_need = double(model.block_bytes + model.kv_bytes_per_token_per_block *
+                                                           static_cast<uint64_t>(model.n_ctx) * sessions);
   struct share {
     const char* name;
     double fraction;
@@ -25,7 +26,7 @@ demo_cluster::demo_cluster(const model_profile& model, int32_t sessions)
     contributor_options opts;
     opts.node_id = s.name;
     opts.address = std::string("in-process/") + s.name;
-    opts.share_memory_bytes = static_cast<uint64_t>(need * s.fraction);
+    opts.share_memory_bytes = static_cast<uint64_t>(block_need * std::max(1.2, model.n_blocks * s.fraction));
     opts.share_cores = s.cores;
     opts.cache_dir = cache + "/" + s.name;
     opts.use_local_copies = s.local_copy;
