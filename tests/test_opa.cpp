@@ -421,3 +421,20 @@ TEST_CASE("re-planning random changes: valid plans, no more moves than needed") 
       CHECK_FALSE(next.moves.empty());
   }
 }
+
+TEST_CASE("catalog: every supported family has published shapes") {
+  auto qwen = catalog::find("Qwen2.5 7B");
+  REQUIRE(qwen);
+  CHECK(std::string(qwen->architecture) == "qwen2");
+  CHECK(qwen->n_head_kv == 4);
+  // A tied model's head holds one vocabulary matrix, an untied one two.
+  auto small = catalog::find("qwen2.5-0.5b");
+  REQUIRE(small);
+  CHECK(small->tied);
+  CHECK(small->head_bytes(catalog::dtype::f16) == 2ull * 151936 * 896 + 4 * 896);
+  auto phi = catalog::find("phi-3-mini-4k");
+  REQUIRE(phi);
+  CHECK(std::string(phi->architecture) == "phi3");
+  CHECK(phi->total_params() == Approx(3.82e9).epsilon(0.01));
+  CHECK(std::string(catalog::find("llama-3-8b")->architecture) == "llama");
+}

@@ -111,6 +111,7 @@ struct model_profile {
   std::string name;             // model id used everywhere (file stem)
   std::string path;             // GGUF path on the deployer's machine
   std::string identity;         // gguf::file::identity()
+  std::string architecture;     // general.architecture ("llama", "qwen2", "phi3")
   uint64_t file_size = 0;
   uint64_t data_offset = 0;     // bytes of header, metadata and tensor table
   int32_t n_blocks = 0;
@@ -405,7 +406,7 @@ typename Inspector::result_type inspect(Inspector& f, server_status& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, model_profile& x) {
-  return f(caf::meta::type_name("model_profile"), x.name, x.path, x.identity, x.file_size, x.data_offset,
+  return f(caf::meta::type_name("model_profile"), x.name, x.path, x.identity, x.architecture, x.file_size, x.data_offset,
            x.n_blocks, x.n_embd, x.n_ctx, x.block_bytes, x.head_bytes,
            x.kv_bytes_per_token_per_block);
 }

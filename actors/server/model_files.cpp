@@ -20,6 +20,7 @@ model_profile profile_of(const std::string& path, kv_type kv) {
   p.name = fs::path(path).stem().string();
   p.path = fs::absolute(path).string();
   p.identity = f.identity();
+  p.architecture = bp.architecture;
   p.file_size = f.file_size();
   p.data_offset = f.data_offset();
   p.n_blocks = bp.n_blocks;

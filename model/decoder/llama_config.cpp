@@ -260,6 +260,7 @@ block_profile read_block_profile(const gguf::file& f, kv_type kv) {
   const llama_config c = read_llama_config(f);
   block_profile p;
   p.model_name = c.name;
+  p.architecture = c.architecture;
   p.identity = f.identity();
   p.n_blocks = c.n_blocks;
   p.n_embd = c.n_embd;

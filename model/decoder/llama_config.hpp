@@ -57,6 +57,7 @@ kv_type parse_kv_type(const std::string& name); // "f16" or "f32"; throws model_
 // Sizes from the header alone (no tensor data is read).
 struct block_profile {
   std::string model_name;
+  std::string architecture;
   std::string identity;                 // gguf::file::identity()
   int n_blocks = 0;
   int n_embd = 0;

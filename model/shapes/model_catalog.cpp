@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
 namespace llamps::catalog {
 
@@ -33,6 +34,17 @@ const std::vector<llama_shape> shapes = {
     {"codellama-34b",     33.7e9,  48,    8192,  22016, 64,  8,  32000,  16384},
     {"codellama-70b",     69.0e9,  80,    8192,  28672, 64,  8,  32016,  16384},
     {"mistral-7b",        7.24e9,  32,    4096,  14336, 32,  8,  32000,  32768},
+    {"mistral-7b-v0.3",   7.25e9,  32,    4096,  14336, 32,  8,  32768,  32768},
+    {"mistral-nemo-12b",  12.2e9,  40,    5120,  14336, 32,  8,  131072, 1024000},
+    {"qwen2.5-0.5b",      0.49e9,  24,    896,   4864,  14,  2,  151936, 32768, "qwen2", true},
+    {"qwen2.5-1.5b",      1.54e9,  28,    1536,  8960,  12,  2,  151936, 32768, "qwen2", true},
+    {"qwen2.5-3b",        3.09e9,  36,    2048,  11008, 16,  2,  151936, 32768, "qwen2", true},
+    {"qwen2.5-7b",        7.62e9,  28,    3584,  18944, 28,  4,  152064, 32768, "qwen2"},
+    {"qwen2.5-14b",       14.7e9,  48,    5120,  13824, 40,  8,  152064, 32768, "qwen2"},
+    {"qwen2.5-32b",       32.8e9,  64,    5120,  27648, 40,  8,  152064, 32768, "qwen2"},
+    {"qwen2.5-72b",       72.7e9,  80,    8192,  29568, 64,  8,  152064, 32768, "qwen2"},
+    {"phi-3-mini-4k",     3.82e9,  32,    3072,  8192,  32,  32, 32064,  4096,  "phi3"},
+    {"phi-3-medium-4k",   14.0e9,  40,    5120,  17920, 40,  10, 32064,  4096,  "phi3"},
 };
 
 // Lower case, letters, digits and dots only: "LLaMA 2 70B" and "llama-2-70b" meet.
@@ -80,11 +92,12 @@ uint64_t llama_shape::block_params() const {
 }
 
 uint64_t llama_shape::block_bytes(dtype t) const {
-  return weight_bytes(t, block_params()) + 2 * 4 * static_cast<uint64_t>(n_embd);
+  const uint64_t biases = std::string(architecture) == "qwen2" ? uint64_t(n_embd) + 2 * kv_dim() : 0;
+  return weight_bytes(t, block_params()) + 4 * (2 * static_cast<uint64_t>(n_embd) + biases);
 }
 
 uint64_t llama_shape::head_bytes(dtype t) const {
-  uint64_t matrices = 2 * static_cast<uint64_t>(n_vocab) * n_embd;
+  uint64_t matrices = (tied ? 1 : 2) * static_cast<uint64_t>(n_vocab) * n_embd;
   return weight_bytes(t, matrices) + 4 * static_cast<uint64_t>(n_embd);
 }
 
@@ -93,7 +106,7 @@ uint64_t llama_shape::kv_bytes_per_token_per_block() const {
 }
 
 double llama_shape::total_params() const {
-  return static_cast<double>(block_params()) * n_blocks + 2.0 * n_vocab * n_embd;
+  return static_cast<double>(block_params()) * n_blocks + (tied ? 1.0 : 2.0) * n_vocab * n_embd;
 }
 
 const std::vector<llama_shape>& all() { return shapes; }

@@ -1,6 +1,6 @@
 #pragma once
-// Built-in catalog of LLaMA-family shapes, for models known only by name and/or parameter
-// count (the web page shows the block count as soon as a user types "llama-2-70b" or "13b").
+// Built-in catalog of the shapes of published models of the supported architectures (Llama,
+// Mistral, Qwen2, Phi-3), for models known only by name and/or parameter count (the web page shows the block count as soon as a user types "llama-2-70b" or "13b").
 // Pure: no GGUF, no torch. Sizes follow llama.cpp's tensor layout.
 #include <cstdint>
 #include <optional>
@@ -25,13 +25,16 @@ struct llama_shape {
   int n_head_kv = 0;
   int n_vocab = 0;
   int n_ctx = 0;
+  const char* architecture = "llama"; // general.architecture of its GGUF files
+  bool tied = false;    // the output matrix is the token embedding (one copy in the head)
   bool scaled = false;  // not in the catalog: a LLaMA shape scaled to the parameter count
 
   int kv_dim() const { return n_embd / n_head * n_head_kv; }
-  uint64_t block_params() const; // the 7 matrices (norms excluded)
-  // One block's bytes: matrices at t, the two norm vectors in f32.
+  uint64_t block_params() const; // the 7 matrices (norms and biases excluded)
+  // One block's bytes: matrices at t, the two norm vectors (and Qwen2's biases) in f32.
   uint64_t block_bytes(dtype t) const;
-  // Token embedding + output matrix at t, final norm in f32 (held by the client session).
+  // Token embedding + output matrix (unless tied) at t, final norm in f32 (held by the
+  // client session).
   uint64_t head_bytes(dtype t) const;
   // K and V of one token in one block, f32 (as the runtime's KV cache stores them).
   uint64_t kv_bytes_per_token_per_block() const;

@@ -38,8 +38,14 @@ void print_config(const llamps::gguf::file& f, const llamps::llama_config& c) {
   std::printf("vocab        %d\ncontext      %d\nembedding    %d\nfeed-forward %d\n", c.n_vocab,
               c.n_ctx, c.n_embd, c.n_ff);
   std::printf("heads        %d (KV heads %d, head size %d)\n", c.n_head, c.n_head_kv, c.head_dim());
-  std::printf("rope         dimension %d, freq base %g\nrms eps      %g\nblocks       %d\n", c.n_rot,
-              c.rope_base, c.rms_eps, c.n_blocks);
+  std::printf("rope         dimension %d, freq base %g, %s pairs%s\n", c.n_rot, c.rope_base,
+              c.rope == llamps::rope_pairs::adjacent ? "adjacent" : "NEOX (half-split)",
+              c.rope_freqs ? ", frequency factors (rope_freqs.weight)" : "");
+  std::printf("attention    %s%s%s%s\n", c.fused_qkv ? "fused QKV" : "separate Q, K, V",
+              c.qkv_bias ? " with biases" : "",
+              c.n_swa > 0 ? (", sliding window " + std::to_string(c.n_swa)).c_str() : "",
+              c.fused_gate_up ? "; fused gate/up" : "");
+  std::printf("rms eps      %g\nblocks       %d\n", c.rms_eps, c.n_blocks);
 }
 
 void print_profile(const llamps::block_profile& p) {

@@ -74,6 +74,7 @@ model_profile catalog_profile(const catalog::llama_shape& s, catalog::dtype t) {
   model_profile p;
   p.name = s.name;
   p.identity = std::string("catalog:") + s.name + ":" + catalog::dtype_name(t);
+  p.architecture = s.architecture;
   p.n_blocks = s.n_blocks;
   p.n_embd = s.n_embd;
   p.n_ctx = s.n_ctx;
@@ -151,6 +152,7 @@ json describe(const resolved_model& m) {
   json out{{"name", p.name},
            {"source", m.from_file ? "file" : "catalog"},
            {"path", p.path},
+           {"architecture", p.architecture},
            {"n_blocks", p.n_blocks},
            {"n_embd", p.n_embd},
            {"n_ctx", p.n_ctx},
@@ -172,7 +174,8 @@ json describe(const resolved_model& m) {
 json catalog_list() {
   json list = json::array();
   for (auto& s : catalog::all())
-    list.push_back(json{{"name", s.name}, {"params", s.params}, {"n_blocks", s.n_blocks}});
+    list.push_back(json{{"name", s.name}, {"architecture", s.architecture}, {"params", s.params},
+                        {"n_blocks", s.n_blocks}});
   return list;
 }
 

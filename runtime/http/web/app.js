@@ -149,6 +149,7 @@ async function describeModel() {
     state.model = m;
     box.classList.remove('muted', 'error');
     const facts = [
+      ['Architecture', m.architecture],
       ['Blocks', m.n_blocks],
       ['Per block', bytes(m.block_bytes)],
       ['All blocks', bytes(m.weights_bytes)],
@@ -171,7 +172,7 @@ async function describeModel() {
 
 async function loadCatalog() {
   const { models } = await api('/api/catalog');
-  $('catalog-names').replaceChildren(...models.map((m) => el('option', { value: m.name }, `${m.n_blocks} blocks`)));
+  $('catalog-names').replaceChildren(...models.map((m) => el('option', { value: m.name }, `${m.architecture}, ${m.n_blocks} blocks`)));
 }
 
 // ---- servers ----
