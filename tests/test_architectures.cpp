@@ -127,3 +127,30 @@ TEST_CASE("split block ranges chain to the whole model for each family", "[arch]
     CHECK(a.values == b.values);
   }
 }
+
+TEST_CASE("a sliding window hides keys more than n_swa positions back", "[arch]") {
+  // RoPE makes a score depend only on how far apart a query and a key are. So with a window
+  // of w, one block's output at position p depends only on the last w tokens: the same tokens
+  // shifted to earlier positions give the same output (up to the rounding of the angles),
+  // while without the window the earlier tokens change it.
+  const auto file = gguf::file::open(families + "phi3-fused-s2.gguf");
+  llama_config cfg = read_llama_config(file);
+  model_head head(file, cfg);
+  const std::vector<int32_t> tokens = {1, 385, 328, 432, 274, 287, 300, 301, 302, 303, 304, 305};
+  const std::vector<int32_t> last_four(tokens.end() - 4, tokens.end());
+  auto last_row = [&](block_stack& s, session_id id, const std::vector<int32_t>& t) {
+    tensor_data h = s.forward(id, 0, head.embed(t));
+    return std::vector<float>(h.values.end() - cfg.n_embd, h.values.end());
+  };
+  auto worst = [](const std::vector<float>& a, const std::vector<float>& b) {
+    float d = 0;
+    for (size_t i = 0; i < a.size(); ++i)
+      d = std::max(d, std::abs(a[i] - b[i]));
+    return d;
+  };
+  block_stack full(file, cfg, 0, 1, 0, kv_type::f32);
+  cfg.n_swa = 4;
+  block_stack windowed(file, cfg, 0, 1, 0, kv_type::f32);
+  CHECK(worst(last_row(windowed, 1, tokens), last_row(windowed, 2, last_four)) < 1e-5f);
+  CHECK(worst(last_row(full, 1, tokens), last_row(full, 2, last_four)) > 1e-3f);
+}

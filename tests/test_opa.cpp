@@ -365,7 +365,8 @@ TEST_CASE("catalog: known shapes, forgiving names, scaled unknowns") {
   REQUIRE(l70);
   CHECK(l70->n_blocks == 80);
   CHECK(l70->kv_dim() == 1024);
-  CHECK(l70->kv_bytes_per_token_per_block() == 8192);
+  CHECK(l70->kv_bytes_per_token_per_block(kv_type::f32) == 8192);
+  CHECK(l70->kv_bytes_per_token_per_block() == 4096); // the runtime's default F16 cache
   CHECK(l70->total_params() == Approx(69e9).epsilon(0.01));
   auto tiny = catalog::find("tinyllama-1.1b");
   REQUIRE(tiny);

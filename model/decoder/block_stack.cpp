@@ -180,7 +180,7 @@ struct block_stack::impl {
     if (needed <= cap)
       return;
     const uint64_t old_bytes = c ? c->bytes() : 0;
-    const uint64_t per_token = uint64_t(blocks.size()) * 2 * cfg.kv_dim() * kv_value_bytes(kv);
+    const uint64_t per_token = uint64_t(blocks.size()) * kv_bytes_per_token_per_block(cfg.kv_dim(), kv);
     auto fits = [&](int32_t tokens) {
       return budget == 0 || kv_in_use - old_bytes + per_token * tokens <= budget;
     };

@@ -250,7 +250,7 @@ kv_type parse_kv_type(const std::string& name) {
 
 kv_type kv_type_of(uint64_t kv_bytes_per_token_per_block, const llama_config& cfg) {
   for (kv_type t : {kv_type::f16, kv_type::f32})
-    if (kv_bytes_per_token_per_block == 2 * uint64_t(cfg.kv_dim()) * kv_value_bytes(t))
+    if (kv_bytes_per_token_per_block == llamps::kv_bytes_per_token_per_block(cfg.kv_dim(), t))
       return t;
   throw model_error("a KV cache of " + std::to_string(kv_bytes_per_token_per_block) +
                     " bytes per token per block is neither f16 nor f32 for " + cfg.name);
@@ -282,7 +282,7 @@ block_profile read_block_profile(const gguf::file& f, kv_type kv) {
       p.head_memory_bytes += t->n_bytes();
     }
   }
-  p.kv_bytes_per_token_per_block = 2 * uint64_t(c.kv_dim()) * kv_value_bytes(kv);
+  p.kv_bytes_per_token_per_block = kv_bytes_per_token_per_block(c.kv_dim(), kv);
   return p;
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "model/decoder/kv_type.hpp"
 #include "model/gguf/gguf.hpp"
 
 namespace llamps {
@@ -48,10 +49,6 @@ const std::vector<std::string>& supported_architectures();
 // model_error naming the key or tensor at fault, or the architecture when it is unsupported.
 llama_config read_llama_config(const gguf::file& f);
 
-// How the KV cache stores keys and values. F16 by default: half the memory of F32, and what
-// llama.cpp uses by default; F32 to compare with references made with an F32 cache.
-enum class kv_type : uint8_t { f16, f32 };
-inline unsigned kv_value_bytes(kv_type t) { return t == kv_type::f16 ? 2 : 4; }
 kv_type parse_kv_type(const std::string& name); // "f16" or "f32"; throws model_error
 
 // Sizes from the header alone (no tensor data is read).

@@ -101,8 +101,8 @@ uint64_t llama_shape::head_bytes(dtype t) const {
   return weight_bytes(t, matrices) + 4 * static_cast<uint64_t>(n_embd);
 }
 
-uint64_t llama_shape::kv_bytes_per_token_per_block() const {
-  return 2 * 4 * static_cast<uint64_t>(kv_dim());
+uint64_t llama_shape::kv_bytes_per_token_per_block(kv_type t) const {
+  return llamps::kv_bytes_per_token_per_block(kv_dim(), t);
 }
 
 double llama_shape::total_params() const {

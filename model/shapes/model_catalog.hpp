@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "model/decoder/kv_type.hpp"
+
 namespace llamps::catalog {
 
 enum class dtype { f32, f16, q8_0, q4_0 };
@@ -36,8 +38,8 @@ struct llama_shape {
   // Token embedding + output matrix (unless tied) at t, final norm in f32 (held by the
   // client session).
   uint64_t head_bytes(dtype t) const;
-  // K and V of one token in one block, f32 (as the runtime's KV cache stores them).
-  uint64_t kv_bytes_per_token_per_block() const;
+  // K and V of one token in one block, in the cache's type.
+  uint64_t kv_bytes_per_token_per_block(kv_type t = kv_type::f16) const;
   double total_params() const;
 };
 

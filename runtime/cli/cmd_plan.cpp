@@ -107,7 +107,7 @@ opa::model_shape read_model(const po::variables_map& vm, int& context) {
   }
   std::string model = vm["model"].as<std::string>();
   if (is_file(model)) {
-    block_profile p = read_block_profile(gguf::file::open(model));
+    block_profile p = read_block_profile(gguf::file::open(model), parse_kv_type(vm["kv-type"].as<std::string>()));
     m = {p.model_name, p.n_blocks, p.max_block_memory_bytes(), p.head_memory_bytes,
          p.kv_bytes_per_token_per_block};
     context = context ? context : p.n_ctx;
@@ -124,7 +124,7 @@ opa::model_shape read_model(const po::variables_map& vm, int& context) {
   if (!type)
     throw std::runtime_error("--dtype must be f32, f16, q8_0 or q4_0");
   m = {shape->name, shape->n_blocks, shape->block_bytes(*type), shape->head_bytes(*type),
-       shape->kv_bytes_per_token_per_block()};
+       shape->kv_bytes_per_token_per_block(parse_kv_type(vm["kv-type"].as<std::string>()))};
   context = context ? context : shape->n_ctx;
   return m;
 }
@@ -215,7 +215,8 @@ int plan(int argc, char** argv) {
     ("servers", po::value<std::string>(), "CSV: name,memory_gb,cores[,address][,block_tokens_per_s]")
     ("model", po::value<std::string>(), "GGUF file, or a catalog name (llama-2-70b, mistral-7b, ...)")
     ("params", po::value<std::string>(), "parameter count for a name not in the catalog (e.g. 13b)")
-    ("dtype", po::value<std::string>()->default_value("f32"), "catalog models: f32 (as loaded), f16, q8_0, q4_0")
+    ("dtype", po::value<std::string>()->default_value("f16"), "catalog models: the weights' type: f32, f16, q8_0, q4_0")
+    ("kv-type", po::value<std::string>()->default_value("f16"), "the KV cache's type: f16 or f32")
     ("blocks", po::value<int>(), "number of blocks (instead of --model)")
     ("block-gb", po::value<double>(), "GB per block (with --blocks)")
     ("kv-bytes", po::value<int64_t>()->default_value(0), "KV bytes per token per block (with --blocks)")
