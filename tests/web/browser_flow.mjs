@@ -52,8 +52,10 @@ try {
   await page.fill('#params-input', '');
   await page.fill('#model-input', modelPath);
   await page.waitForFunction(() => /stories260K/.test(document.querySelector('#model-summary .model-name')?.textContent ?? ''));
-  const blocks = await page.textContent('#model-summary .facts .fact b');
-  if (blocks.trim() !== '5') throw new Error(`model summary shows ${blocks} blocks`);
+  const facts = await page.$$eval('#model-summary .facts .fact',
+    (els) => Object.fromEntries(els.map((e) => [e.querySelector('span').textContent, e.querySelector('b').textContent])));
+  if (facts.Blocks?.trim() !== '5') throw new Error(`model summary shows ${facts.Blocks} blocks`);
+  if (facts.Architecture?.trim() !== 'llama') throw new Error(`model summary shows architecture ${facts.Architecture}`);
 
   step('plan: a table and the block map');
   await page.click('#plan-button');
