@@ -37,6 +37,15 @@ const char* const qwen2 = LLAMPS_LLAMA3_LIKE(R"(\p{N})");
 
 const char* const cjk_hangul = R"((?:(?![\s\x{85}])[一-龥ࠀ-一가-퟿])+)";
 
+// DeepSeek LLM's letters, from its tokenizer.json.
+const char* const deepseek_letters =
+    R"([\s\x{85}]?[A-Za-zµÀ-ÖØ-öø-ƺƼ-ƿǄ-ʓʕ-ʯͰ-ͳ)"
+    R"(Ͷͷͻ-ͽͿΆΈ-ΊΌΎ-ΡΣ-ϵϷ-ҁҊ-ԯԱ-ՖႠ-ჅᎠ-Ᏽᏸ-ᏽᲐ-ᲺᲽ-)"
+    R"(Ჿᴀ-ᴫᵫ-ᵷᵹ-ᶚḀ-ἕἘ-Ἕἠ-ὅὈ-Ὅὐ-ὗὙὛὝὟ-ώᾀ-ᾴᾶ-ᾼιῂ-)"
+    R"(ῄῆ-ῌῐ-ΐῖ-Ίῠ-Ῥῲ-ῴῶ-ῼℂℇℊ-ℓℕℙ-ℝℤΩℨK-ℭℯ-ℴℹℼ-)"
+    R"(ℿⅅ-ⅉⅎↃↄⰀ-ⱻⱾ-ⳤⳫ-ⳮⳲⳳꙀ-ꙭꚀ-ꚛꜢ-ꝯꝱ-ꞇꞋ-ꞎꭰ-ꮿﬀ-ﬆﬓ)"
+    R"(-ﬗＡ-Ｚａ-ｚ𐐀-𐑏𐒰-𐓓𐓘-𐓻𐲀-𐲲𐳀-𐳲𑢠-𑣟𞤀-𞥃]+)";
+
 struct definition {
   std::vector<const char*> regexes;
   bool ignore_merges = false, add_bos = false;
@@ -61,9 +70,9 @@ const std::map<std::string, definition>& definitions() {
     for (const char* n : {"starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva-7b"})
       m[n] = starcoder_def;
     m["falcon"] = {{R"([\p{P}\$\+<=>\^~\|`]+)", gpt2, "[0-9][0-9][0-9]"}};
-    // DeepSeek LLM's letter class, from its tokenizer.json.
-    m["deepseek-llm"] = {{R"([\r\n])", R"([\s\x{85}]?[A-Za-zµÀ-ÖØ-öø-ƺƼ-ƿǄ-ʓʕ-ʯͰ-ͳͶͷͻ-ͽͿΆΈ-ΊΌΎ-ΡΣ-ϵϷ-ҁҊ-ԯԱ-ՖႠ-ჅᎠ-Ᏽᏸ-ᏽᲐ-ᲺᲽ-Ჿᴀ-ᴫᵫ-ᵷᵹ-ᶚḀ-ἕἘ-Ἕἠ-ὅὈ-Ὅὐ-ὗὙὛὝὟ-ώᾀ-ᾴᾶ-ᾼιῂ-ῄῆ-ῌῐ-ΐῖ-Ίῠ-Ῥῲ-ῴῶ-ῼℂℇℊ-ℓℕℙ-ℝℤΩℨK-ℭℯ-ℴℹℼ-ℿⅅ-ⅉⅎↃↄⰀ-ⱻⱾ-ⳤⳫ-ⳮⳲⳳꙀ-ꙭꚀ-ꚛꜢ-ꝯꝱ-ꞇꞋ-ꞎꭰ-ꮿﬀ-ﬆﬓ-ﬗＡ-Ｚａ-ｚ𐐀-𐑏𐒰-𐓓𐓘-𐓻𐲀-𐲲𐳀-𐳲𑢠-𑣟𞤀-𞥃]+)", R"([\s\x{85}]?(?:(?![\s\x{85}])[!-/:-~！-／：-～‘-‟　-。])+)",
-                          R"([\s\x{85}]+$)", cjk_hangul, R"(\p{N}+)"}};
+    m["deepseek-llm"] = {{R"([\r\n])", deepseek_letters,
+                          R"([\s\x{85}]?(?:(?![\s\x{85}])[!-/:-~！-／：-～‘-‟　-。])+)", R"([\s\x{85}]+$)",
+                          cjk_hangul, R"(\p{N}+)"}};
     m["deepseek-coder"] = {{R"([\r\n])", R"([\s\x{85}]?\p{L}+)", R"([\s\x{85}]?\p{P}+)", cjk_hangul,
                             R"(\p{N})"}};
     return m;
