@@ -32,7 +32,7 @@ generation_loop::generation_loop(const tokenizer& tok, int n_ctx, const generati
     : tok_(tok), req_(req), sampler_(req.sampling), ids_(std::move(history)) {
   check_generation(req);
   bool fresh = ids_.empty();
-  auto prompt = tok_.encode(req.prompt, fresh);
+  auto prompt = tok_.encode(req.prompt, fresh && tok_.add_bos_by_default());
   if (fresh && prompt.empty())
     prompt.push_back(tok_.bos());
   prompt_start_ = static_cast<int32_t>(ids_.size());
@@ -61,13 +61,21 @@ std::optional<generation_loop::feed> generation_loop::next(std::vector<float>& l
   if (static_cast<int32_t>(ids_.size()) >= limit_)
     return std::nullopt;
   int32_t token = sampler_.sample(logits);
-  if (req_.stop_at_eos && token == tok_.eos())
+  if (req_.stop_at_eos && tok_.is_end_of_generation(token)) {
+    const std::string rest = text_.flush();
+    if (on_token && !rest.empty())
+      on_token(-1, rest);
     return std::nullopt;
+  }
   int32_t prev = ids_.back();
   ids_.push_back(token);
+  const bool last = static_cast<int32_t>(ids_.size()) >= limit_;
+  std::string text = text_.push(tok_.piece(prev, token));
+  if (last)
+    text += text_.flush();
   if (on_token)
-    on_token(token, tok_.piece(prev, token));
-  if (static_cast<int32_t>(ids_.size()) >= limit_)
+    on_token(token, text);
+  if (last)
     return std::nullopt;
   return feed{static_cast<int32_t>(ids_.size()) - 1, {token}};
 }
