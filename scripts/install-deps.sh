@@ -13,6 +13,7 @@ packages=(
   libspdlog-dev libboost-program-options-dev catch2
   nlohmann-json3-dev libcpp-httplib-dev libssl-dev openssl
   libreadline-dev                 # line editing and history in `llamps shell`
+  libpcre2-dev                    # the tokenizers' pre-tokenizer regular expressions (UTF-8, JIT)
   clang libclang-rt-14-dev        # libFuzzer targets
   iproute2 procps curl            # integration tests (network namespaces, process control)
   chromium python3                # the browser test (driven by playwright-core); JSON checks

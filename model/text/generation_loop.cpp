@@ -31,7 +31,7 @@ generation_loop::generation_loop(const tokenizer& tok, int n_ctx, const generati
                                  const std::vector<int32_t>& cached)
     : tok_(tok), req_(req), sampler_(req.sampling) {
   check_generation(req);
-  ids_ = req.prompt_ids.empty() ? tok_.encode(req.prompt, true) : req.prompt_ids;
+  ids_ = req.prompt_ids.empty() ? tok_.encode(req.prompt, tok_.add_bos_by_default()) : req.prompt_ids;
   if (ids_.empty())
     ids_.push_back(tok_.bos());
   prompt_end_ = static_cast<int32_t>(ids_.size());
@@ -60,13 +60,21 @@ std::optional<generation_loop::feed> generation_loop::next(std::vector<float>& l
     return std::nullopt;
   int32_t token = sampler_.sample(logits);
   bool stop_token = std::find(req_.stop_tokens.begin(), req_.stop_tokens.end(), token) != req_.stop_tokens.end();
-  if (req_.stop_at_eos && (token == tok_.eos() || stop_token))
+  if (req_.stop_at_eos && (tok_.is_end_of_generation(token) || stop_token)) {
+    const std::string rest = text_.flush();
+    if (on_token && !rest.empty())
+      on_token(-1, rest);
     return std::nullopt;
+  }
   int32_t prev = ids_.back();
   ids_.push_back(token);
+  const bool last = static_cast<int32_t>(ids_.size()) >= limit_;
+  std::string text = text_.push(tok_.piece(prev, token));
+  if (last)
+    text += text_.flush();
   if (on_token)
-    on_token(token, tok_.piece(prev, token));
-  if (static_cast<int32_t>(ids_.size()) >= limit_)
+    on_token(token, text);
+  if (last)
     return std::nullopt;
   return feed{static_cast<int32_t>(ids_.size()) - 1, {token}};
 }

@@ -1,6 +1,7 @@
 #pragma once
 // The steps every generation shares, whoever runs the blocks: encode the prompt, check the
-// context, feed the prompt, then sample one token and feed it, until `steps` positions or EOS.
+// context, feed the prompt, then sample one token and feed it, until `steps` positions or an
+// end-of-generation token (EOS, EOT, <|im_end|>, ...).
 // Written as a small state machine so the single-process generator (synchronous) and the
 // session actor (one message per step) drive the same code.
 #include <cstdint>
@@ -11,6 +12,7 @@
 
 #include "model/text/sampler.hpp"
 #include "model/text/tokenizer.hpp"
+#include "model/text/utf8.hpp"
 
 namespace llamps {
 
@@ -21,7 +23,7 @@ struct generation_request {
                               // the output has steps + 1 ids
   int max_new_tokens = 0;     // also stop after this many generated tokens (0 = no limit)
   sampling_params sampling;
-  bool stop_at_eos = true;
+  bool stop_at_eos = true;    // stop at any end-of-generation token
   std::vector<int32_t> stop_tokens; // also end the generation (a chat template's end of turn)
 };
 
@@ -30,6 +32,11 @@ struct generation_request {
 // before it starts anything; generation_loop checks again.
 void check_generation(const generation_request& req);
 
+// Called once per generated token with the text it completes: whole UTF-8 characters only (a
+// token that ends inside a character hands out "" and its bytes come with the token that
+// completes it; the last token hands out everything left). When an end-of-generation token
+// stops the loop while a character is still unfinished, its bytes come in one more call
+// with token -1.
 using token_fn = std::function<void(int32_t token, const std::string& piece)>;
 
 class generation_loop {
@@ -62,6 +69,7 @@ private:
   const tokenizer& tok_;
   generation_request req_;
   sampler sampler_;
+  utf8_stream text_;
   std::vector<int32_t> ids_;
   int32_t prompt_start_ = 0; // first position fed (what precedes it is in the caches)
   int32_t prompt_end_ = 0;   // positions fed before the first sampled token

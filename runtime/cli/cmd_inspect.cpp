@@ -1,9 +1,11 @@
-// llamps inspect: a GGUF model's hyper-parameters, per-block sizes and (optionally) tensors.
-// Reads the header only: no tensor data is touched.
+// llamps inspect: a GGUF model's hyper-parameters, per-block sizes, tokenizer and (optionally)
+// tensors; of a vocabulary-only file (no tensors), its tokenizer. Reads the header only: no
+// tensor data is touched.
 #include <cstdio>
 
 #include "model/gguf/gguf.hpp"
 #include "model/decoder/llama_config.hpp"
+#include "model/text/tokenizer.hpp"
 #include "runtime/cli/cli.hpp"
 #include "runtime/cli/commands.hpp"
 
@@ -54,6 +56,30 @@ void print_profile(const llamps::block_profile& p) {
   std::printf("identity     %s\n", p.identity.c_str());
 }
 
+std::string token_named(const llamps::tokenizer& tok, int32_t id) {
+  return std::to_string(id) + " " + tok.token_text(id);
+}
+
+void print_tokenizer(const llamps::tokenizer& tok) {
+  using kind = llamps::tokenizer::kind;
+  if (tok.model_kind() == kind::spm)
+    std::printf("tokenizer    llama (SentencePiece), %d tokens\n", tok.vocab_size());
+  else
+    std::printf("tokenizer    gpt2 (byte-level BPE), pre-tokenizer %s, %d tokens\n",
+                tok.pre_name().c_str(), tok.vocab_size());
+  std::printf("special      bos %s, eos %s", token_named(tok, tok.bos()).c_str(),
+              token_named(tok, tok.eos()).c_str());
+  if (tok.eot())
+    std::printf(", eot %s", token_named(tok, *tok.eot()).c_str());
+  if (tok.eom())
+    std::printf(", eom %s", token_named(tok, *tok.eom()).c_str());
+  std::printf("; BOS added by default: %s\n", tok.add_bos_by_default() ? "yes" : "no");
+  std::string eog;
+  for (int32_t id : tok.end_of_generation())
+    eog += (eog.empty() ? "" : ", ") + token_named(tok, id);
+  std::printf("end of generation  %s\n", eog.c_str());
+}
+
 void print_tensors(const llamps::gguf::file& f) {
   std::printf("\n%-28s %-6s %-16s %12s\n", "tensor", "type", "dims", "bytes");
   for (const auto& t : f.tensors())
@@ -76,8 +102,16 @@ int llamps::cmd::inspect(int argc, char** argv) {
     return *args.exit_code;
 
   const auto f = gguf::file::open(args.vars["model"].as<std::string>());
+  if (f.tensors().empty()) {
+    std::printf("file         %s (%s, GGUF v%u): vocabulary only, no tensors\n", f.path().c_str(),
+                human_bytes(f.file_size()).c_str(), f.version());
+    std::printf("architecture %s\n", f.get_string("general.architecture").value_or("(none)").c_str());
+    print_tokenizer(tokenizer::from_gguf(f));
+    return 0;
+  }
   const auto config = read_llama_config(f);
   print_config(f, config);
+  print_tokenizer(tokenizer::from_gguf(f));
   print_profile(read_block_profile(f));
   if (args.vars["tensors"].as<bool>())
     print_tensors(f);

@@ -120,11 +120,13 @@ generation_outcome run_generation(context& ctx, const generation_job& job, const
   };
   generation_report report;
   try {
-    report = ctx.client.generate(session, job.order, [&](int32_t, const std::string& piece) {
-      ++ctx.tokens_generated_total;
+    report = ctx.client.generate(session, job.order, [&](int32_t token, const std::string& piece) {
       if (stream.stopped())
         return; // a stop sequence ended the text; the rest is not shown (nor counted)
-      ++out.completion_tokens;
+      if (token >= 0) { // -1: the end of a character an end-of-generation token interrupted
+        ++ctx.tokens_generated_total;
+        ++out.completion_tokens;
+      }
       deliver(stream.push(piece));
     });
   } catch (const std::exception&) {
