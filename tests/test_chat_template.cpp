@@ -6,11 +6,13 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "model/errors.hpp"
+#include "model/text/chat_prompt.hpp"
 #include "model/text/chat_template.hpp"
 
 using namespace llamps;
@@ -164,4 +166,31 @@ TEST_CASE("a role the family has no place for is refused, naming it") {
   auto llama2 = *chat_template_named("llama2");
   CHECK_THROWS_WITH(render_chat(llama2, {{"user", "hi"}, {"robot", "beep"}}, {}),
                     "the llama2 chat template has no role 'robot'");
+}
+
+TEST_CASE("a rendered conversation tokenizes to the ids of llama.cpp and transformers.js, one BOS only") {
+  std::map<std::string, tokenizer> vocabs;
+  int compared = 0;
+  for (auto& row : read_jsonl(pack + "/chat_templates.jsonl")) {
+    if (!row["kwargs"].empty()) // enable_thinking: rendered above; make_chat_prompt does not take it
+      continue;
+    INFO(row["id"].get<std::string>());
+    auto vocab = row["vocab"].get<std::string>();
+    if (!vocabs.count(vocab))
+      vocabs.emplace(vocab, tokenizer::from_gguf(gguf::file::open(std::string(LLAMPS_SHARED_MODELS) + "/families/vocab/" + vocab)));
+    auto& tok = vocabs.at(vocab);
+    auto text = read_text(pack + "/" + row["template_file"].get<std::string>());
+    auto prompt = make_chat_prompt(tok, text, "", messages_of(row), row["add_generation_prompt"].get<bool>());
+    CHECK(prompt.text == row["rendered"].get<std::string>());
+    // The templates print BOS themselves (llama3, llama2) or the vocabulary adds none (qwen3):
+    // the ids are those of the rendered text, with no BOS added on top.
+    CHECK(prompt.ids == row["ids_llamacpp_of_rendered"].get<std::vector<int32_t>>());
+    CHECK(prompt.ids == row["ids_hf_of_rendered"].get<std::vector<int32_t>>());
+    // The family's end-of-turn token stops the answer; llama2's turns end with EOS, which the
+    // end-of-generation set holds already.
+    auto eot = chat_template_named(prompt.template_name)->end_of_turn;
+    CHECK(prompt.stop_tokens == (eot.empty() ? std::vector<int32_t>{} : std::vector<int32_t>{*tok.find_token(eot)}));
+    ++compared;
+  }
+  CHECK(compared == 24);
 }

@@ -121,12 +121,12 @@ generation_outcome run_generation(context& ctx, const generation_job& job, const
   generation_report report;
   try {
     report = ctx.client.generate(session, job.order, [&](int32_t token, const std::string& piece) {
+      if (token < 0) // the end of a character an end-of-generation token interrupted
+        return deliver(stream.push(piece));
+      ++ctx.tokens_generated_total;
       if (stream.stopped())
-        return; // a stop sequence ended the text; the rest is not shown (nor counted)
-      if (token >= 0) { // -1: the end of a character an end-of-generation token interrupted
-        ++ctx.tokens_generated_total;
-        ++out.completion_tokens;
-      }
+        return; // a stop sequence ended the text (and the session ends the generation)
+      ++out.completion_tokens;
       deliver(stream.push(piece));
     });
   } catch (const std::exception&) {
