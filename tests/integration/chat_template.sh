@@ -65,7 +65,7 @@ chat='"messages":[{"role":"user","content":"Tell me a story."}],"temperature":0'
 curl -sfN -H 'Content-Type: application/json' -d "{\"model\":\"chat3\",$chat,\"max_tokens\":12,\"stream\":true}" \
   "$BASE/v1/chat/completions" >"$WORK/stream.txt" || fail "streaming failed"
 # The stop string: the text of the first token (after the second) that does not occur earlier.
-read -r STOP_JSON STOP_AT < <(python3 - "$WORK/stream.txt" <<'PY'
+read -r STOP_AT STOP_JSON < <(python3 - "$WORK/stream.txt" <<'PY'
 import json, sys
 pieces = [json.loads(l[6:])["choices"][0]["delta"].get("content", "") for l in open(sys.argv[1])
           if l.startswith("data: {") and json.loads(l[6:])["choices"]]
@@ -73,7 +73,7 @@ pieces = [p for p in pieces if p]
 for k in range(2, len(pieces)):
     before = "".join(pieces[:k])
     if pieces[k].strip() and pieces[k] not in before + pieces[k][:-1]:
-        print(json.dumps(pieces[k]), k + 1)
+        print(k + 1, json.dumps(pieces[k]))
         break
 PY
 )
