@@ -21,7 +21,7 @@ using json = nlohmann::json;
 namespace {
 
 const std::string pack = std::string(LLAMPS_SHARED_MODELS) + "/families/chat";
-const std::string data = std::string(LLAMPS_TEST_DATA) + "/chat_templates";
+const std::string data = std::string(LLAMPS_SOURCE_DIR) + "/tests/data/chat_templates";
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

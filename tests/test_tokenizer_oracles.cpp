@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "gguf_test_util.hpp"
 #include "model/gguf/gguf.hpp"
 #include "model/text/tokenizer.hpp"
 #include "model/text/utf8.hpp"
@@ -155,4 +156,41 @@ TEST_CASE("special ids and the end-of-generation set are llama.cpp's") {
   CHECK(phi3.is_end_of_generation(*phi3.find_token("<|endoftext|>")));
   CHECK(phi3.is_end_of_generation(phi3.eos()));
   CHECK_FALSE(phi3.find_token("<|no such token|>"));
+}
+
+// tests/data/tokenizer_pre_types.jsonl: llama.cpp c392e50's ids (no BOS, special tokens
+// parsed) with GPT-2's vocabulary under eight other pre-tokenizer names, for the corpus and 43
+// generated strings (non-ASCII whitespace, digit runs, combining marks, CJK). Made with the
+// oracle tools' tok_oracle (shared/peers/oracle-tools/families) on copies of
+// ggml-vocab-gpt-2.gguf whose tokenizer.ggml.pre was changed, as the test below does.
+TEST_CASE("each pre-tokenizer splits as llama.cpp's does") {
+  const gguf::file base = gguf::file::open(vocab_path("gpt-2"));
+  std::map<std::string, tokenizer> by_pre;
+  auto with_pre = [&](const std::string& pre) -> const tokenizer& {
+    auto it = by_pre.find(pre);
+    if (it != by_pre.end()) return it->second;
+    gguf::writer w;
+    for (const auto& [key, value] : base.metadata())
+      if (key != "tokenizer.ggml.pre") w.set_value(key, value);
+    w.set_string("tokenizer.ggml.pre", pre);
+    const std::string path = gguf_test::tmp_path("vocab-gpt-2-" + pre + ".gguf");
+    w.write(path);
+    return by_pre.emplace(pre, tokenizer::from_gguf(gguf::file::open(path))).first->second;
+  };
+  std::istringstream in(read_all(std::string(LLAMPS_SOURCE_DIR) + "/tests/data/tokenizer_pre_types.jsonl"));
+  int n = 0;
+  for (std::string line; std::getline(in, line); n++) {
+    const auto row = nlohmann::json::parse(line);
+    const std::string pre = row["pre"], text = row["text"];
+    INFO(pre << ": \"" << text << "\"");
+    CHECK(show(with_pre(pre).encode(text, false, true)) == show(row["ids"]));
+  }
+  CHECK(n == 8 * 91);
+  // Names llama.cpp gives the same expressions.
+  for (const auto& [alias, same] : {std::pair<std::string, std::string>{"mpt", "gpt-2"}, {"gpt-neox", "gpt-2"},
+                                    {"refact", "starcoder"}, {"llama3", "llama-bpe"}}) {
+    INFO(alias);
+    const std::string text = "Hello 12345 world's  \n\n\t<|endoftext|> 漢字 ∑x²";
+    CHECK(with_pre(alias).encode(text, false, true) == with_pre(same).encode(text, false, true));
+  }
 }

@@ -99,19 +99,21 @@ std::string byte_level_decode(const std::string& text) {
 }
 
 bpe_encoder::bpe_encoder(const std::string& path, const std::vector<std::string>& merges,
-                         const index_type& index, bool ignore_merges)
+                         const token_index& index, bool ignore_merges)
     : ignore_merges_(ignore_merges) {
   for (int b = 0; b < 256; b++) {
-    auto it = index.find(byte_level_char(static_cast<uint8_t>(b)));
-    byte_token_[b] = it == index.end() ? -1 : it->second;
+    byte_token_[b] = index.find(byte_level_char(static_cast<uint8_t>(b)));
   }
-  merges_.reserve(merges.size());
+  size_t size = 16;
+  while (size < 2 * merges.size()) size *= 2;
+  merges_.assign(size, merge{0, -1, -1});
+  mask_ = size - 1;
   auto token_of = [&](const std::string& text, size_t rank, const std::string& what) {
-    auto it = index.find(text);
-    if (it == index.end())
+    const int32_t id = index.find(text);
+    if (id < 0)
       throw model_error(path + ": tokenizer.ggml.merges[" + std::to_string(rank) + "] = \"" +
                         merges[rank] + "\": " + what + " \"" + text + "\" is not a token");
-    return it->second;
+    return id;
   };
   for (size_t rank = 0; rank < merges.size(); rank++) {
     const std::string& m = merges[rank];
@@ -124,20 +126,34 @@ bpe_encoder::bpe_encoder(const std::string& path, const std::vector<std::string>
     const int32_t l = token_of(left, rank, "its left side");
     const int32_t r = token_of(right, rank, "its right side");
     const int32_t result = token_of(left + right, rank, "the merged");
-    // A pair listed twice keeps its first (best) rank.
-    merges_.emplace(pair_key(l, r), merge{static_cast<int32_t>(rank), result});
+    const uint64_t pair = pair_key(l, r);
+    for (uint64_t i = slot_of(pair);; i = (i + 1) & mask_) {
+      if (merges_[i].rank < 0) {
+        merges_[i] = merge{pair, static_cast<int32_t>(rank), result};
+        break;
+      }
+      if (merges_[i].pair == pair) break; // a pair listed twice keeps its first (best) rank
+    }
   }
 }
 
-void bpe_encoder::encode_word(std::string_view word, const index_type& index,
+const bpe_encoder::merge* bpe_encoder::find(int32_t left, int32_t right) const {
+  const uint64_t pair = pair_key(left, right);
+  for (uint64_t i = slot_of(pair);; i = (i + 1) & mask_) {
+    if (merges_[i].rank < 0) return nullptr;
+    if (merges_[i].pair == pair) return &merges_[i];
+  }
+}
+
+void bpe_encoder::encode_word(std::string_view word, const token_index& index,
                               std::vector<int32_t>& out) const {
   if (word.empty()) return;
   if (ignore_merges_) {
     std::string text;
     for (unsigned char c : word) text += byte_level_char(c);
-    auto it = index.find(text);
-    if (it != index.end()) {
-      out.push_back(it->second);
+    const int32_t id = index.find(text);
+    if (id >= 0) {
+      out.push_back(id);
       return;
     }
   }
@@ -149,9 +165,8 @@ void bpe_encoder::encode_word(std::string_view word, const index_type& index,
   std::priority_queue<candidate, std::vector<candidate>, later> queue;
   auto try_add = [&](int left, int right) {
     if (left < 0 || right < 0 || sym[left].token < 0 || sym[right].token < 0) return;
-    auto it = merges_.find(pair_key(sym[left].token, sym[right].token));
-    if (it != merges_.end())
-      queue.push({it->second.rank, left, right, sym[left].token, sym[right].token, it->second.result});
+    if (const merge* m = find(sym[left].token, sym[right].token))
+      queue.push({m->rank, left, right, sym[left].token, sym[right].token, m->result});
   };
   for (int i = 1; i < n; i++) try_add(i - 1, i);
 

@@ -6,8 +6,9 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
+
+#include "model/text/token_index.hpp"
 
 namespace llamps {
 
@@ -21,25 +22,30 @@ std::string byte_level_decode(const std::string& text);
 
 class bpe_encoder {
 public:
-  using index_type = std::unordered_map<std::string, int32_t>;
   // Throws model_error naming `path` and the merge at fault: a merge that is not two strings
   // separated by a space, that names a string that is not a token, or whose result is not one.
   // With `ignore_merges` (Llama 3), a word that is itself a token is that token.
   bpe_encoder(const std::string& path, const std::vector<std::string>& merges,
-              const index_type& index, bool ignore_merges);
+              const token_index& index, bool ignore_merges);
 
   // Appends the ids of one pre-tokenized word (raw bytes).
-  void encode_word(std::string_view word, const index_type& index, std::vector<int32_t>& out) const;
+  void encode_word(std::string_view word, const token_index& index, std::vector<int32_t>& out) const;
 
 private:
+  // The merges as an open-addressing table on (left id, right id): rank -1 marks a free slot.
   struct merge {
+    uint64_t pair;
     int32_t rank, result;
   };
   static uint64_t pair_key(int32_t left, int32_t right) {
     return static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32 | static_cast<uint32_t>(right);
   }
+  uint64_t slot_of(uint64_t pair) const { return (pair * 0x9E3779B97F4A7C15ull >> 20) & mask_; }
+  const merge* find(int32_t left, int32_t right) const;
+
   int32_t byte_token_[256]; // the token of each byte's character, -1 if the vocabulary lacks it
-  std::unordered_map<uint64_t, merge> merges_;
+  std::vector<merge> merges_;
+  uint64_t mask_ = 0;
   bool ignore_merges_;
 };
 

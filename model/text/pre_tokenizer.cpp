@@ -8,6 +8,9 @@
 //   * llama.cpp runs the GPT-2 and Llama 3 expressions as hand-written loops and the others
 //     with std::regex over a text whose non-ASCII characters are replaced by one byte per
 //     Unicode category; for assigned characters both behave as these expressions do here.
+//     Expressions without \p{..} it runs on the text itself, but with every non-ASCII
+//     whitespace character replaced by U+000B: their explicit ranges (U+0800..U+4E00 holds
+//     U+2028 and U+3000) never match whitespace, hence the (?![\s\x{85}]) before them.
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "model/text/pre_tokenizer.hpp"
 
@@ -32,7 +35,7 @@ const char* const llama3 = LLAMPS_LLAMA3_LIKE(R"(\p{N}{1,3})");
 const char* const qwen2 = LLAMPS_LLAMA3_LIKE(R"(\p{N})");
 #undef LLAMPS_LLAMA3_LIKE
 
-const char* const cjk_hangul = R"([一-龥ࠀ-一가-퟿]+)";
+const char* const cjk_hangul = R"((?:(?![\s\x{85}])[一-龥ࠀ-一가-퟿])+)";
 
 struct definition {
   std::vector<const char*> regexes;
@@ -59,7 +62,7 @@ const std::map<std::string, definition>& definitions() {
       m[n] = starcoder_def;
     m["falcon"] = {{R"([\p{P}\$\+<=>\^~\|`]+)", gpt2, "[0-9][0-9][0-9]"}};
     // DeepSeek LLM's letter class, from its tokenizer.json.
-    m["deepseek-llm"] = {{R"([\r\n])", R"([\s\x{85}]?[A-Za-zµÀ-ÖØ-öø-ƺƼ-ƿǄ-ʓʕ-ʯͰ-ͳͶͷͻ-ͽͿΆΈ-ΊΌΎ-ΡΣ-ϵϷ-ҁҊ-ԯԱ-ՖႠ-ჅᎠ-Ᏽᏸ-ᏽᲐ-ᲺᲽ-Ჿᴀ-ᴫᵫ-ᵷᵹ-ᶚḀ-ἕἘ-Ἕἠ-ὅὈ-Ὅὐ-ὗὙὛὝὟ-ώᾀ-ᾴᾶ-ᾼιῂ-ῄῆ-ῌῐ-ΐῖ-Ίῠ-Ῥῲ-ῴῶ-ῼℂℇℊ-ℓℕℙ-ℝℤΩℨK-ℭℯ-ℴℹℼ-ℿⅅ-ⅉⅎↃↄⰀ-ⱻⱾ-ⳤⳫ-ⳮⳲⳳꙀ-ꙭꚀ-ꚛꜢ-ꝯꝱ-ꞇꞋ-ꞎꭰ-ꮿﬀ-ﬆﬓ-ﬗＡ-Ｚａ-ｚ𐐀-𐑏𐒰-𐓓𐓘-𐓻𐲀-𐲲𐳀-𐳲𑢠-𑣟𞤀-𞥃]+)", R"([\s\x{85}]?[!-/:-~！-／：-～‘-‟　-。]+)",
+    m["deepseek-llm"] = {{R"([\r\n])", R"([\s\x{85}]?[A-Za-zµÀ-ÖØ-öø-ƺƼ-ƿǄ-ʓʕ-ʯͰ-ͳͶͷͻ-ͽͿΆΈ-ΊΌΎ-ΡΣ-ϵϷ-ҁҊ-ԯԱ-ՖႠ-ჅᎠ-Ᏽᏸ-ᏽᲐ-ᲺᲽ-Ჿᴀ-ᴫᵫ-ᵷᵹ-ᶚḀ-ἕἘ-Ἕἠ-ὅὈ-Ὅὐ-ὗὙὛὝὟ-ώᾀ-ᾴᾶ-ᾼιῂ-ῄῆ-ῌῐ-ΐῖ-Ίῠ-Ῥῲ-ῴῶ-ῼℂℇℊ-ℓℕℙ-ℝℤΩℨK-ℭℯ-ℴℹℼ-ℿⅅ-ⅉⅎↃↄⰀ-ⱻⱾ-ⳤⳫ-ⳮⳲⳳꙀ-ꙭꚀ-ꚛꜢ-ꝯꝱ-ꞇꞋ-ꞎꭰ-ꮿﬀ-ﬆﬓ-ﬗＡ-Ｚａ-ｚ𐐀-𐑏𐒰-𐓓𐓘-𐓻𐲀-𐲲𐳀-𐳲𑢠-𑣟𞤀-𞥃]+)", R"([\s\x{85}]?(?:(?![\s\x{85}])[!-/:-~！-／：-～‘-‟　-。])+)",
                           R"([\s\x{85}]+$)", cjk_hangul, R"(\p{N}+)"}};
     m["deepseek-coder"] = {{R"([\r\n])", R"([\s\x{85}]?\p{L}+)", R"([\s\x{85}]?\p{P}+)", cjk_hangul,
                             R"(\p{N})"}};

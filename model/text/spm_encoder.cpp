@@ -41,7 +41,7 @@ struct lower_priority {
 
 } // namespace
 
-void spm_encode(const std::string& s, const std::unordered_map<std::string, int32_t>& index,
+void spm_encode(const std::string& s, const token_index& index,
                 const std::vector<float>& scores, const int32_t (&byte_tokens)[256],
                 std::vector<int32_t>& out) {
   if (s.empty()) return;
@@ -61,8 +61,8 @@ void spm_encode(const std::string& s, const std::unordered_map<std::string, int3
   auto try_add = [&](int left, int right) {
     if (left < 0 || right < 0) return;
     const size_t size = sym[left].n + sym[right].n;
-    auto it = index.find(s.substr(sym[left].start, size));
-    if (it != index.end()) queue.push({left, right, scores[it->second], size});
+    const int32_t id = index.find(std::string_view(s).substr(sym[left].start, size));
+    if (id >= 0) queue.push({left, right, scores[id], size});
   };
   for (int i = 1; i < static_cast<int>(sym.size()); i++) try_add(i - 1, i);
 
@@ -83,10 +83,10 @@ void spm_encode(const std::string& s, const std::unordered_map<std::string, int3
   // Every surviving symbol is either a token or a single character that is not: the latter
   // goes out as its bytes.
   for (int i = 0; i != -1; i = sym[i].next) {
-    const std::string piece = s.substr(sym[i].start, sym[i].n);
-    auto it = index.find(piece);
-    if (it != index.end()) {
-      out.push_back(it->second);
+    const std::string_view piece = std::string_view(s).substr(sym[i].start, sym[i].n);
+    const int32_t id = index.find(piece);
+    if (id >= 0) {
+      out.push_back(id);
     } else {
       for (unsigned char c : piece) out.push_back(byte_tokens[c]);
     }

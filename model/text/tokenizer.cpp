@@ -94,12 +94,10 @@ tokenizer tokenizer::from_gguf(const gguf::file& f) {
                       std::to_string(types.size()) + " entries for " + std::to_string(n) + " tokens");
 
   t.tokens_ = *tokens;
-  t.index_.reserve(n);
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < n; i++)
     if (t.tokens_[i].empty()) // as llama.cpp: an empty token must not match everywhere
       t.tokens_[i] = "[EMPTY_" + std::to_string(i) + "]";
-    t.index_[t.tokens_[i]] = static_cast<int32_t>(i); // a duplicate: the last wins, as in llama.cpp
-  }
+  t.index_ = token_index(t.tokens_);
   t.types_.assign(n, type_normal);
   for (size_t i = 0; i < types.size(); i++) t.types_[i] = static_cast<int32_t>(types[i]);
 
@@ -309,9 +307,9 @@ bool tokenizer::is_end_of_generation(int32_t id) const {
 }
 
 std::optional<int32_t> tokenizer::find_token(const std::string& text) const {
-  auto it = index_.find(text);
-  if (it == index_.end()) return std::nullopt;
-  return it->second;
+  const int32_t id = index_.find(text);
+  if (id < 0) return std::nullopt;
+  return id;
 }
 
 const std::string& tokenizer::token_text(int32_t id) const {

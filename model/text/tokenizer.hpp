@@ -11,10 +11,10 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "model/gguf/gguf.hpp"
+#include "model/text/token_index.hpp"
 
 namespace llamps {
 
@@ -68,7 +68,7 @@ private:
   std::vector<std::string> tokens_;
   std::vector<int32_t> types_;       // GGUF token types, after llama.cpp's overrides
   std::vector<std::string> pieces_;  // what each token prints as (see from_gguf)
-  std::unordered_map<std::string, int32_t> index_;
+  token_index index_;
   std::vector<int32_t> special_;     // matched whole in the text: longest first
   std::vector<bool> rstrip_;         // whitespace after this special token is dropped (Phi-3)
   std::vector<int32_t> eog_;

@@ -61,6 +61,8 @@ int llamps::cmd::tokenize(int argc, char** argv) {
       ("special", po::bool_switch(), "match control tokens such as <|eot_id|> in the text "
                                      "(otherwise they are ordinary text)")
       ("pieces", po::bool_switch(), "one token per line: id and the text it stands for")
+      ("separator", po::value<std::string>(), "the text holds several texts separated by this string "
+                                              "(e.g. llama.cpp's .inp files): one line of ids for each")
       ("timings", po::bool_switch(), "print the load and encode times to stderr");
   po::positional_options_description positional;
   positional.add("text", 1);
@@ -89,22 +91,47 @@ int llamps::cmd::tokenize(int argc, char** argv) {
   const auto f = gguf::file::open(args.vars["model"].as<std::string>());
   const tokenizer tok = tokenizer::from_gguf(f);
   const double load_ms = ms_since(t0);
+  std::vector<std::string> texts;
+  if (args.vars.count("separator")) {
+    const std::string sep = args.vars["separator"].as<std::string>();
+    if (sep.empty()) {
+      std::fprintf(stderr, "error: --separator must not be empty\n");
+      return 2;
+    }
+    size_t at = 0;
+    for (size_t hit; (hit = text.find(sep, at)) != std::string::npos; at = hit + sep.size())
+      texts.push_back(text.substr(at, hit - at));
+    if (at < text.size()) // a separator at the very end ends the last text (llama.cpp's .inp files)
+      texts.push_back(text.substr(at));
+  } else {
+    texts.push_back(text);
+  }
+
   const auto t1 = std::chrono::steady_clock::now();
   const bool add_bos = tok.add_bos_by_default() && !args.vars["no-bos"].as<bool>();
-  const std::vector<int32_t> ids = tok.encode(text, add_bos, args.vars["special"].as<bool>());
+  std::vector<std::vector<int32_t>> ids;
+  size_t n_tokens = 0;
+  for (const auto& t : texts) {
+    ids.push_back(tok.encode(t, add_bos, args.vars["special"].as<bool>()));
+    n_tokens += ids.back().size();
+  }
   const double encode_ms = ms_since(t1);
 
-  if (args.vars["pieces"].as<bool>()) {
-    for (int32_t id : ids)
-      std::printf("%d\t%s\n", id, shown(tok.piece(-1, id, true)).c_str());
-  } else {
-    std::string line;
-    for (size_t i = 0; i < ids.size(); i++)
-      line += (i ? " " : "") + std::to_string(ids[i]);
-    std::printf("%s\n", line.c_str());
+  std::string out;
+  for (size_t k = 0; k < ids.size(); k++) {
+    if (args.vars["pieces"].as<bool>()) {
+      if (k > 0) out += "\n";
+      for (int32_t id : ids[k])
+        out += std::to_string(id) + "\t" + shown(tok.piece(-1, id, true)) + "\n";
+    } else {
+      for (size_t i = 0; i < ids[k].size(); i++)
+        out += (i ? " " : "") + std::to_string(ids[k][i]);
+      out += "\n";
+    }
   }
+  std::fwrite(out.data(), 1, out.size(), stdout);
   if (args.vars["timings"].as<bool>())
     std::fprintf(stderr, "load %.1f ms, encode %.1f ms: %zu bytes, %zu tokens\n", load_ms, encode_ms,
-                 text.size(), ids.size());
+                 text.size(), n_tokens);
   return 0;
 }
