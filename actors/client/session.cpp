@@ -4,6 +4,11 @@
 // caller. When a host dies or stops answering, it asks for a new route that avoids the dead
 // node and replays everything it has fed so far, so the output is the same as without the
 // fault. On close it frees its caches on every host.
+//
+// A chat order carries the conversation: the session renders it with the model's chat template
+// (model/text/chat_prompt.hpp). Between generations the hosts keep the session's caches, and a
+// new prompt that starts with the ids they hold is fed from where they end, so each turn of a
+// chat pays only for what it adds.
 #include <chrono>
 #include <memory>
 #include <optional>
