@@ -180,6 +180,8 @@ void shell::chat(const std::vector<std::string>& args) {
       "temperature", po::value(&order.temperature))("seed", po::value(&order.seed))(
       "chat-template", po::value(&order.chat_template))("system", po::value(&system))("stats", "");
   auto vars = parse_shell_args(args, o, "chat");
+  if (answer_tokens < 1)
+    throw std::runtime_error("chat: --steps (tokens per answer) must be positive, not " + std::to_string(answer_tokens));
   // The whole conversation goes to the session every turn; the context bounds it, and --steps
   // each answer.
   order.steps = std::numeric_limits<int32_t>::max();
