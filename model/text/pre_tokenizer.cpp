@@ -121,7 +121,13 @@ void pre_tokenizer::split(std::string_view text, std::vector<std::string_view>& 
       size_t at = 0, gap = 0; // `gap`: where the text not matched yet begins
       while (at < piece.size()) {
         const int rc = pcre2_match(re->code, subject, piece.size(), at, PCRE2_NO_UTF_CHECK, match, nullptr);
-        if (rc < 0) break; // no more matches (or a resource limit: the rest stays whole)
+        if (rc == PCRE2_ERROR_NOMATCH) break;
+        if (rc < 0) { // a resource limit: never a silently different split
+          pcre2_match_data_free(match);
+          PCRE2_UCHAR message[256];
+          pcre2_get_error_message(rc, message, sizeof message);
+          throw std::runtime_error(std::string("pre-tokenizer: ") + reinterpret_cast<const char*>(message));
+        }
         const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(match);
         if (ov[1] == ov[0]) { // none of these expressions matches nothing, but never loop
           at = ov[0] + 1;
