@@ -17,6 +17,7 @@ packages=(
   clang libclang-rt-14-dev        # libFuzzer targets
   iproute2 procps curl            # integration tests (network namespaces, process control)
   chromium python3                # the browser test (driven by playwright-core); JSON checks
+  python3-jinja2                  # the chat-template oracle (tests/integration/chat_oracle.sh)
 )
 # node and npm run the HTTP API and browser tests (npm packages pinned in tests/web/). A
 # preinstalled node (e.g. NodeSource's, which bundles npm) is kept; else Debian's.

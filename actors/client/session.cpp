@@ -4,6 +4,11 @@
 // caller. When a host dies or stops answering, it asks for a new route that avoids the dead
 // node and replays everything it has fed so far, so the output is the same as without the
 // fault. On close it frees its caches on every host.
+//
+// A chat order carries the conversation: the session renders it with the model's chat template
+// (model/text/chat_prompt.hpp). Between generations the hosts keep the session's caches, and a
+// new prompt that starts with the ids they hold is fed from where they end, so each turn of a
+// chat pays only for what it adds.
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -11,6 +16,7 @@
 
 #include "actors/protocol/actors.hpp"
 #include "model/decoder/client_model.hpp"
+#include "model/text/chat_prompt.hpp"
 #include "model/text/generation_loop.hpp"
 #include "actors/support/logging.hpp"
 
@@ -26,6 +32,11 @@ struct generation_in_flight {
   caf::typed_response_promise<generation_report> promise;
   clock_type::time_point started, first_token;
   bool prefilled = false;
+  int32_t fed = 0;                   // positions whose K/V the hosts hold
+  std::vector<std::string> stop;     // the order's stop strings
+  std::string text;                  // the generated text so far, searched for them
+  size_t searched = 0;               // text before this offset holds no stop string's end
+  std::string stopped_by;
   // Where a step's time goes: in the chain (sent until its result is back), in the head (the
   // logits), and the rest here (sampling, embedding, scheduling). Logged at debug level.
   clock_type::time_point sent, result_in, logits_in;
@@ -40,7 +51,7 @@ struct session_state {
   head_actor head;                   // computes logits, batched with this process's other sessions
   std::optional<session_route> route;
   std::optional<session_route> linking; // a new route whose hosts are being linked to
-  std::vector<int32_t> conversation; // ids whose K/V the hosts hold
+  std::vector<int32_t> conversation; // ids whose K/V the hosts hold (after a generation)
   std::optional<generation_in_flight> current;
   uint64_t attempt = 0;              // replies to older attempts are stale and ignored
   std::set<std::string> failed_nodes;
@@ -84,19 +95,36 @@ void finish(session_pointer self) {
   report.ids = g.loop->ids();
   report.route = route_nodes(st);
   report.prompt_tokens = g.loop->prompt_tokens();
+  report.cached_tokens = g.loop->cached_tokens();
   report.generated_tokens = g.loop->generated_tokens();
+  report.stopped_by = g.stopped_by;
   report.prefill_seconds = std::chrono::duration<double>(g.first_token - g.started).count();
   report.decode_seconds = std::chrono::duration<double>(end - g.first_token).count();
   report.recoveries = st.recoveries;
   const double steps = std::max<double>(1, report.ids.size() - report.prompt_tokens);
   st.log->debug("session {}: per step {:.2f} ms in the chain, {:.2f} ms in the head, {:.2f} ms here", report.session,
                 1e3 * g.chain_s / steps, 1e3 * g.head_s / steps, 1e3 * g.client_s / steps);
-  st.conversation = report.ids;
+  // The last sampled token was never fed (nor an end-of-turn token, which is not in the ids).
+  st.conversation.assign(report.ids.begin(), report.ids.begin() + std::min<size_t>(g.fed, report.ids.size()));
   self->send(st.registry, sessions_atom::value,
              session_info{report.session, st.options.model, static_cast<int32_t>(report.ids.size()),
                           report.route});
   g.promise.deliver(std::move(report));
   st.current.reset();
+}
+
+// Whether the generated text now contains one of the order's stop strings (then the
+// generation ends here, and its session is free, rather than running on unseen).
+bool reached_stop(generation_in_flight& g) {
+  for (auto& s : g.stop) {
+    auto from = g.searched >= s.size() ? g.searched - s.size() + 1 : 0;
+    if (g.text.find(s, from) != std::string::npos) {
+      g.stopped_by = s;
+      return true;
+    }
+  }
+  g.searched = g.text.size();
+  return false;
 }
 
 // Samples from the logits of the last fed position and feeds the next token, or finishes.
@@ -107,10 +135,12 @@ void on_logits(session_pointer self, std::vector<float>& logits) {
   g.logits_in = clock_type::now();
   g.head_s += std::chrono::duration<double>(g.logits_in - g.result_in).count();
   auto next = g.loop->next(logits, [&](int32_t token, const std::string& piece) {
+    g.text += piece;
     if (g.listener)
       caf::anon_send(g.listener, token_atom::value, session, token, piece);
   });
-  if (next)
+  bool stopped = reached_stop(g);
+  if (next && !stopped)
     send_feed(self, *next);
   else
     finish(self);
@@ -252,6 +282,7 @@ void send_feed(session_pointer self, const generation_loop::feed& feed) {
   auto attempt = ++st.attempt;
   if (st.current) {
     auto& g = *st.current;
+    g.fed = feed.pos + static_cast<int32_t>(feed.tokens.size());
     g.sent = clock_type::now();
     if (g.logits_in > g.started)
       g.client_s += std::chrono::duration<double>(g.sent - g.logits_in).count();
@@ -305,12 +336,18 @@ void start(session_pointer self, const generation_order& order) {
   if (auto problem = ensure_client_model(self))
     return fail(self, *problem);
   try {
-    auto history = order.chat ? st.conversation : std::vector<int32_t>{};
-    st.current->loop =
-        std::make_unique<generation_loop>(st.model->tok, st.model->config.n_ctx, to_request(order), history);
+    auto req = to_request(order);
+    if (!order.messages.empty()) {
+      auto chat = make_chat_prompt(st.model->tok, st.model->chat_template, order.chat_template, order.messages,
+                                   order.add_generation_prompt);
+      req.prompt_ids = std::move(chat.ids);
+      req.stop_tokens = std::move(chat.stop_tokens);
+    }
+    st.current->loop = std::make_unique<generation_loop>(st.model->tok, st.model->config.n_ctx, req, st.conversation);
   } catch (const std::exception& e) {
     return fail(self, e.what());
   }
+  st.current->stop = order.stop;
   st.current->started = clock_type::now();
   send_feed(self, st.current->loop->first());
 }

@@ -23,6 +23,7 @@
 #include <caf/all.hpp>
 
 #include "model/tensor_data.hpp"
+#include "model/text/chat_template.hpp"
 
 namespace llamps {
 
@@ -201,16 +202,23 @@ struct step_result {
   int32_t batch_size = 1;
 };
 
-// What a session asks of its session actor.
+// What a session asks of its session actor: a prompt, or a conversation that the session
+// renders with the model's chat template (model/text/chat_template.hpp) and tokenizes with its
+// special tokens. Either way the session feeds only what its caches do not already hold (the
+// longest common prefix with its previous generation is kept), so a chat that sends its whole
+// conversation every turn pays only for the new tokens.
 struct generation_order {
   std::string prompt;
+  std::vector<chat_message> messages; // when not empty: a chat, and `prompt` is unused
+  std::string chat_template;    // a family name overriding the model's template ("" = the model's)
+  bool add_generation_prompt = true; // end the rendered chat with the opening of the answer
+  std::vector<std::string> stop; // the generation ends once its text contains one of these
   int32_t steps = 256;          // positions in all (BOS + prompt + generated), as llama2.c -n
   int32_t max_new_tokens = 0;   // also stop after this many generated tokens (0 = no limit)
   float temperature = 0.8f;
   float top_p = 0.9f;
   int32_t top_k = 40;
   uint64_t seed = 42;
-  bool chat = false;            // continue the conversation instead of starting afresh
   caf::actor listener;          // receives (token_atom, session, token id, text piece); may be null
 };
 
@@ -219,7 +227,9 @@ struct generation_report {
   std::vector<int32_t> ids;     // BOS, prompt, generated (the whole conversation when chatting)
   std::vector<std::string> route; // node ids of the hosts used, in order
   int32_t prompt_tokens = 0;
+  int32_t cached_tokens = 0;    // of the prompt, already in the caches (not fed again)
   int32_t generated_tokens = 0;
+  std::string stopped_by;       // the stop string that ended the generation ("" = none did)
   double prefill_seconds = 0;
   double decode_seconds = 0;
   int32_t recoveries = 0;       // times the session re-routed and replayed after a host failed
@@ -450,17 +460,21 @@ typename Inspector::result_type inspect(Inspector& f, step_result& x) {
   return f(caf::meta::type_name("step_result"), x.session, x.pos, x.hidden, x.batch, x.batch_size);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, chat_message& x) {
+  return f(caf::meta::type_name("chat_message"), x.role, x.content);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, generation_order& x) {
   return f(caf::meta::type_name("generation_order"),
-           caf::meta::save_callback([&] { return all_finite(x.temperature, x.top_p); }), x.prompt, x.steps, x.max_new_tokens,
-           x.temperature, x.top_p, x.top_k, x.seed, x.chat, x.listener,
+           caf::meta::save_callback([&] { return all_finite(x.temperature, x.top_p); }), x.prompt, x.messages,
+           x.chat_template, x.add_generation_prompt, x.stop, x.steps, x.max_new_tokens, x.temperature, x.top_p, x.top_k, x.seed, x.listener,
            caf::meta::load_callback([&] { return all_finite(x.temperature, x.top_p); }));
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, generation_report& x) {
   return f(caf::meta::type_name("generation_report"),
            caf::meta::save_callback([&] { return all_finite(x.prefill_seconds, x.decode_seconds); }), x.session, x.ids, x.route,
-           x.prompt_tokens, x.generated_tokens, x.prefill_seconds, x.decode_seconds,
+           x.prompt_tokens, x.cached_tokens, x.generated_tokens, x.stopped_by, x.prefill_seconds, x.decode_seconds,
            x.recoveries,
            caf::meta::load_callback([&] { return all_finite(x.prefill_seconds, x.decode_seconds); }));
 }

@@ -14,7 +14,8 @@ std::shared_ptr<const client_model> load_client_model(const std::string& path) {
   auto file = gguf::file::open(path);
   auto cfg = read_llama_config(file);
   auto model = std::make_shared<const client_model>(
-      client_model{path, file.identity(), cfg, tokenizer::from_gguf(file), model_head(file, cfg)});
+      client_model{path, file.identity(), cfg, tokenizer::from_gguf(file), model_head(file, cfg),
+                   file.get_string("tokenizer.chat_template").value_or("")});
   loaded[path] = model;
   return model;
 }

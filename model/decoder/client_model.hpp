@@ -17,6 +17,7 @@ struct client_model {
   llama_config config;
   tokenizer tok;
   model_head head;
+  std::string chat_template; // tokenizer.chat_template ("" = the file has none)
 };
 
 // Loads (or returns the already loaded) client side of the model at `path`.

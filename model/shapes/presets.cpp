@@ -3,6 +3,7 @@
 // the block count or order, and is produced chunk by chunk straight into the output file.
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "model/gguf/gguf_writer.hpp"
 #include "model/decoder/llama_config.hpp"
@@ -85,7 +86,8 @@ gguf::tensor_type matrix_type(const make_model_options& o, const std::string& na
   return wide && more_bits ? gguf::tensor_type::q6_k : gguf::tensor_type::q4_k;
 }
 
-void set_metadata(gguf::writer& w, const model_preset& p, const llama_config& c, const make_model_options& o) {
+void set_metadata(gguf::writer& w, const model_preset& p, const llama_config& c, const make_model_options& o,
+                  const gguf::file* vocab_file) {
   w.set_string("general.architecture", "llama");
   w.set_string("general.name", p.name + " (random weights, seed " + std::to_string(o.seed) + ")");
   w.set_uint32("general.file_type", file_type(o));
@@ -98,14 +100,22 @@ void set_metadata(gguf::writer& w, const model_preset& p, const llama_config& c,
   w.set_uint32("llama.rope.dimension_count", uint32_t(c.n_rot));
   w.set_float32("llama.attention.layer_norm_rms_epsilon", c.rms_eps);
   w.set_float32("llama.rope.freq_base", c.rope_base);
-  const vocab v = make_vocab(c.n_vocab);
-  w.set_string("tokenizer.ggml.model", "llama");
-  w.set_string_array("tokenizer.ggml.tokens", v.tokens);
-  w.set_float32_array("tokenizer.ggml.scores", v.scores);
-  w.set_int32_array("tokenizer.ggml.token_type", v.types);
-  w.set_uint32("tokenizer.ggml.unknown_token_id", 0);
-  w.set_uint32("tokenizer.ggml.bos_token_id", 1);
-  w.set_uint32("tokenizer.ggml.eos_token_id", 2);
+  if (vocab_file) {
+    for (auto& [key, value] : vocab_file->metadata())
+      if (key.rfind("tokenizer.", 0) == 0 && !(key == "tokenizer.chat_template" && !o.chat_template.empty()))
+        w.set_value(key, value);
+  } else {
+    const vocab v = make_vocab(c.n_vocab);
+    w.set_string("tokenizer.ggml.model", "llama");
+    w.set_string_array("tokenizer.ggml.tokens", v.tokens);
+    w.set_float32_array("tokenizer.ggml.scores", v.scores);
+    w.set_int32_array("tokenizer.ggml.token_type", v.types);
+    w.set_uint32("tokenizer.ggml.unknown_token_id", 0);
+    w.set_uint32("tokenizer.ggml.bos_token_id", 1);
+    w.set_uint32("tokenizer.ggml.eos_token_id", 2);
+  }
+  if (!o.chat_template.empty())
+    w.set_string("tokenizer.chat_template", o.chat_template);
 }
 
 llama_config config_of(const model_preset& p, const make_model_options& o) {
@@ -164,14 +174,23 @@ void set_weight_type(make_model_options& o, const std::string& name) {
 uint64_t write_preset_model(const model_preset& p, const std::string& path, const make_model_options& o) {
   if (!quant::can_quantize(o.type))
     throw model_error(std::string("cannot make a model of type ") + gguf::type_name(o.type));
-  const llama_config c = config_of(p, o);
+  llama_config c = config_of(p, o);
+  std::optional<gguf::file> vocab_file;
+  if (!o.vocab_from.empty()) {
+    vocab_file = gguf::file::open(o.vocab_from);
+    auto tokens = vocab_file->get_string_array("tokenizer.ggml.tokens");
+    if (!tokens)
+      throw model_error(o.vocab_from + ": no tokenizer.ggml.tokens to take the vocabulary from");
+    c.n_vocab = static_cast<int>(tokens->size());
+  }
   gguf::writer w;
-  set_metadata(w, p, c, o);
+  set_metadata(w, p, c, o, vocab_file ? &*vocab_file : nullptr);
 
   struct planned { std::string name; std::vector<uint64_t> dims; bool norm; int block; };
   std::vector<planned> plan;
   for (const char* head : {"token_embd", "output_norm", "output"})
-    plan.push_back({std::string(head) + ".weight", head_tensor_dims(c, head), head == std::string("output_norm"), -1});
+    if (!(o.tied && head == std::string("output")))
+      plan.push_back({std::string(head) + ".weight", head_tensor_dims(c, head), head == std::string("output_norm"), -1});
   for (int b = 0; b < c.n_blocks; ++b)
     for (const tensor_spec& t : block_tensors(c, b))
       plan.push_back({t.name, t.dims, !t.matrix, b});

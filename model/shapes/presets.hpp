@@ -26,6 +26,12 @@ struct make_model_options {
   gguf::tensor_type type = gguf::tensor_type::f32;
   bool q4_k_m = false;
   uint64_t seed = 1;
+  // A GGUF (a vocabulary-only file will do) whose tokenizer.* keys the model takes instead of
+  // the deterministic vocabulary: tokens, merges, special ids, chat template; the vocabulary
+  // size follows.
+  std::string vocab_from;
+  std::string chat_template;  // tokenizer.chat_template to write ("" = the vocabulary's, if any)
+  bool tied = false;          // no output.weight: the head reuses token_embd
   std::function<void(uint64_t done, uint64_t total)> progress; // bytes of tensor data
 };
 

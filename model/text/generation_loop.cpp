@@ -28,25 +28,23 @@ void check_generation(const generation_request& req) {
 }
 
 generation_loop::generation_loop(const tokenizer& tok, int n_ctx, const generation_request& req,
-                                 std::vector<int32_t> history)
-    : tok_(tok), req_(req), sampler_(req.sampling), ids_(std::move(history)) {
+                                 const std::vector<int32_t>& cached)
+    : tok_(tok), req_(req), sampler_(req.sampling) {
   check_generation(req);
-  bool fresh = ids_.empty();
-  auto prompt = tok_.encode(req.prompt, fresh && tok_.add_bos_by_default());
-  if (fresh && prompt.empty())
-    prompt.push_back(tok_.bos());
-  prompt_start_ = static_cast<int32_t>(ids_.size());
-  ids_.insert(ids_.end(), prompt.begin(), prompt.end());
+  ids_ = req.prompt_ids.empty() ? tok_.encode(req.prompt, tok_.add_bos_by_default()) : req.prompt_ids;
+  if (ids_.empty())
+    ids_.push_back(tok_.bos());
   prompt_end_ = static_cast<int32_t>(ids_.size());
   if (prompt_end_ >= n_ctx)
     throw model_error("prompt has " + std::to_string(prompt_end_) +
                       " tokens but the context holds " + std::to_string(n_ctx));
+  // The last prompt token is always fed: its logits give the first answer token.
+  auto same = std::mismatch(cached.begin(), cached.end(), ids_.begin(), ids_.end() - 1).first - cached.begin();
+  prompt_start_ = static_cast<int32_t>(same);
   // As llama2.c's -n: `steps` positions are run through the model (BOS and the prompt
-  // included); the token sampled at the last of them ends the output, so a fresh
-  // generation has steps + 1 ids. A chat turn may run `steps` positions beyond its prompt.
-  // Never more positions than the context holds.
-  int32_t positions = fresh ? req.steps : prompt_end_ + req.steps;
-  positions = std::max(std::min(positions, n_ctx), prompt_end_);
+  // included); the token sampled at the last of them ends the output, so a generation has
+  // steps + 1 ids. Never more positions than the context holds.
+  int32_t positions = std::max(std::min(req.steps, n_ctx), prompt_end_);
   limit_ = positions + 1;
   if (req.max_new_tokens > 0) // an API caller counts generated tokens, not positions
     limit_ = std::min(limit_, prompt_end_ + req.max_new_tokens);
@@ -61,7 +59,8 @@ std::optional<generation_loop::feed> generation_loop::next(std::vector<float>& l
   if (static_cast<int32_t>(ids_.size()) >= limit_)
     return std::nullopt;
   int32_t token = sampler_.sample(logits);
-  if (req_.stop_at_eos && tok_.is_end_of_generation(token)) {
+  bool stop_token = std::find(req_.stop_tokens.begin(), req_.stop_tokens.end(), token) != req_.stop_tokens.end();
+  if (req_.stop_at_eos && (tok_.is_end_of_generation(token) || stop_token)) {
     const std::string rest = text_.flush();
     if (on_token && !rest.empty())
       on_token(-1, rest);

@@ -18,11 +18,13 @@ namespace llamps {
 
 struct generation_request {
   std::string prompt;
+  std::vector<int32_t> prompt_ids; // the prompt already tokenized (a rendered chat), if not empty
   int steps = 256;            // positions run, as llama2.c's -n (BOS and prompt included);
                               // the output has steps + 1 ids
   int max_new_tokens = 0;     // also stop after this many generated tokens (0 = no limit)
   sampling_params sampling;
   bool stop_at_eos = true;    // stop at any end-of-generation token
+  std::vector<int32_t> stop_tokens; // also end the generation (a chat template's end of turn)
 };
 
 // Throws model_error naming the first setting a generation cannot run with (steps, a negative
@@ -45,10 +47,11 @@ public:
     std::vector<int32_t> tokens;
   };
 
-  // `history` continues a conversation (chat): its ids are already in the caches, and the
-  // new prompt is appended without a BOS. Throws model_error when the prompt does not fit.
+  // `cached`: the ids whose K/V the caches already hold (an earlier turn of the session); only
+  // what follows their common prefix with the prompt is fed. Throws model_error when the prompt
+  // does not fit.
   generation_loop(const tokenizer& tok, int n_ctx, const generation_request& req,
-                  std::vector<int32_t> history = {});
+                  const std::vector<int32_t>& cached = {});
 
   feed first() const;
   // Takes the logits of the last fed position; samples, reports the token, and returns the
@@ -59,6 +62,7 @@ public:
 
   const std::vector<int32_t>& ids() const { return ids_; }
   int32_t prompt_tokens() const { return prompt_end_; }
+  int32_t cached_tokens() const { return prompt_start_; } // of the prompt, not fed again
   int32_t generated_tokens() const { return static_cast<int32_t>(ids_.size()) - prompt_end_; }
 
 private:
@@ -67,7 +71,7 @@ private:
   sampler sampler_;
   utf8_stream text_;
   std::vector<int32_t> ids_;
-  int32_t prompt_start_ = 0; // first position of this turn's prompt
+  int32_t prompt_start_ = 0; // first position fed (what precedes it is in the caches)
   int32_t prompt_end_ = 0;   // positions fed before the first sampled token
   int32_t limit_ = 0;        // stop when ids_ holds this many ids
 };

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "model/decoder/block_stack.hpp"
+#include "model/text/chat_prompt.hpp"
 #include "model/text/generator.hpp"
 #include "runtime/cli/cli.hpp"
 #include "runtime/cli/commands.hpp"
@@ -25,7 +26,11 @@ int llamps::cmd::generate(int argc, char** argv) {
     ("threads", po::value<int>()->default_value(0)->notifier(cli::threads_option()), "compute threads (0 = all cores)")
     ("kv-type", po::value<std::string>()->default_value("f16")->notifier(cli::kv_type_option()),
      "KV cache type: f16 or f32")
-    ("ids", po::bool_switch(), "print the ids as the last line of stdout");
+    ("ids", po::bool_switch(), "print the ids as the last line of stdout")
+    ("chat", po::bool_switch(), "the prompt is one user message, rendered in the model's chat template "
+                                "(generation stops at its end of turn); prints the answer only")
+    ("chat-template", po::value<std::string>()->default_value(""),
+     "with --chat: this template family instead of the model's own (see docs/chat.md)");
   auto parsed = cli::parse(argc, argv, "llamps generate --model PATH [options]", opts);
   if (parsed.exit_code)
     return *parsed.exit_code;
@@ -44,10 +49,18 @@ int llamps::cmd::generate(int argc, char** argv) {
   generator gen(vars["model"].as<std::string>(), parse_kv_type(vars["kv-type"].as<std::string>()));
   if (vars["steps"].defaulted())
     req.steps = std::min(req.steps, gen.config().n_ctx);
+  const bool chat = vars["chat"].as<bool>();
+  if (chat) {
+    auto model_template = gguf::file::open(vars["model"].as<std::string>()).get_string("tokenizer.chat_template");
+    auto prompt = make_chat_prompt(gen.tok(), model_template.value_or(""), vars["chat-template"].as<std::string>(),
+                                   {{"user", req.prompt}});
+    req.prompt_ids = prompt.ids;
+    req.stop_tokens = prompt.stop_tokens;
+  }
 
   // The prompt's text first (printed with the first token, so that a refused prompt prints
   // nothing but the error), then each token as it comes.
-  bool prompt_printed = false;
+  bool prompt_printed = chat; // a rendered chat is not shown
   auto print_prompt = [&] {
     if (!prompt_printed)
       std::fputs(req.prompt.c_str(), stdout);

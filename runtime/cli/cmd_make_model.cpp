@@ -1,5 +1,7 @@
 // llamps make-model: writes a GGUF LLaMA preset with deterministic pseudo-random weights.
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 
 #include "model/shapes/presets.hpp"
 #include "runtime/cli/cli.hpp"
@@ -34,7 +36,10 @@ int llamps::cmd::make_model(int argc, char** argv) {
       ("out", po::value<std::string>()->required(), "output GGUF file")
       ("blocks", po::value<int>()->default_value(0), "number of transformer blocks (0: the preset's)")
       ("type", po::value<std::string>()->default_value("f32"), "weight type: f32, q8_0, q4_0, q4_k, q6_k or q4_k_m (llama-quantize's mix); norms stay f32")
-      ("seed", po::value<uint64_t>()->default_value(1), "seed of the pseudo-random weights");
+      ("seed", po::value<uint64_t>()->default_value(1), "seed of the pseudo-random weights")
+      ("vocab-from", po::value<std::string>(), "take the tokenizer (tokenizer.* keys: vocabulary, merges, special tokens, chat template) from this GGUF; the vocabulary size follows")
+      ("chat-template", po::value<std::string>(), "write the chat template (Jinja text) of this file as tokenizer.chat_template")
+      ("tied", "no output.weight: the output head reuses token_embd");
   auto args = cli::parse(argc, argv, "llamps make-model --preset NAME --out PATH [options]", options);
   if (args.exit_code)
     return *args.exit_code;
@@ -46,6 +51,18 @@ int llamps::cmd::make_model(int argc, char** argv) {
     throw model_error("--blocks must be positive");
   set_weight_type(o, args.vars["type"].as<std::string>());
   o.seed = args.vars["seed"].as<uint64_t>();
+  if (args.vars.count("vocab-from"))
+    o.vocab_from = args.vars["vocab-from"].as<std::string>();
+  if (args.vars.count("chat-template")) {
+    auto path = args.vars["chat-template"].as<std::string>();
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in.is_open() || text.str().empty())
+      throw model_error("cannot read a chat template from " + path);
+    o.chat_template = text.str();
+  }
+  o.tied = args.vars.count("tied") > 0;
   o.progress = report;
   const std::string out = args.vars["out"].as<std::string>();
   const uint64_t bytes = write_preset_model(preset, out, o);

@@ -6,6 +6,7 @@ namespace llamps::cmd {
 int generate(int argc, char** argv);   // runtime/cli/cmd_generate.cpp
 int inspect(int argc, char** argv);    // runtime/cli/cmd_inspect.cpp
 int tokenize(int argc, char** argv);   // runtime/cli/cmd_tokenize.cpp
+int chat_prompt(int argc, char** argv); // runtime/cli/cmd_chat_prompt.cpp
 int make_model(int argc, char** argv); // runtime/cli/cmd_make_model.cpp
 int bench(int argc, char** argv);      // runtime/bench/cmd_bench.cpp
 int bench_cluster(int argc, char** argv); // runtime/bench/cmd_bench_cluster.cpp

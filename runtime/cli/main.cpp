@@ -26,6 +26,7 @@ const command commands[] = {
   {"plan", llamps::cmd::plan, "optimal placement (OPA) of a model's blocks over servers"},
   {"inspect", llamps::cmd::inspect, "show a GGUF model's hyper-parameters, block sizes and tensors"},
   {"tokenize", llamps::cmd::tokenize, "the token ids (and pieces) of a text under a GGUF tokenizer"},
+  {"chat-prompt", llamps::cmd::chat_prompt, "the prompt text and ids a conversation becomes in a chat template"},
   {"make-model", llamps::cmd::make_model, "write a GGUF LLaMA with deterministic random weights"},
   {"bench", llamps::cmd::bench, "prefill/decode tokens/s and memory-bandwidth roofline"},
   {"bench-cluster", llamps::cmd::bench_cluster, "distributed speed on loopback: chain, sessions, hop cost, memory"},

@@ -119,12 +119,16 @@ void generate(context& ctx, const request& req, response& res) {
   auto body = parse_object(req.body);
   generation_job job;
   job.model = deployed_model(ctx, string_field(body, "model", ""));
-  job.order.prompt = string_field(body, "prompt", "");
-  if (job.order.prompt.size() > ctx.opts.max_prompt_bytes)
+  // The page's chat sends the conversation as "messages", as /v1/chat/completions does.
+  if (body.contains("messages"))
+    read_messages(body, job.order);
+  else
+    job.order.prompt = string_field(body, "prompt", "");
+  if (prompt_bytes(job.order) > ctx.opts.max_prompt_bytes)
     throw error(413, "the prompt is longer than " + std::to_string(ctx.opts.max_prompt_bytes) + " bytes",
                 "prompt_too_long");
   read_sampling(body, ctx, 128, job.order);
-  job.stop = read_stop(body);
+  job.order.stop = read_stop(body);
   auto slot = prepare(ctx, job);
   res.set_header("Cache-Control", "no-cache");
   res.set_chunked_content_provider("text/event-stream", [&ctx, job, slot](size_t, httplib::DataSink& sink) {

@@ -1,8 +1,8 @@
 // The OpenAI-compatible routes: /v1/completions, /v1/chat/completions (streaming and not) and
 // /v1/models, in the shapes OpenAI's client libraries expect.
 //
-// Chat messages become one prompt simply: their contents, one per line, in order (roles are
-// not marked: the LLaMA models this serves are base models without a chat template).
+// Chat messages travel to the session as they are, which renders them with the model's chat
+// template (or the family the body's "chat_template" names; see http_generation.hpp).
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -34,33 +34,6 @@ std::string fresh_id(const char* prefix) {
   return buf;
 }
 
-// A message's content: a string, or an array of parts of which the text ones count.
-std::string content_text(const json& content) {
-  if (content.is_string())
-    return content.get<std::string>();
-  std::string text;
-  if (content.is_array())
-    for (auto& part : content)
-      if (part.is_object() && part.value("type", "") == "text" && part.contains("text") && part["text"].is_string())
-        text += part["text"].get<std::string>();
-  return text;
-}
-
-std::string chat_prompt(const json& body) {
-  auto messages = body.find("messages");
-  if (messages == body.end() || !messages->is_array() || messages->empty())
-    throw error(400, "'messages' must be a non-empty array", "invalid_value");
-  std::string prompt;
-  for (auto& m : *messages) {
-    if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
-      throw error(400, "every message needs a 'role' and a 'content'", "invalid_value");
-    auto text = content_text(m.value("content", json()));
-    if (!text.empty())
-      prompt += (prompt.empty() ? "" : "\n") + text;
-  }
-  return prompt;
-}
-
 std::string text_prompt(const json& body) {
   auto prompt = body.find("prompt");
   if (prompt == body.end() || prompt->is_null())
@@ -81,8 +54,11 @@ openai_request read_request(const std::string& raw, api_kind kind, const context
     throw error(400, "'model' is required (GET /v1/models lists the deployed ones)", "invalid_value");
   if (integer_field(body, "n", 1, 1, 1) != 1)
     throw error(400, "only n = 1 is supported", "invalid_value");
-  r.job.order.prompt = kind == api_kind::chat ? chat_prompt(body) : text_prompt(body);
-  if (r.job.order.prompt.size() > ctx.opts.max_prompt_bytes)
+  if (kind == api_kind::chat)
+    read_messages(body, r.job.order);
+  else
+    r.job.order.prompt = text_prompt(body);
+  if (prompt_bytes(r.job.order) > ctx.opts.max_prompt_bytes)
     throw error(413, "the prompt is longer than " + std::to_string(ctx.opts.max_prompt_bytes) + " bytes",
                 "prompt_too_long");
   // OpenAI's defaults: 16 tokens for completions; for chat, as many as fit.
@@ -90,7 +66,7 @@ openai_request read_request(const std::string& raw, api_kind kind, const context
   if (kind == api_kind::chat && body.contains("max_completion_tokens"))
     r.job.order.max_new_tokens = static_cast<int32_t>(
         integer_field(body, "max_completion_tokens", 0, 1, ctx.opts.max_new_tokens));
-  r.job.stop = read_stop(body);
+  r.job.order.stop = read_stop(body);
   r.stream = bool_field(body, "stream", false);
   if (auto so = body.find("stream_options"); so != body.end() && so->is_object())
     r.include_usage = bool_field(*so, "include_usage", false);

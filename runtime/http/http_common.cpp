@@ -26,7 +26,7 @@ int status_of_cluster_error(const std::string& message) {
     return 404;
   if (has("busy") || has("no route") || has("draining") || has("no healthy servers"))
     return 503;
-  if (has("but the context holds"))
+  if (has("but the context holds") || has("chat template"))
     return 400;
   return 500;
 }

@@ -4,6 +4,8 @@
 #include <limits>
 #include <random>
 
+#include "model/errors.hpp"
+
 namespace llamps::http {
 
 namespace {
@@ -98,7 +100,7 @@ std::shared_ptr<generation_slot> prepare(context& ctx, generation_job& job) {
 }
 
 generation_outcome run_generation(context& ctx, const generation_job& job, const text_sink& on_text) {
-  text_stream stream(job.stop);
+  text_stream stream(job.order.stop);
   generation_outcome out;
   bool client_gone = false;
   session_options so;
@@ -118,10 +120,12 @@ generation_outcome run_generation(context& ctx, const generation_job& job, const
   };
   generation_report report;
   try {
-    report = ctx.client.generate(session, job.order, [&](int32_t, const std::string& piece) {
+    report = ctx.client.generate(session, job.order, [&](int32_t token, const std::string& piece) {
+      if (token < 0) // the end of a character an end-of-generation token interrupted
+        return deliver(stream.push(piece));
       ++ctx.tokens_generated_total;
       if (stream.stopped())
-        return; // a stop sequence ended the text; the rest is not shown (nor counted)
+        return; // a stop sequence ended the text (and the session ends the generation)
       ++out.completion_tokens;
       deliver(stream.push(piece));
     });
@@ -170,6 +174,47 @@ std::vector<std::string> read_stop(const json& body) {
     throw error(400, "'stop' must be a string or an array of up to 4 strings", "invalid_value");
   stops.erase(std::remove(stops.begin(), stops.end(), std::string()), stops.end());
   return stops;
+}
+
+namespace {
+
+std::string content_text(const json& content) {
+  if (content.is_string())
+    return content.get<std::string>();
+  std::string text;
+  if (content.is_array())
+    for (auto& part : content)
+      if (part.is_object() && part.value("type", "") == "text" && part.contains("text") && part["text"].is_string())
+        text += part["text"].get<std::string>();
+  return text;
+}
+
+} // namespace
+
+void read_messages(const json& body, generation_order& order) {
+  auto messages = body.find("messages");
+  if (messages == body.end() || !messages->is_array() || messages->empty())
+    throw error(400, "'messages' must be a non-empty array", "invalid_value");
+  for (auto& m : *messages) {
+    if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
+      throw error(400, "every message needs a 'role' and a 'content'", "invalid_value");
+    order.messages.push_back({m["role"].get<std::string>(), content_text(m.value("content", json()))});
+  }
+  order.chat_template = string_field(body, "chat_template", "");
+  order.add_generation_prompt = bool_field(body, "add_generation_prompt", true);
+  try {
+    if (!order.chat_template.empty())
+      choose_chat_template(order.chat_template, ""); // the model's own template is checked by the session
+  } catch (const model_error& e) {
+    throw error(400, e.what(), "invalid_value");
+  }
+}
+
+size_t prompt_bytes(const generation_order& order) {
+  size_t bytes = order.prompt.size();
+  for (auto& m : order.messages)
+    bytes += m.content.size();
+  return bytes;
 }
 
 } // namespace llamps::http

@@ -13,8 +13,8 @@ namespace llamps::http {
 
 struct generation_job {
   std::string model;            // deployed model name
-  generation_order order;       // prompt, sampling, max_new_tokens (steps is set by prepare)
-  std::vector<std::string> stop; // the text ends before the first of these
+  generation_order order;       // prompt or messages, sampling, max_new_tokens, stop strings
+                                // (the text ends before the first; steps is set by prepare)
 };
 
 struct generation_outcome {
@@ -55,5 +55,13 @@ void read_sampling(const json& body, const context& ctx, int64_t max_tokens_defa
 
 // "stop": a string or an array of up to 4 strings.
 std::vector<std::string> read_stop(const json& body);
+
+// "messages" (OpenAI's: role and content, a string or an array of parts of which the text ones
+// count), "chat_template" (a family name overriding the model's template; 400 when it is none
+// of chat_template_names()) and "add_generation_prompt" (vLLM's; true by default).
+void read_messages(const json& body, generation_order& order);
+
+// The bytes of the prompt or of the messages' contents, for the max_prompt_bytes limit.
+size_t prompt_bytes(const generation_order& order);
 
 } // namespace llamps::http

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 
 #include <boost/program_options.hpp>
 #include <readline/history.h>
@@ -29,8 +30,10 @@ const char* help_text = R"(commands:
   undeploy MODEL                    unload a model (its name or its path)
   generate [--model NAME] [--steps N] [--temperature T] [--top-p P] [--seed S] [--ids] PROMPT
                                     generate text through the block hosts
-  chat [--model NAME] [--temperature T] [--steps N]
-                                    a conversation: each line is a turn, an empty line ends it
+  chat [--model NAME] [--temperature T] [--steps N] [--chat-template NAME] [--system TEXT] [--stats]
+                                    a conversation: each line is a turn, an empty line ends it;
+                                    answers of at most N tokens (256), in the model's chat template
+                                    (or the family NAME), [--stats]: prompt tokens, cached, generated
   sessions                          sessions the registry knows
   hosts                             every block host's live figures: sessions, KV bytes, steps
   load --sessions N [--steps S] [--temperature T] [--ids] [--prompts-file F] PROMPT
@@ -170,17 +173,28 @@ void shell::generate(const std::vector<std::string>& args) {
 
 void shell::chat(const std::vector<std::string>& args) {
   generation_order order;
-  std::string model;
+  std::string model, system;
+  int32_t answer_tokens = 256;
   po::options_description o;
-  o.add_options()("model", po::value(&model))("steps", po::value(&order.steps))(
-      "temperature", po::value(&order.temperature))("seed", po::value(&order.seed));
-  parse_shell_args(args, o, "chat");
+  o.add_options()("model", po::value(&model))("steps", po::value(&answer_tokens))(
+      "temperature", po::value(&order.temperature))("seed", po::value(&order.seed))(
+      "chat-template", po::value(&order.chat_template))("system", po::value(&system))("stats", "");
+  auto vars = parse_shell_args(args, o, "chat");
+  if (answer_tokens < 1)
+    throw std::runtime_error("chat: --steps (tokens per answer) must be positive, not " + std::to_string(answer_tokens));
+  // The whole conversation goes to the session every turn; the context bounds it, and --steps
+  // each answer.
+  order.steps = std::numeric_limits<int32_t>::max();
+  order.max_new_tokens = answer_tokens;
   check_generation(to_request(order));
+  if (!order.chat_template.empty())
+    choose_chat_template(order.chat_template, ""); // an unknown name fails before the chat starts
+  if (!system.empty())
+    order.messages.push_back({"system", system});
   session_options so;
   so.model = pick_model(model);
   auto session = client_.open_session(so);
   out_ << "chat with " << so.model << ": type a line, an empty line ends the chat\n";
-  bool first = true;
   std::string line;
   while (true) {
     if (interactive_) {
@@ -194,15 +208,21 @@ void shell::chat(const std::vector<std::string>& args) {
     }
     if (line.empty())
       break;
-    order.prompt = line;
-    order.chat = !first;
-    first = false;
+    order.messages.push_back({"user", line});
     try {
-      client_.generate(session, order, [&](int32_t, const std::string& piece) { out_ << piece << std::flush; });
+      std::string answer;
+      auto report = client_.generate(session, order, [&](int32_t, const std::string& piece) {
+        answer += piece;
+        out_ << piece << std::flush;
+      });
       out_ << "\n";
+      order.messages.push_back({"assistant", answer});
+      if (interactive_ || vars.count("stats"))
+        out_ << "[" << report.prompt_tokens << " prompt tokens, " << report.cached_tokens << " of them cached, "
+             << report.generated_tokens << " generated]\n";
     } catch (const std::exception& e) {
       err_ << "error: " << e.what() << "\n";
-      first = true; // the session starts afresh after an error
+      order.messages.pop_back(); // the turn did not happen
     }
   }
   client_.close_session(session);

@@ -26,5 +26,14 @@ GOT=$(tail -n 1 "$WORK/browser.json" | json_get 'd["generated"]')
 # The prompt is BOS + 5 tokens for this model (shared/models/README.md).
 WANT=$(greedy_reference "$PROMPT" 6 $NEW)
 [ "$GOT" = "$WANT" ] || fail "the page shows '$GOT', llamps generate gives '$WANT'"
+# The page's chat sends the conversation as messages: its answers equal the API's for them.
+python3 - "$WORK/browser.json" "$PROMPT" <<'PY' || fail "the page's chat differs from /v1/chat/completions"
+import json, sys
+got, prompt = json.loads(open(sys.argv[1]).read().splitlines()[-1]), sys.argv[2]
+assert got["chat"] == got["chatApi"], (got["chat"], got["chatApi"])
+first = got["chat"][0]
+assert got["transcript"].startswith(f"you: {prompt}\nmodel: {first}\nyou: The little dog"), got["transcript"]
+print("ok: the page's chat (two turns) equals /v1/chat/completions on the same messages")
+PY
 ls "$SHOTS"/0{1,2,3,4,5,6}-*.png >/dev/null || fail "screenshots missing in $SHOTS"
 echo "web_browser: the whole flow works; the generated text equals llamps generate; screenshots in $SHOTS"

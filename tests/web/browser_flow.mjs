@@ -1,5 +1,5 @@
 // Walks the whole flow of the web page in headless Chromium (Debian's /usr/bin/chromium,
-// driven by playwright-core): API key, servers, a catalog model, plan, deploy, generate.
+// driven by playwright-core): API key, servers, a catalog model, plan, deploy, generate, chat.
 //   node browser_flow.mjs BASE_URL API_KEY MODEL_PATH PROMPT MAX_TOKENS SCREENSHOT_DIR
 // Saves a screenshot per stage and prints {"generated": TEXT, ...} as its last line.
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
@@ -83,6 +83,31 @@ try {
   const route = await page.$$eval('#route .chip', (chips) => chips.map((c) => c.textContent));
   await shot('05-generated.png');
 
+  step('chat: two turns, each sending the conversation so far');
+  const turn = async (text) => {
+    await page.fill('#prompt', text);
+    await page.click('#generate-button');
+    await page.waitForFunction(() => document.querySelectorAll('#route .chip').length >= 1, null, { timeout: 120000 });
+    await page.waitForFunction(() => !document.querySelector('#generate-button').disabled);
+    return page.textContent('#output .generated');
+  };
+  await page.check('#chat-mode');
+  const chat = [await turn(prompt), await turn('The little dog')];
+  const transcript = await page.textContent('#output .prompt-echo');
+  await shot('05b-chat.png');
+  // The same turns through /v1/chat/completions, in fresh sessions, while the model is deployed.
+  const apiAnswer = async (messages) => {
+    const res = await fetch(`${base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${apiKey}` },
+      body: JSON.stringify({ model: 'stories260K', messages, max_tokens: Number(maxTokens), temperature: 0 }),
+    });
+    return (await res.json()).choices[0].message.content;
+  };
+  const chatApi = [await apiAnswer([{ role: 'user', content: prompt }])];
+  chatApi.push(await apiAnswer([{ role: 'user', content: prompt }, { role: 'assistant', content: chatApi[0] },
+                                { role: 'user', content: 'The little dog' }]));
+
   step('undeploy');
   await page.click('#undeploy-button');
   await page.waitForFunction(() => /Undeployed/.test(document.querySelector('#deploy-state').textContent));
@@ -90,7 +115,7 @@ try {
   await shot('06-undeployed.png');
 
   if (problems.length) throw new Error(problems.join('\n'));
-  console.log(JSON.stringify({ generated, stats, route, planned, progress }));
+  console.log(JSON.stringify({ generated, stats, route, planned, progress, chat, chatApi, transcript }));
 } catch (e) {
   await shot('failure.png').catch(() => {});
   console.error(`browser: FAILED: ${e.message}`);

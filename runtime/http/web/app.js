@@ -3,7 +3,7 @@
 'use strict';
 
 const $ = (id) => document.getElementById(id);
-const state = { model: null, plan: null, deploying: false, deployedBefore: null, generation: null, describing: 0 };
+const state = { model: null, plan: null, deploying: false, deployedBefore: null, generation: null, describing: 0, chat: [] };
 
 // ---- talking to the server ----
 
@@ -348,8 +348,14 @@ async function generate() {
   const model = $('gen-model').value;
   if (!model) return;
   const prompt = $('prompt').value;
+  const chat = $('chat-mode').checked;
+  // In chat mode the server gets the whole conversation (as /v1/chat/completions does) and
+  // renders it with the model's chat template; the transcript stands before the answer.
+  const messages = chat ? [...state.chat, { role: 'user', content: prompt }] : null;
   const out = $('output');
-  out.querySelector('.prompt-echo').textContent = prompt;
+  out.querySelector('.prompt-echo').textContent = chat
+    ? messages.map((m) => `${m.role === 'user' ? 'you' : 'model'}: ${m.content}`).join('\n') + '\nmodel: '
+    : prompt;
   const generated = out.querySelector('.generated');
   generated.textContent = '';
   $('route').replaceChildren();
@@ -363,7 +369,7 @@ async function generate() {
   let tokens = 0;
   try {
     await postEvents('/api/generate', {
-      model, prompt,
+      model, ...(chat ? { messages } : { prompt }),
       max_tokens: Number($('max-tokens').value) || 64,
       temperature: Number($('temperature').value),
       top_p: Number($('top-p').value),
@@ -376,7 +382,13 @@ async function generate() {
         const s = (performance.now() - started) / 1000;
         $('gen-stats').textContent = `${tokens} pieces · ${(tokens / s).toFixed(1)} tokens/s so far`;
       }
-      if (ev.done) showFigures(ev);
+      if (ev.done) {
+        showFigures(ev);
+        if (chat) {
+          state.chat = [...messages, { role: 'assistant', content: ev.text }];
+          $('prompt').value = '';
+        }
+      }
     }, controller.signal);
   } catch (e) {
     $('gen-stats').textContent = e.name === 'AbortError' ? 'stopped' : `error: ${e.message}`;
@@ -431,6 +443,16 @@ function start() {
   $('undeploy-button').onclick = undeploy;
   $('generate-button').onclick = generate;
   $('stop-button').onclick = () => state.generation && state.generation.abort();
+  const newChat = () => {
+    state.chat = [];
+    $('output').querySelector('.prompt-echo').textContent = '';
+    $('output').querySelector('.generated').textContent = '';
+  };
+  $('chat-mode').onchange = () => {
+    $('new-chat-button').hidden = !$('chat-mode').checked;
+    newChat();
+  };
+  $('new-chat-button').onclick = newChat;
   load();
   setInterval(refresh, 2000);
 }
