@@ -175,8 +175,26 @@ void check_reported_failure(registry_pointer self, const std::string& node_id) {
           });
 }
 
-// Picks one host per stage so that the stages cover [0, n_blocks): at each block, the
-// least busy live host whose range starts there.
+// Sessions routed through a node's hosts, of every deployment.
+int32_t node_sessions(const registry_state& st, const std::string& node_id) {
+  int32_t n = 0;
+  for (const auto& [model, d] : st.deployments)
+    for (const auto& h : d.hosts)
+      if (h.node_id == node_id)
+        n += h.range.sessions;
+  return n;
+}
+
+// A host's share of its node's compute for one more session: the cores the node offers now
+// (fewer while its owner is busy) over the sessions it would then serve.
+double spare_compute(const registry_state& st, const host_ref& h) {
+  auto s = st.servers.find(h.node_id);
+  const double cores = s == st.servers.end() ? 0 : double(s->second.offer.cores);
+  return cores / double(node_sessions(st, h.node_id) + 1);
+}
+
+// Picks one host per stage so that the stages cover [0, n_blocks): at each block, the live
+// host whose range starts there with the most spare compute, then the fewest sessions.
 std::optional<std::vector<host_ref>> pick_route(const registry_state& st, const deployment& d,
                                                 const std::vector<std::string>& avoid,
                                                 std::string& why) {
@@ -188,7 +206,8 @@ std::optional<std::vector<host_ref>> pick_route(const registry_state& st, const 
       if (h.range.first != block || h.range.draining || !node_usable(st, h.node_id) ||
           std::find(avoid.begin(), avoid.end(), h.node_id) != avoid.end())
         continue;
-      if (!best || h.range.sessions < best->range.sessions)
+      if (!best || spare_compute(st, h) > spare_compute(st, *best) ||
+          (spare_compute(st, h) == spare_compute(st, *best) && h.range.sessions < best->range.sessions))
         best = &h;
     }
     if (!best) {

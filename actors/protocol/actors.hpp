@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "actors/protocol/protocol.hpp"
+#include "actors/support/cpu_share.hpp"
 
 namespace llamps {
 
@@ -28,6 +29,7 @@ struct contributor_options {
   std::string address;             // host:port where this node is reachable
   uint64_t share_memory_bytes = 0; // cap on what it offers (0 = what the machine has free)
   int32_t share_cores = 0;         // cap on cores (0 = all)
+  cpu_priority priority = cpu_priority::idle; // its block hosts' compute threads
   std::string model_dir;           // local GGUF copies, used when the identity matches
   std::string cache_dir;           // where fetched block bytes are kept
   bool use_local_copies = true;    // false: always pull blocks from the deployer (tests, demo)
@@ -58,6 +60,7 @@ struct block_host_options {
   std::string cache_dir = "/tmp/llamps-cache"; // where pulled block bytes are written
   std::chrono::milliseconds session_idle_timeout{std::chrono::minutes(10)};
   int32_t compute_threads = 0;     // threads for its forward passes (0 = every core)
+  cpu_priority priority = cpu_priority::normal; // of those threads; pinned to compute_threads CPUs
   caf::actor_addr owner;           // the host ends when this actor (its contributor) ends
 };
 // A block host starts empty; a load_atom message gives it its blocks. It runs detached (its

@@ -257,6 +257,11 @@ block_host_actor::behavior_type block_host(host_pointer self, block_host_options
   // OpenMP settings are per thread, and this actor has a thread of its own: set them here
   // (0 = every core), not inherited from whatever thread spawned it.
   set_compute_threads(self->state.options.compute_threads);
+  // Its thread and the compute workers it starts (which inherit both) yield to the owner's
+  // work and stay on the shared cores.
+  const std::string placed =
+      place_compute_thread(self->state.options.priority, self->state.options.compute_threads);
+  self->state.log->info("{}: compute threads: {}", self->state.options.node_id, placed);
   if (auto owner = self->state.options.owner) {
     // A block host lives no longer than the contributor that spawned it.
     self->monitor(owner);

@@ -16,6 +16,7 @@
 #include "actors/server/contributor_state.hpp"
 #include "actors/support/logging.hpp"
 #include "actors/support/units.hpp"
+#include "model/quant/thread_team.hpp"
 
 namespace llamps {
 
@@ -153,6 +154,25 @@ void reconnect(contributor_pointer self) {
   });
 }
 
+// Measures the owner's CPU demand since the last tick. When it leaves fewer cores than the
+// node shares for two ticks in a row, the compute threads shrink to what is left (at least one: sessions in flight
+// still finish, at the idle priority) and the heartbeat offers only that.
+void watch_owner(contributor_pointer self) {
+  auto& st = self->state;
+  const cpu_times now = read_cpu_times();
+  const int32_t before = st.cores_now();
+  const double reading = owner_cores(st.cpu_at_last_tick, now);
+  st.owner_busy_cores = std::min(reading, st.owner_reading);
+  st.owner_reading = reading;
+  st.cpu_at_last_tick = now;
+  const int32_t after = st.cores_now();
+  if (after == before)
+    return;
+  quant::set_team_size(std::max(1, after));
+  st.log->info("{}: the machine's own work takes {:.1f} cores: offering {} of {} shared cores", st.opts.node_id,
+               st.owner_busy_cores, after, st.opts.share_cores > 0 ? st.opts.share_cores : int32_t(std::thread::hardware_concurrency()));
+}
+
 caf::result<host_ref> load(contributor_pointer self, load_order order, deployer_actor deployer) {
   auto& st = self->state;
   const std::string blocks =
@@ -171,6 +191,7 @@ caf::result<host_ref> load(contributor_pointer self, load_order order, deployer_
   block_host_options host_opts;
   host_opts.node_id = st.opts.node_id;
   host_opts.compute_threads = st.opts.share_cores;
+  host_opts.priority = st.opts.priority;
   host_opts.owner = self->address();
   host_opts.session_idle_timeout = st.opts.session_idle_timeout;
   if (!st.opts.cache_dir.empty())
@@ -331,6 +352,7 @@ contributor_actor::behavior_type contributor(contributor_pointer self,
       },
       [=](tick_atom) {
         auto& st = self->state;
+        watch_owner(self);
         link_peers(self);
         if (st.joined)
           refresh_and_heartbeat(self);

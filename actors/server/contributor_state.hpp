@@ -16,6 +16,7 @@
 
 #include "actors/protocol/actors.hpp"
 #include "actors/server/local_copies.hpp"
+#include "actors/support/cpu_share.hpp"
 #include "actors/support/logging.hpp"
 #include "actors/support/units.hpp"
 
@@ -102,6 +103,9 @@ struct contributor_state {
   // (the node's drain-seconds, given with the share limits).
   std::chrono::milliseconds drain_time{std::chrono::seconds(60)};
   int shortfall_ticks = 0;        // heartbeat ticks in a row on which the hosts did not fit
+  cpu_times cpu_at_last_tick = read_cpu_times();
+  double owner_reading = 0;       // cores the machine's own work took over the last tick
+  double owner_busy_cores = 0;    // over each of the last two ticks (a burst does not count)
   std::string last_join_error; // so a registry that keeps refusing does not flood the log
   std::map<std::string, std::vector<hosted_blocks>> hosts; // by deployment id
   link_keeper_actor links;                // this process's (actors/cluster/link_keeper.cpp)
@@ -139,9 +143,14 @@ struct contributor_state {
     const uint64_t usable = usable_bytes();
     const uint64_t promised = sum_over_hosts(std::mem_fn(&hosted_blocks::committed_bytes));
     o.memory_bytes = usable > promised && !leaving ? usable - promised : 0;
-    const auto cores = static_cast<int32_t>(std::max(1u, std::thread::hardware_concurrency()));
-    o.cores = opts.share_cores > 0 ? std::min(cores, opts.share_cores) : cores;
+    o.cores = cores_now();
     return o;
+  }
+
+  // The cores it may compute on now: its share, less what the owner's work keeps busy.
+  int32_t cores_now() const {
+    const auto machine = static_cast<int32_t>(std::max(1u, std::thread::hardware_concurrency()));
+    return cores_left(opts.share_cores, machine, owner_busy_cores);
   }
 
   // The hosts that still take new sessions, with their deployment ids.

@@ -75,6 +75,7 @@ contributor_options contributor_options_of(const node_config& c) {
   o.address = c.listen;
   o.share_memory_bytes = share_memory_bytes(c);
   o.share_cores = c.share_cores;
+  o.priority = parse_cpu_priority(c.cpu_priority);
   o.model_dir = c.model_dir;
   o.cache_dir = c.cache_dir;
   o.use_local_copies = c.use_local_copies;

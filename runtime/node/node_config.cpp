@@ -5,6 +5,7 @@
 
 #include <boost/program_options.hpp>
 
+#include "actors/support/cpu_share.hpp"
 #include "runtime/node/system.hpp"
 
 namespace llamps {
@@ -21,7 +22,8 @@ po::options_description node_options(node_config& c) {
     ("registry", po::value(&c.registry), "HOST:PORT of the registry (for role contributor)")
     ("node-id", po::value(&c.node_id), "unique node name (default: the listen address)")
     ("share-memory-gb", po::value(&c.share_memory_gb)->default_value(0, "0"), "most memory to offer, GB (0 = all free memory)")
-    ("share-cores", po::value(&c.share_cores)->default_value(0), "most cores to offer (0 = all)")
+    ("share-cores", po::value(&c.share_cores)->default_value(0), "most cores to offer (0 = all); the compute threads are pinned to that many CPUs")
+    ("cpu-priority", po::value(&c.cpu_priority)->default_value(c.cpu_priority), "the block hosts' compute threads: idle (SCHED_IDLE: only cores the machine's own work leaves free), low (nice 10) or normal")
     ("model-dir", po::value(&c.model_dir), "directory of local GGUF copies, used when a deployed model's identity matches")
     ("cache-dir", po::value(&c.cache_dir)->default_value(c.cache_dir), "where blocks pulled from a deployer are stored")
     ("use-local-copies", po::value(&c.use_local_copies)->default_value(true), "load from local copies when they match (false: always pull)")
@@ -52,6 +54,11 @@ void validate(const node_config& c) {
     throw po::error("share-memory-gb must be between 0 and 1000000");
   if (c.share_cores < 0 || c.share_cores > 4096)
     throw po::error("share-cores must be between 0 and 4096");
+  try {
+    parse_cpu_priority(c.cpu_priority);
+  } catch (const std::invalid_argument& e) {
+    throw po::error(e.what());
+  }
   if (c.heartbeat_ms < 10 || c.heartbeat_ms > 600000)
     throw po::error("heartbeat-ms must be between 10 and 600000");
   if (!(c.session_idle_seconds >= 0.1 && c.session_idle_seconds <= 86400))

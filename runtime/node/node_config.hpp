@@ -15,6 +15,7 @@ struct node_config {
   std::string node_id;              // default: the listen address
   double share_memory_gb = 0;       // 0 = whatever the machine has free
   int share_cores = 0;              // 0 = all
+  std::string cpu_priority = "idle"; // the block hosts' compute threads: idle, low or normal
   std::string model_dir;
   std::string cache_dir = "/tmp/llamps-cache";
   bool use_local_copies = true;

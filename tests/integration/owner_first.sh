@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The owner's work comes first: a CPU-bound job of the machine's owner (one zlib compressor
+# per core) takes about as long beside a contributor decoding at full load as it takes alone,
+# because the block hosts compute at SCHED_IDLE; and while the job runs the contributor offers
+# fewer cores, then all of them again once it ends.
+set -euo pipefail
+source "$(dirname "$0")/lib.bash" "$@"
+cores=$(nproc)
+
+# The owner's job: one compressor per core, each the same fixed work; prints its seconds.
+owner_job() {
+  python3 - "$cores" <<'PY'
+import os, sys, time, zlib, multiprocessing as mp
+def work(_):
+    data = os.urandom(1 << 20)
+    for _ in range(90):
+        zlib.compress(data, 6)
+if __name__ == "__main__":
+    start = time.monotonic()
+    with mp.Pool(int(sys.argv[1])) as pool:
+        pool.map(work, range(int(sys.argv[1])))
+    print(f"{time.monotonic() - start:.3f}")
+PY
+}
+min() { python3 -c 'import sys; print(min(float(x) for x in sys.argv[1:]))' "$@"; }
+
+solo=$(min "$(owner_job)" "$(owner_job)" "$(owner_job)")
+
+# A model whose blocks keep the cores busy (hidden 4096, Q8_0) and whose head is cheap (512
+# tokens), so that nearly all of the node's compute is the block hosts'.
+"$LLAMPS" make-model --preset hop-4096 --blocks 2 --type q8_0 --out "$WORK/busy.gguf" >/dev/null 2>&1
+start_registry
+shared=$cores
+start_node c0 "$LLAMPS" node --role contributor --node-id c0 --listen 127.0.0.1:$(free_port) \
+  --registry 127.0.0.1:$REG_PORT --share-memory-gb 1 --share-cores "$shared" --cache-dir "$WORK/cache" --heartbeat-ms 300
+wait_for_line "$WORK/c0.log" "contributor listening"
+wait_for_servers 1
+run_shell_once "deploy $WORK/busy.gguf --sessions 2" | grep -q ready || fail "the deployment failed"
+grep -q "compute threads: SCHED_IDLE" "$WORK/c0.log" || { cat "$WORK/c0.log"; fail "the host does not compute at SCHED_IDLE"; }
+
+# Full load: two sessions decoding without pause until the job is done.
+( while :; do run_shell_once "load --sessions 2 --steps 400 --temperature 0 hello" >/dev/null; done ) &
+load_loop=$!
+PIDS+=($load_loop)
+sleep 3
+with_node=$(owner_job)
+with_node=$(min "$with_node" "$(owner_job)" "$(owner_job)") # the best of three, as for the solo time
+pkill -P "$load_loop" || true
+kill "$load_loop"
+echo "owner job: alone ${solo} s, beside the node at full load ${with_node} s"
+python3 -c "import sys; r = float(sys.argv[2]) / float(sys.argv[1]); print(f'ratio {r:.3f}'); sys.exit(0 if r <= 1.10 else 1)" \
+  "$solo" "$with_node" || fail "the owner's job took more than 1.10 x its solo time beside the node"
+
+# The contributor logs each change of what it offers (its heartbeats carry the same figure).
+# No shell is started from here on: a shell's start is itself a second of work on this machine.
+offers() { grep "the machine's own work takes" "$WORK/c0.log" || true; }
+offers | grep -q "offering [0-9]* of $shared shared cores" || { cat "$WORK/c0.log"; fail "the contributor never saw the owner's work"; }
+offers | grep -Eq "offering ([0-9]+) of $shared" && \
+  [ "$(offers | sed -E 's/.*offering ([0-9]+) of.*/\1/' | sort -n | head -1)" -lt "$shared" ] ||
+  fail "the node never offered fewer than its $shared cores while the owner's job ran"
+for _ in $(seq 100); do
+  offers | tail -n 1 | grep -q "offering $shared of $shared" && break
+  sleep 0.2
+done
+offers | tail -n 1 | grep -q "offering $shared of $shared" || { offers; fail "the node's cores did not recover"; }
+offers
+echo "owner_first: the owner's job kept its speed, and the node offered fewer cores while it ran"
