@@ -49,8 +49,10 @@ try {
   await shot('02-catalog-model.png');
 
   step('the GGUF model: 5 blocks');
-  await page.fill('#params-input', '');
+  // The path first: clearing the size while the name is still 'my-llama' would describe an
+  // unknown name without a size (a 404 the console reports) if the page asked in between.
   await page.fill('#model-input', modelPath);
+  await page.fill('#params-input', '');
   await page.waitForFunction(() => /stories260K/.test(document.querySelector('#model-summary .model-name')?.textContent ?? ''));
   const facts = await page.$$eval('#model-summary .facts .fact',
     (els) => Object.fromEntries(els.map((e) => [e.querySelector('span').textContent, e.querySelector('b').textContent])));
