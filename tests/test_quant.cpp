@@ -239,7 +239,8 @@ TEST_CASE("every kernel equals the exact product of its encoded operands, on eve
   const std::vector<std::pair<std::string, std::string>> sources = {
       {"stories260K.gguf", "blk.0.attn_q.weight"},      {"s260k-f16.gguf", "blk.1.ffn_down.weight"},
       {"s260k-bf16.gguf", "blk.1.ffn_gate.weight"},     {"s260k-q8_0.gguf", "blk.2.attn_q.weight"},
-      {"s260k-q4_0.gguf", "blk.2.ffn_up.weight"},       {"s260k-q4_1.gguf", "blk.3.attn_k.weight"},
+      {"s260k-q4_0.gguf", "blk.2.ffn_up.weight"},       {"s260k-q4_0.gguf", "blk.1.attn_k.weight"},
+      {"s260k-q4_1.gguf", "blk.3.attn_k.weight"},
       {"s260k-q5_0.gguf", "blk.3.ffn_gate.weight"},     {"s260k-q5_1.gguf", "blk.4.attn_v.weight"},
       {"kq-q2_k.gguf", "blk.0.ffn_up.weight"},          {"kq-q2_k.gguf", "blk.0.ffn_down.weight"},
       {"kq-q4_k_m.gguf", "blk.1.attn_q.weight"},        {"kq-q5_k_m.gguf", "blk.0.ffn_gate.weight"},
@@ -400,6 +401,7 @@ TEST_CASE("several activation rows at once give each row's product bit for bit",
            {"s260k-bf16.gguf", "blk.2.ffn_up.weight"},
            {"s260k-q8_0.gguf", "blk.1.attn_q.weight"}, {"s260k-q4_1.gguf", "blk.1.ffn_up.weight"},
            {"s260k-q5_0.gguf", "blk.2.attn_output.weight"}, {"kq-q4_k_m.gguf", "blk.0.ffn_gate.weight"},
+           {"s260k-q4_0.gguf", "blk.3.attn_q.weight"},
            {"kq-q5_k_m.gguf", "blk.1.attn_q.weight"}, {"kq-q6_k.gguf", "blk.3.ffn_up.weight"},
            {"kq-iq4_nl.gguf", "blk.2.attn_k.weight"}, {"kq-q3_k_m.gguf", "blk.0.ffn_up.weight"},
            {"kq-q2_k.gguf", "blk.0.ffn_down.weight"}}) {
@@ -417,7 +419,7 @@ TEST_CASE("several activation rows at once give each row's product bit for bit",
           quant::matmul(w, x.data() + b * w.cols, 1, alone.data() + b * w.rows, w.rows, false, set);
         INFO(file << " " << tensor << " (" << gguf::type_name(w.type) << "), " << n
                   << " rows, kernels " << quant::isa_name(set));
-        if (n < 16)
+        if (n < 16 || quant::sums_in_eights(w))
           CHECK(std::memcmp(together.data(), alone.data(), together.size() * 4) == 0);
         if (first.empty())
           first = together;
@@ -428,6 +430,32 @@ TEST_CASE("several activation rows at once give each row's product bit for bit",
         quant::matmul(w, x.data(), n, sessions.data(), w.rows, false, set, quant::row_kind::sessions);
         CHECK(std::memcmp(sessions.data(), alone.data(), sessions.size() * 4) == 0);
       }
+    }
+  }
+}
+
+TEST_CASE("Q4_0 with rows in eights: every set gives the same floats at every row count", "[quant]") {
+  // llama.cpp's x86 build repacks these matrices and sums each block whole (dot.hpp's
+  // q4_0_x8); the portable set sums them the same way, so the floats are equal everywhere.
+  const auto f = gguf::file::open(find_model("s260k-q4_0.gguf"));
+  const std::string tensor = "blk.0.attn_output.weight";
+  const quant::weight_matrix w = quant::map_matrix(f, tensor, f.require_tensor(tensor).dims);
+  REQUIRE(quant::sums_in_eights(w));
+  std::mt19937 rng(13);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  for (int64_t n : {1, 4, 5, 33, 70}) {
+    std::vector<float> x(size_t(n * w.cols));
+    for (float& v : x)
+      v = normal(rng);
+    std::vector<float> portable(size_t(n * w.rows));
+    quant::matmul(w, x.data(), n, portable.data(), w.rows, false, quant::isa::scalar);
+    for (quant::isa set : {quant::isa::avx2, quant::isa::avx512vnni}) {
+      if (!quant::cpu_runs(set))
+        continue;
+      INFO(n << " rows, kernels " << quant::isa_name(set));
+      std::vector<float> vector(size_t(n * w.rows));
+      quant::matmul(w, x.data(), n, vector.data(), w.rows, false, set);
+      CHECK(std::memcmp(vector.data(), portable.data(), vector.size() * 4) == 0);
     }
   }
 }

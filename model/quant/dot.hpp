@@ -51,6 +51,18 @@ dot_fn find_dot(tensor_type t, isa i);
 // The multi-row kernel for t on instruction set i, or nullptr (then find_dot row by row).
 dot_rows_fn find_dot_rows(tensor_type t, isa i);
 
+// Q4_0 matrices whose rows come in eights, summed as llama.cpp's x86 build sums them (it
+// repacks such matrices into interleaved blocks of eight rows at load, and multiplies those in
+// every phase): per weight row, each block's integer product whole, then
+// acc = fma(float(isum), d_w * d_x, acc), block after block. The file's layout is kept; the
+// kernel takes eight weight rows at a time (w, w + row_bytes, ...) with nx <= 8 activation
+// rows (x, x + stride, ...) encoded as q8_0, and writes out[i * 8 + j] for activation row i
+// and weight row j. Each sum is the same at any nx and on every set.
+using q4_0_x8_fn = void (*)(const uint8_t* w, size_t row_bytes, const uint8_t* x, size_t stride,
+                            int nx, int64_t n, float* out);
+constexpr int q4_0_x8_rows = 8, max_x8_activations = 8;
+q4_0_x8_fn find_q4_0_x8(isa i);
+
 // Many activation rows at once (prefill), at the speed of a GEMM: the weights are dequantised
 // a tile of `rows` rows at a time into F32 (exactly: every format's value is one a float
 // holds) and multiplied with the activation rows, as their encoding decodes them, `tokens`
@@ -100,6 +112,7 @@ std::string cpu_description();
 dot_fn scalar_dot(tensor_type t);
 weighted_sum_fn scalar_weighted_sum();
 weighted_sum_f16_fn scalar_weighted_sum_f16();
+q4_0_x8_fn scalar_q4_0_x8();
 // tiles_avx.cpp is built the same way; its AVX-512 build uses 512-bit vectors.
 namespace avx2 {
 dot_fn dot(tensor_type t);
@@ -108,6 +121,7 @@ weighted_sum_fn weighted_sum();
 weighted_sum_f16_fn weighted_sum_f16();
 tile_kernel tile();
 dequantize_fn dequantize(tensor_type t);
+q4_0_x8_fn q4_0_x8();
 } // namespace avx2
 namespace vnni { // the same declarations, for the AVX-512 builds
 dot_fn dot(tensor_type t);
@@ -116,6 +130,7 @@ weighted_sum_fn weighted_sum();
 weighted_sum_f16_fn weighted_sum_f16();
 tile_kernel tile();
 dequantize_fn dequantize(tensor_type t);
+q4_0_x8_fn q4_0_x8();
 } // namespace vnni
 
 } // namespace llamps::quant

@@ -290,6 +290,91 @@ void dot32(const uint8_t* w, const uint8_t* x, size_t stride, int64_t n, float* 
   }
 }
 
+// dot.hpp's q4_0_x8. Per block: two weight rows to a vector (row j in the low half, j + 1 in
+// the high one), their nibbles unpacked once for all activation rows; per activation row, the
+// integer products of the stored values with x (exact), reduced by three horizontal adds to
+// one int32 per weight row, less 8 * sum(x); then one fma for the eight rows. The adds leave
+// the rows in lane order 0 2 4 6 1 3 5 7: the scales are put in that order, and the sums put
+// back in row order once at the end.
+template <int NX>
+void q4_0_x8_rows(const uint8_t* w, size_t row_bytes, const uint8_t* x, size_t stride,
+                  int64_t n, float* out) {
+  constexpr int wbytes = block32_bytes(tensor_type::q4_0), xbytes = q8_32_bytes(false);
+  constexpr int xq = q8_32_values(false);
+  __m256 acc[NX];
+  for (__m256& a : acc)
+    a = _mm256_setzero_ps();
+  const __m256i nibble = _mm256_set1_epi8(0x0F), eight = _mm256_set1_epi8(8);
+  const __m256i ones = _mm256_set1_epi16(1);
+  const uint8_t* row[8];
+  for (int j = 0; j < 8; ++j)
+    row[j] = w + size_t(j) * row_bytes;
+  // The eight rows are one contiguous run of blocks, and so are the next eight: a block step
+  // here covers 8 x 18 bytes of this run, and asks for the same part of the next run. (Rows of
+  // a few thousand values are too short for the hardware to learn eight streams in time.)
+  const uint8_t* next = w + 8 * row_bytes;
+  for (int64_t b = 0; b < n / 32; ++b) {
+    const int64_t at = b * wbytes;
+    for (int line = 0; line < 3; ++line)
+      _mm_prefetch(reinterpret_cast<const char*>(next + 8 * at + 64 * line), _MM_HINT_T0);
+    __m256i low[4], high[4]; // values 0-15 and 16-31 of rows 2k (low half) and 2k + 1
+    for (int k = 0; k < 4; ++k) {
+      const __m256i packed = _mm256_set_m128i(load16(row[2 * k + 1] + at + 2), load16(row[2 * k] + at + 2));
+      low[k] = _mm256_and_si256(packed, nibble);
+      high[k] = _mm256_and_si256(_mm256_srli_epi16(packed, 4), nibble);
+    }
+    // One word insert per scale (a store of them and a wide load would stall the load).
+    __m128i scales = _mm_cvtsi32_si128(load_u16(row[0] + at));
+    scales = _mm_insert_epi16(scales, load_u16(row[2] + at), 1);
+    scales = _mm_insert_epi16(scales, load_u16(row[4] + at), 2);
+    scales = _mm_insert_epi16(scales, load_u16(row[6] + at), 3);
+    scales = _mm_insert_epi16(scales, load_u16(row[1] + at), 4);
+    scales = _mm_insert_epi16(scales, load_u16(row[3] + at), 5);
+    scales = _mm_insert_epi16(scales, load_u16(row[5] + at), 6);
+    scales = _mm_insert_epi16(scales, load_u16(row[7] + at), 7);
+    const __m256 dw = _mm256_cvtph_ps(scales);
+    for (int i = 0; i < NX; ++i) {
+      const uint8_t* xb = x + size_t(i) * stride + b * xbytes;
+      const __m256i x_low = _mm256_broadcastsi128_si256(load16(xb + xq));
+      const __m256i x_high = _mm256_broadcastsi128_si256(load16(xb + xq + 16));
+      __m256i pairs[4];
+      for (int k = 0; k < 4; ++k) {
+        if constexpr (vnni)
+          pairs[k] = _mm256_dpbusd_epi32(dot_u8_s8(low[k], x_low), high[k], x_high);
+        else // two pair sums of at most 2 * 15 * 127 each: no int16 overflow
+          pairs[k] = _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(low[k], x_low),
+                                                        _mm256_maddubs_epi16(high[k], x_high)), ones);
+      }
+      __m256i offset = dot_u8_s8(eight, _mm256_set_m128i(load16(xb + xq + 16), load16(xb + xq)));
+      offset = _mm256_hadd_epi32(offset, offset);
+      offset = _mm256_hadd_epi32(offset, offset);
+      offset = _mm256_add_epi32(offset, _mm256_permute2x128_si256(offset, offset, 1));
+      const __m256i isum = _mm256_sub_epi32(
+          _mm256_hadd_epi32(_mm256_hadd_epi32(pairs[0], pairs[1]), _mm256_hadd_epi32(pairs[2], pairs[3])),
+          offset);
+      const __m256 d = _mm256_mul_ps(dw, _mm256_broadcast_ss(reinterpret_cast<const float*>(xb)));
+      acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), d, acc[i]);
+    }
+  }
+  const __m256i row_order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  for (int i = 0; i < NX; ++i)
+    _mm256_storeu_ps(out + 8 * i, _mm256_permutevar8x32_ps(acc[i], row_order));
+}
+
+void q4_0_x8_any(const uint8_t* w, size_t row_bytes, const uint8_t* x, size_t stride, int nx,
+                 int64_t n, float* out) {
+  switch (nx) {
+  case 1: return q4_0_x8_rows<1>(w, row_bytes, x, stride, n, out);
+  case 2: return q4_0_x8_rows<2>(w, row_bytes, x, stride, n, out);
+  case 3: return q4_0_x8_rows<3>(w, row_bytes, x, stride, n, out);
+  case 4: return q4_0_x8_rows<4>(w, row_bytes, x, stride, n, out);
+  case 5: return q4_0_x8_rows<5>(w, row_bytes, x, stride, n, out);
+  case 6: return q4_0_x8_rows<6>(w, row_bytes, x, stride, n, out);
+  case 7: return q4_0_x8_rows<7>(w, row_bytes, x, stride, n, out);
+  default: return q4_0_x8_rows<8>(w, row_bytes, x, stride, n, out);
+  }
+}
+
 // A q8_k activation block: its float scale, its 256 values, its 16 sums of 16 (int16).
 struct q8k_block {
   float d;
@@ -508,6 +593,7 @@ constexpr dot_rows_fn float_rows = up_to_4_rows<float_dot<T, 1>, float_dot<T, 2>
 
 weighted_sum_fn LLAMPS_KERNEL_SET::weighted_sum() { return weighted_sum_f32_values; }
 weighted_sum_f16_fn LLAMPS_KERNEL_SET::weighted_sum_f16() { return weighted_sum_f16_values; }
+q4_0_x8_fn LLAMPS_KERNEL_SET::q4_0_x8() { return q4_0_x8_any; }
 
 dot_fn LLAMPS_KERNEL_SET::dot(tensor_type t) {
   switch (t) {
@@ -556,6 +642,7 @@ dot_fn LLAMPS_KERNEL_SET::dot(tensor_type) { return nullptr; }
 dot_rows_fn LLAMPS_KERNEL_SET::dot_rows(tensor_type) { return nullptr; }
 weighted_sum_fn LLAMPS_KERNEL_SET::weighted_sum() { return nullptr; }
 weighted_sum_f16_fn LLAMPS_KERNEL_SET::weighted_sum_f16() { return nullptr; }
+q4_0_x8_fn LLAMPS_KERNEL_SET::q4_0_x8() { return nullptr; }
 } // namespace llamps::quant
 
 #endif

@@ -2,6 +2,7 @@
 // against. Each unpacks one weight block to small integers (formats.hpp gives the layouts),
 // takes its exact integer dot product with the encoded activations, and scales it in float
 // as llama.cpp does: d_w * d_x * sum(q_w * q_x), plus the min terms of the formats with mins.
+#include <cmath>
 #include <cstring>
 
 #include "model/quant/dot.hpp"
@@ -227,7 +228,31 @@ float dot256(const uint8_t* w, const uint8_t* x, int64_t n) {
   return s;
 }
 
+// dot.hpp's q4_0_x8: the stored nibbles less 8, each block's sum whole.
+void q4_0_x8(const uint8_t* w, size_t row_bytes, const uint8_t* x, size_t stride, int nx,
+             int64_t n, float* out) {
+  constexpr int wbytes = block32_bytes(tensor_type::q4_0), xbytes = q8_32_bytes(false);
+  for (int i = 0; i < nx; ++i)
+    for (int j = 0; j < q4_0_x8_rows; ++j) {
+      const uint8_t* wr = w + size_t(j) * row_bytes;
+      const uint8_t* xr = x + size_t(i) * stride;
+      float acc = 0.f;
+      for (int64_t b = 0; b < n / 32; ++b) {
+        const uint8_t* wb = wr + b * wbytes;
+        const uint8_t* xb = xr + b * xbytes;
+        const int8_t* q = q8_values(xb, q8_32_values(false));
+        int isum = 0;
+        for (int k = 0; k < 16; ++k)
+          isum += ((wb[2 + k] & 0x0F) - 8) * q[k] + ((wb[2 + k] >> 4) - 8) * q[k + 16];
+        acc = std::fma(float(isum), load_half(wb) * load_f32(xb), acc);
+      }
+      out[i * q4_0_x8_rows + j] = acc;
+    }
+}
+
 } // namespace
+
+q4_0_x8_fn scalar_q4_0_x8() { return q4_0_x8; }
 
 weighted_sum_fn scalar_weighted_sum() { return weighted_sum; }
 weighted_sum_f16_fn scalar_weighted_sum_f16() { return weighted_sum_f16; }

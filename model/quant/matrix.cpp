@@ -103,7 +103,51 @@ void matmul_tiled(const weight_matrix& w, act_format format, const float* x_rows
     parallel_chunks(count, chunk_tiles, tiles);
 }
 
+// The n activation rows of x encoded for weights of `format`: kept per thread, so a steady
+// decode allocates nothing. F32 rows are taken in place.
+const uint8_t* encode_rows(act_format format, const float* x, int64_t n, int64_t cols) {
+  if (format == act_format::f32)
+    return reinterpret_cast<const uint8_t*>(x);
+  thread_local std::vector<uint8_t> encoded;
+  const size_t xbytes = activation_row_bytes(format, cols);
+  encoded.resize(size_t(n) * xbytes);
+  for (int64_t b = 0; b < n; ++b)
+    quantize_activation(format, x + b * cols, encoded.data() + b * xbytes, cols);
+  return encoded.data();
+}
+
+// Activation rows a q4_0_x8 product takes at a time over the weights (dot.hpp): enough that
+// they stay in the core's cache while every weight row passes them.
+constexpr int64_t x8_chunk = 64;
+
+// dot.hpp's q4_0_x8 at every row count: each group of eight weight rows meets the activation
+// rows up to eight at a time.
+void matmul_q4_0_x8(const weight_matrix& w, const float* x, int64_t n, float* y, int64_t ldy,
+                    bool accumulate, isa kernels) {
+  const q4_0_x8_fn kernel = find_q4_0_x8(kernels);
+  const size_t xbytes = activation_row_bytes(act_format::q8_0, w.cols);
+  const uint8_t* xe = encode_rows(act_format::q8_0, x, n, w.cols);
+  split_rows(w.rows / q4_0_x8_rows, w.rows * w.cols * n, [&](int64_t first, int64_t last) {
+    for (int64_t c = 0; c < n; c += x8_chunk)
+      for (int64_t g = first; g < last; ++g)
+        for (int64_t b = c; b < std::min(n, c + x8_chunk); b += max_x8_activations) {
+          const int nx = int(std::min<int64_t>(max_x8_activations, n - b));
+          float v[max_x8_activations * q4_0_x8_rows];
+          kernel(w.row(g * q4_0_x8_rows), w.row_bytes, xe + size_t(b) * xbytes, xbytes, nx, w.cols, v);
+          for (int i = 0; i < nx; ++i)
+            for (int j = 0; j < q4_0_x8_rows; ++j) {
+              float& out = y[(b + i) * ldy + g * q4_0_x8_rows + j];
+              out = accumulate ? out + v[i * q4_0_x8_rows + j] : v[i * q4_0_x8_rows + j];
+            }
+        }
+  });
+}
+
 } // namespace
+
+bool sums_in_eights(const weight_matrix& w) {
+  return w.type == tensor_type::q4_0 && w.rows % q4_0_x8_rows == 0;
+}
 
 void weight_matrix::row_f32(int64_t r, float* out) const { dequantize_row(type, row(r), out, cols); }
 
@@ -128,6 +172,10 @@ int threads() { return team_size(); }
 
 void matmul(const weight_matrix& w, const float* x, int64_t n, float* y, int64_t ldy,
             bool accumulate, isa kernels, row_kind kind) {
+  if (sums_in_eights(w)) {
+    matmul_q4_0_x8(w, x, n, y, ldy, accumulate, kernels);
+    return;
+  }
   const act_format format = activation_format(w.type);
   // A prompt of at least one tile's width takes the tile kernel; shorter ones and decode
   // steps take the dot products, in llama.cpp's decode order (below its width the tile pads
@@ -143,15 +191,7 @@ void matmul(const weight_matrix& w, const float* x, int64_t n, float* y, int64_t
   }
   const dot_fn dot = find_dot(w.type, kernels);
   const size_t xbytes = activation_row_bytes(format, w.cols);
-  // Encoded activations: kept per thread, so a steady decode allocates nothing.
-  thread_local std::vector<uint8_t> encoded;
-  const uint8_t* xe = reinterpret_cast<const uint8_t*>(x);
-  if (format != act_format::f32) {
-    encoded.resize(size_t(n) * xbytes);
-    for (int64_t b = 0; b < n; ++b)
-      quantize_activation(format, x + b * w.cols, encoded.data() + b * xbytes, w.cols);
-    xe = encoded.data();
-  }
+  const uint8_t* xe = encode_rows(format, x, n, w.cols);
   const dot_rows_fn dot_rows = n > 1 ? find_dot_rows(w.type, kernels) : nullptr;
   auto rows = [&](int64_t r0, int64_t r1) {
     for (int64_t t0 = r0; t0 < r1; t0 += tile_rows) {

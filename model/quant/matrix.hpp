@@ -43,6 +43,10 @@ enum class row_kind : uint8_t { positions, sessions };
 void matmul(const weight_matrix& w, const float* x, int64_t n, float* y, int64_t ldy,
             bool accumulate, isa kernels = active_isa(), row_kind rows = row_kind::positions);
 
+// Whether matmul takes w through dot.hpp's q4_0_x8 (Q4_0 with rows in eights, as llama.cpp's
+// x86 build repacks them): then its sums are in that order at every row count and kind.
+bool sums_in_eights(const weight_matrix& w);
+
 // Threads for matmul (0 = all cores).
 void set_threads(int n);
 int threads();
