@@ -68,6 +68,7 @@ struct options {
   int hop_gap_ms = 0; // idle time before each timed step (shows what idling costs a hop)
   int threads = 0;
   int node_cores = 0;
+  std::string cpu_priority = "idle";
   double timeout = 900;
   std::string log_level = "warn";
   bool keep = false;
@@ -149,7 +150,7 @@ void start_cluster(cluster& c, caf::actor_system& sys, system_config& cfg, const
     c.procs->start(id, {"node", "--role", "contributor", "--node-id", id, "--listen",
                         "127.0.0.1:" + std::to_string(free_port()), "--registry", reg,
                         "--share-memory-gb", share, "--share-cores", std::to_string(o.node_cores),
-                        "--model-dir", model_dir, "--cache-dir", work + "/cache-" + id,
+                        "--cpu-priority", o.cpu_priority, "--model-dir", model_dir, "--cache-dir", work + "/cache-" + id,
                         "--heartbeat-ms", "1000", "--log-level", o.log_level});
   }
   for (auto& id : c.node_ids)
@@ -560,6 +561,9 @@ int cmd::bench_cluster(int argc, char** argv) {
      "idle milliseconds before each timed step of (c): every node idle, as a wide model's hosts are")
     ("threads", po::value(&o.threads)->default_value(o.threads), "compute threads of the single-process run (0 = all)")
     ("node-cores", po::value(&o.node_cores)->default_value(o.node_cores), "--share-cores of each node (0 = all)")
+    ("cpu-priority", po::value(&o.cpu_priority)->default_value(o.cpu_priority),
+     "--cpu-priority of each node: idle as deployed, or normal to measure the chain on a machine "
+     "busy with other work (at idle the hosts get only the cores that work leaves)")
     ("timeout", po::value(&o.timeout)->default_value(o.timeout), "seconds allowed for making the hop model")
     ("keep", po::bool_switch(&o.keep), "keep the work directory (node logs)")
     ("log-level", po::value(&o.log_level)->default_value(o.log_level), "log level of the nodes and this process");
