@@ -77,17 +77,20 @@ void http_server::impl::configure() {
   server.set_exception_handler([this](const httplib::Request& req, httplib::Response& res,
                                       std::exception_ptr thrown) {
     int status = 500;
+    int32_t retry_after = 0;
     std::string message = "internal error", code;
     try {
       std::rethrow_exception(thrown);
     } catch (const http::error& e) {
-      status = e.status(), message = e.what(), code = e.code();
+      status = e.status(), message = e.what(), code = e.code(), retry_after = e.retry_after_s();
     } catch (const std::exception& e) {
       status = http::status_of_cluster_error(e.what()), message = e.what();
     } catch (...) {
     }
     if (status >= 500)
       log->warn("{} {}: {}", req.method, req.path, message);
+    if (retry_after > 0)
+      res.set_header("Retry-After", std::to_string(retry_after));
     http::send_json(res, http::error_body(status, message, code), status);
   });
   // Errors httplib produces itself (no route, body too large) get the same JSON shape.
