@@ -100,6 +100,12 @@ TEST_CASE("a block host whose KV budget is full answers busy") {
   CHECK(f.ask<bool>(h, admit_atom::value, uint64_t{1}).first);
   CHECK(f.ask<bool>(h, admit_atom::value, uint64_t{2}).first);
   CHECK(f.ask<bool>(h, admit_atom::value, uint64_t{3}).second.find("busy") != std::string::npos);
+  // The registry queues the session on this kind of refusal, not on the message's words.
+  caf::scoped_actor self{*f.sys};
+  failure_kind kind = failure_kind::failed;
+  self->request(h, std::chrono::seconds(30), admit_atom::value, uint64_t{3})
+      .receive([](bool) {}, [&](caf::error& e) { kind = kind_of(e); });
+  CHECK(kind == failure_kind::busy);
   caf::anon_send(h, drop_atom::value, uint64_t{1});
   CHECK(f.ask<bool>(h, admit_atom::value, uint64_t{3}).first);
 }

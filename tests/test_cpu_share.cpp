@@ -21,12 +21,13 @@ TEST_CASE("the owner's cores are the machine's busy time less this process's", "
   CHECK(owner_cores(a, b) == Approx(1.0));
   CHECK(owner_cores(a, cpu_times{100.5, 10.9, 1001.0}) == 0.0); // never below zero
   CHECK(owner_cores(a, a) == 0.0);                               // no time passed
-  // This process spinning for a while is not the owner's work.
+  // This process spinning for a while is not the owner's work. It spins until it has used
+  // 0.3 s of CPU (a loaded machine gives a niced test less than its wall time), 20 s at most.
   const cpu_times before = read_cpu_times();
-  for (auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
-       std::chrono::steady_clock::now() < end;) {
-  }
-  const cpu_times after = read_cpu_times();
+  cpu_times after = before;
+  for (auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+       after.own_seconds - before.own_seconds < 0.3 && std::chrono::steady_clock::now() < end;)
+    after = read_cpu_times();
   CHECK(after.own_seconds - before.own_seconds > 0.2);
   CHECK(after.busy_seconds - before.busy_seconds >= after.own_seconds - before.own_seconds - 0.05);
 }

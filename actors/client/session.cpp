@@ -53,6 +53,9 @@ struct session_state {
   std::optional<session_route> linking; // a new route whose hosts are being linked to
   std::vector<int32_t> conversation; // ids whose K/V the hosts hold (after a generation)
   std::optional<generation_in_flight> current;
+  // A place asked for ahead of a generation (route_atom), and who hears that it waits in line.
+  std::optional<caf::typed_response_promise<std::vector<std::string>>> admitting;
+  caf::actor queue_listener;
   uint64_t attempt = 0;              // replies to older attempts are stale and ignored
   std::set<std::string> failed_nodes;
   int32_t recoveries = 0;
@@ -75,16 +78,18 @@ std::vector<std::string> route_nodes(const session_state& st) {
   return out;
 }
 
-void fail(session_pointer self, const std::string& why) {
+void fail(session_pointer self, const caf::error& why) {
   auto& st = self->state;
   if (!st.current)
     return;
-  st.log->warn("session {}: {}", st.route ? st.route->session : 0, why);
-  st.current->promise.deliver(make_llamps_error(why));
+  st.log->warn("session {}: {}", st.route ? st.route->session : 0, error_text(why));
+  st.current->promise.deliver(why);
   st.current.reset();
   st.rerouting = false;
   st.conversation.clear(); // the caches may be partial: the next generation starts afresh
 }
+
+void fail(session_pointer self, const std::string& why) { fail(self, make_llamps_error(why)); }
 
 void finish(session_pointer self) {
   auto& st = self->state;
@@ -195,14 +200,17 @@ void adopt_route(session_pointer self, session_route route) {
 }
 
 // Asks the registry for a route (avoiding every node seen failing, if asked), then runs `then`
-// (or `otherwise` with the reason).
+// (or `otherwise` with the reason, a caf::error of the registry's kind). The request may wait
+// in the model's queue for up to the session's queue_wait.
 template <class Continue, class Otherwise>
 void request_route(session_pointer self, bool avoid_failed, Continue then, Otherwise otherwise) {
   auto& st = self->state;
   std::vector<std::string> avoid;
   if (avoid_failed)
     avoid.assign(st.failed_nodes.begin(), st.failed_nodes.end());
-  self->request(st.registry, std::chrono::seconds(10), route_atom::value, st.options.model, avoid)
+  const auto wait = std::min<std::chrono::milliseconds>(st.options.queue_wait, std::chrono::hours(24 * 20));
+  self->request(st.registry, wait + std::chrono::seconds(10), route_atom::value, st.options.model, avoid,
+                static_cast<int32_t>(wait.count()))
       .then(
           [=](session_route& route) {
             // Linked to every host's node before the first step, so that steps do not take a
@@ -219,8 +227,8 @@ void request_route(session_pointer self, bool avoid_failed, Continue then, Other
           },
           [=](caf::error& e) {
             const bool silent = e == caf::sec::request_timeout;
-            otherwise("no route for model '" + self->state.options.model +
-                      "': " + (silent ? "the registry does not answer" : error_text(e)));
+            otherwise(reworded(e, "no route for model '" + self->state.options.model +
+                                      "': " + (silent ? "the registry does not answer" : error_text(e))));
           });
 }
 
@@ -240,8 +248,9 @@ void reroute(session_pointer self) {
         if (self->state.current)
           send_feed(self, self->state.current->loop->replay());
       },
-      [=](const std::string& why) {
+      [=](const caf::error& e) {
         auto& st = self->state;
+        const auto why = error_text(e);
         // Undeployed meanwhile: no repair will bring the blocks back, so waiting is useless.
         if (why.find("it is not deployed") != std::string::npos)
           return fail(self, "model '" + st.options.model + "' was undeployed during the generation");
@@ -249,7 +258,7 @@ void reroute(session_pointer self) {
         // timeout instead of refusing it at once.
         const auto patience = st.options.route_retries * st.options.route_retry_interval;
         if (++st.route_retries > st.options.route_retries || clock_type::now() - st.rerouting_since > patience)
-          return fail(self, why);
+          return fail(self, e);
         self->delayed_send(self, st.options.route_retry_interval, tick_atom::value);
       });
 }
@@ -374,7 +383,7 @@ session_actor::behavior_type session(session_pointer self, registry_actor regist
   return {
     [=](generate_atom, generation_order& order) -> caf::result<generation_report> {
       auto& st = self->state;
-      if (st.current)
+      if (st.current || st.admitting)
         return make_llamps_error("this session is already generating");
       st.current.emplace();
       st.current->listener = order.listener;
@@ -384,8 +393,36 @@ session_actor::behavior_type session(session_pointer self, registry_actor regist
       if (st.route)
         start(self, order);
       else
-        request_route(self, true, [=] { start(self, order); }, [=](const std::string& why) { fail(self, why); });
+        request_route(self, true, [=] { start(self, order); }, [=](const caf::error& e) { fail(self, e); });
       return promise;
+    },
+    [=](route_atom) -> caf::result<std::vector<std::string>> {
+      auto& st = self->state;
+      if (st.route)
+        return route_nodes(st);
+      if (st.current || st.admitting)
+        return make_llamps_error("this session is already asking for a route");
+      st.queue_listener = caf::actor_cast<caf::actor>(self->current_sender());
+      st.admitting = self->make_response_promise<std::vector<std::string>>();
+      auto promise = *st.admitting;
+      auto settle = [=](const caf::error& e) {
+        auto& st = self->state;
+        if (!st.admitting)
+          return;
+        if (e)
+          st.admitting->deliver(e);
+        else
+          st.admitting->deliver(route_nodes(st));
+        st.admitting.reset();
+      };
+      request_route(self, true, [=] { settle(caf::error{}); }, settle);
+      return promise;
+    },
+    [=](queued_atom, int32_t position) {
+      auto& st = self->state;
+      auto listener = st.current ? st.current->listener : st.queue_listener;
+      if (listener)
+        caf::anon_send(listener, queued_atom::value, position);
     },
     [=](close_atom) {
       auto& st = self->state;
@@ -395,6 +432,8 @@ session_actor::behavior_type session(session_pointer self, registry_actor regist
           self->send(st.registry, close_atom::value, (*r)->session);
         }
       fail(self, "session closed");
+      if (st.admitting)
+        st.admitting->deliver(make_llamps_error("session closed"));
       self->quit();
     },
     [=](tick_atom) {

@@ -1,56 +1,21 @@
 // registry: the list of available servers and of what each hosts. Contributors join (with
 // the cluster's join token), send heartbeats, and leave; a silent or vanished node is marked
 // gone. The deployer records deployments here; sessions ask here for a route through the
-// block hosts, and the registry admits each new session on every host of its route first.
+// block hosts, and the registry admits each new session on every host of its route first,
+// queueing it while they are full (registry_admission.cpp).
 #include <algorithm>
 #include <chrono>
-#include <map>
-#include <optional>
-#include <random>
-#include <set>
 
 #include <caf/io/all.hpp>
 
-#include "actors/protocol/actors.hpp"
-#include "actors/support/logging.hpp"
+#include "actors/cluster/registry_detail.hpp"
 #include "actors/cluster/registry_state.hpp"
 
 namespace llamps {
 
+using namespace registry_detail;
+
 namespace {
-
-using clock_type = std::chrono::steady_clock;
-
-struct server_entry {
-  node_offer offer;
-  contributor_actor contributor;
-  clock_type::time_point last_seen;
-  bool healthy = true;
-  std::vector<host_ref> hosts; // as last reported by the node
-  // Where others link to it (actors/cluster/link_keeper.cpp); "" = they reach it through this
-  // process, which every node is connected to.
-  std::string link_address;
-};
-
-struct registry_state {
-  const char* name = "registry";
-  registry_options options;
-  std::map<std::string, server_entry> servers;
-  std::map<std::string, deployment> deployments; // by model name
-  // Deployments restored from the state file: their hosts are rebuilt from what the nodes
-  // report in their heartbeats, until a deployer publishes the deployment again.
-  std::set<std::string> rebuilding;
-  // Hosts of the deployments undeployed here, by id: a deployer that repairs one later (it
-  // missed the undeploy, which another shell made) must not bring it back. Ids are only
-  // unique per deployer, so a new deployment with the same id (no host in common) is fine.
-  std::map<std::string, std::set<caf::actor_addr>> undeployed;
-  std::map<uint64_t, session_info> sessions;
-  std::mt19937_64 ids{std::random_device{}()};
-  bool peers_changed = false; // a node joined, left or went: tell the contributors on the tick
-  std::shared_ptr<spdlog::logger> log = logger("registry");
-};
-
-using registry_pointer = registry_actor::stateful_pointer<registry_state>;
 
 // Keeps the state file in step with the deployments (when the registry has one).
 void persist(registry_state& st) {
@@ -93,11 +58,16 @@ void take_report(registry_state& st, const std::string& node_id, const std::vect
   }
 }
 
-// A host is usable unless its node is known to be gone. Hosts of nodes that never joined
-// (an application that embeds block hosts and records a deployment itself) count as live.
-bool node_usable(const registry_state& st, const std::string& node_id) {
-  auto i = st.servers.find(node_id);
-  return i == st.servers.end() || i->second.healthy;
+// Models of which one of a node's hosts now reports fewer sessions than in its last report
+// (it freed an idle one): their queues may move.
+std::vector<std::string> models_with_fewer_sessions(const std::vector<host_ref>& before,
+                                                    const std::vector<host_ref>& now) {
+  std::vector<std::string> out;
+  for (auto& h : now)
+    for (auto& old : before)
+      if (old.host == h.host && h.range.sessions < old.range.sessions)
+        out.push_back(h.range.model);
+  return out;
 }
 
 void mark_gone(registry_state& st, const std::string& node_id, const char* why) {
@@ -175,106 +145,6 @@ void check_reported_failure(registry_pointer self, const std::string& node_id) {
           });
 }
 
-// Sessions routed through a node's hosts, of every deployment.
-int32_t node_sessions(const registry_state& st, const std::string& node_id) {
-  int32_t n = 0;
-  for (const auto& [model, d] : st.deployments)
-    for (const auto& h : d.hosts)
-      if (h.node_id == node_id)
-        n += h.range.sessions;
-  return n;
-}
-
-// A host's share of its node's compute for one more session: the cores the node offers now
-// (fewer while its owner is busy) over the sessions it would then serve.
-double spare_compute(const registry_state& st, const host_ref& h) {
-  auto s = st.servers.find(h.node_id);
-  const double cores = s == st.servers.end() ? 0 : double(s->second.offer.cores);
-  return cores / double(node_sessions(st, h.node_id) + 1);
-}
-
-// Picks one host per stage so that the stages cover [0, n_blocks): at each block, the live
-// host whose range starts there with the most spare compute, then the fewest sessions.
-std::optional<std::vector<host_ref>> pick_route(const registry_state& st, const deployment& d,
-                                                const std::vector<std::string>& avoid,
-                                                std::string& why) {
-  std::vector<host_ref> route;
-  int32_t block = 0;
-  while (block < d.profile.n_blocks) {
-    const host_ref* best = nullptr;
-    for (auto& h : d.hosts) {
-      if (h.range.first != block || h.range.draining || !node_usable(st, h.node_id) ||
-          std::find(avoid.begin(), avoid.end(), h.node_id) != avoid.end())
-        continue;
-      if (!best || spare_compute(st, h) > spare_compute(st, *best) ||
-          (spare_compute(st, h) == spare_compute(st, *best) && h.range.sessions < best->range.sessions))
-        best = &h;
-    }
-    if (!best) {
-      why = "no live host serves blocks from " + std::to_string(block) + " of model '" + d.model + "'";
-      return std::nullopt;
-    }
-    route.push_back(*best);
-    block = best->range.last;
-  }
-  return route;
-}
-
-// Sessions per host, so that new routes go to the least busy replica.
-void count_route_sessions(registry_state& st, const std::string& model,
-                          const std::vector<std::string>& route_nodes, int delta) {
-  auto d = st.deployments.find(model);
-  if (d == st.deployments.end())
-    return;
-  for (auto& node : route_nodes)
-    for (auto& h : d->second.hosts)
-      if (h.node_id == node)
-        h.range.sessions = std::max(0, h.range.sessions + delta);
-}
-
-caf::result<session_route> route_for(registry_pointer self, const std::string& model,
-                                     const std::vector<std::string>& avoid) {
-  auto& st = self->state;
-  auto d = st.deployments.find(model);
-  if (d == st.deployments.end())
-    return make_llamps_error("unknown model '" + model + "': it is not deployed");
-  std::string why;
-  auto hosts = pick_route(st, d->second, avoid, why);
-  if (!hosts)
-    return make_llamps_error(why);
-  for (auto& h : *hosts)
-    if (auto s = st.servers.find(h.node_id); s != st.servers.end())
-      h.address = s->second.link_address; // the session links to each host's node
-  session_route route{st.ids() >> 1, model, d->second.profile, *hosts};
-  session_info info{route.session, model, 0, {}};
-  for (auto& h : route.hosts)
-    info.route.push_back(h.node_id);
-  count_route_sessions(st, model, info.route, +1);
-  st.sessions[route.session] = info;
-  // Admit the session on every host before handing out the route: hosts refuse steps of
-  // sessions they were not told about, and refuse admission when their KV budget is full.
-  auto promise = self->make_response_promise<session_route>();
-  auto pending = std::make_shared<size_t>(route.hosts.size());
-  auto failed = std::make_shared<bool>(false);
-  for (auto& h : route.hosts) {
-    self->request(h.host, std::chrono::seconds(10), admit_atom::value, route.session)
-        .then(
-            [=](bool) mutable {
-              if (--*pending == 0 && !*failed)
-                promise.deliver(route);
-            },
-            [=](caf::error& e) mutable {
-              if (!*failed) {
-                *failed = true;
-                for (auto& other : route.hosts)
-                  self->send(other.host, drop_atom::value, route.session);
-                promise.deliver(make_llamps_error(h.node_id + ": " + error_text(e)));
-              }
-            });
-  }
-  return promise;
-}
-
 registry_actor::behavior_type registry(registry_pointer self, registry_options options,
                                        std::vector<deployment> restored) {
   self->state.options = std::move(options);
@@ -289,6 +159,7 @@ registry_actor::behavior_type registry(registry_pointer self, registry_options o
     for (auto& [id, s] : self->state.servers)
       if (s.contributor.address() == down.source)
         mark_gone(self->state, id, "its contributor went down");
+    requester_down(self, down.source); // a session that waited in a queue
   });
   return {
     [=](join_atom, node_offer& offer, contributor_actor& contributor) -> caf::result<bool> {
@@ -324,7 +195,10 @@ registry_actor::behavior_type registry(registry_pointer self, registry_options o
         st.peers_changed = true; // back after a pause: the others may have to link again
       i->second.healthy = true;
       take_report(st, offer.node_id, hosts);
+      auto freed = models_with_fewer_sessions(i->second.hosts, hosts);
       i->second.hosts = std::move(hosts);
+      for (auto& model : freed)
+        pump(self, model);
     },
     [=](leave_atom, const std::string& node_id) {
       self->state.servers.erase(node_id);
@@ -360,6 +234,7 @@ registry_actor::behavior_type registry(registry_pointer self, registry_options o
         existing->second = std::move(d); // a repair replaced a host
         st.rebuilding.erase(existing->first); // the deployer's record is authoritative again
         persist(st);
+        pump(self, existing->first); // a new host may take the next in line
         return true;
       }
       if (existing != st.deployments.end())
@@ -380,7 +255,7 @@ registry_actor::behavior_type registry(registry_pointer self, registry_options o
       auto& st = self->state;
       auto i = st.deployments.find(model);
       if (i == st.deployments.end())
-        return make_llamps_error("unknown model '" + model + "': it is not deployed");
+        return make_llamps_error(unknown_model(model));
       auto d = std::move(i->second);
       st.deployments.erase(i);
       auto& hosts = st.undeployed[d.deployment_id];
@@ -388,6 +263,7 @@ registry_actor::behavior_type registry(registry_pointer self, registry_options o
         hosts.insert(h.host.address());
       st.rebuilding.erase(model);
       persist(st);
+      fail_waiting(self, model, "model '" + model + "' was undeployed while the request waited");
       return d;
     },
     [=](deployments_atom) {
@@ -396,29 +272,24 @@ registry_actor::behavior_type registry(registry_pointer self, registry_options o
         out.push_back(d);
       return out;
     },
-    [=](route_atom, const std::string& model, const std::vector<std::string>& avoid) {
-      return route_for(self, model, avoid);
+    [=](route_atom, const std::string& model, const std::vector<std::string>& avoid, int32_t max_wait_ms) {
+      return request_route(self, model, avoid, max_wait_ms);
     },
+    [=](queue_atom) { return queue_report(self->state); },
+    [=](expire_atom, const std::string& model) { expire_waiting(self, model); },
     [=](failed_atom, const std::string& node_id) { check_reported_failure(self, node_id); },
     [=](sessions_atom) {
       std::vector<session_info> out;
       for (auto& [id, s] : self->state.sessions)
-        out.push_back(s);
+        out.push_back(s.info);
       return out;
     },
     [=](sessions_atom, session_info& info) {
       auto i = self->state.sessions.find(info.session);
       if (i != self->state.sessions.end())
-        i->second.tokens = info.tokens;
+        i->second.info.tokens = info.tokens;
     },
-    [=](close_atom, uint64_t session) {
-      auto& st = self->state;
-      auto i = st.sessions.find(session);
-      if (i == st.sessions.end())
-        return;
-      count_route_sessions(st, i->second.model, i->second.route, -1);
-      st.sessions.erase(i);
-    },
+    [=](close_atom, uint64_t session) { close_session(self, session); },
     [=](tick_atom) {
       auto& st = self->state;
       auto now = clock_type::now();
@@ -427,6 +298,11 @@ registry_actor::behavior_type registry(registry_pointer self, registry_options o
           mark_gone(st, id, "no heartbeat");
       if (st.peers_changed)
         send_peers(self);
+      // Capacity can free without a word to the registry (a host's drop arriving after the
+      // admission that needed it): the first in every line that waits is tried again.
+      for (auto& [model, q] : st.queues)
+        if (q.line.size() > 0)
+          pump(self, model);
       self->delayed_send(self, tick_every, tick_atom::value);
     },
   };

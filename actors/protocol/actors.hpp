@@ -21,6 +21,10 @@ struct registry_options {
   std::string join_token;                                  // "" = no token required
   std::chrono::milliseconds heartbeat_timeout{3000};      // a silent node is marked gone
   std::string state_file;                                  // "" = keep deployments in memory only
+  // Sessions that find their model's hosts full wait in a queue per model, this many at most,
+  // each this long at most (actors/cluster/admission_queue.hpp).
+  size_t queue_length = 256;
+  std::chrono::milliseconds queue_wait{std::chrono::seconds(30)};
 };
 registry_actor spawn_registry(caf::actor_system& sys, const registry_options& opts);
 
@@ -75,6 +79,10 @@ struct session_options {
   int32_t max_recoveries = 3;      // re-routes (with replay) before giving up
   int32_t route_retries = 60;      // while no host serves some blocks, ask again this often,
   std::chrono::milliseconds route_retry_interval{500}; // this far apart
+  // The longest it waits in the model's queue for a place (the registry's queue-seconds may
+  // end the wait sooner). It also bounds how long a route request waits for an answer at all
+  // (this plus 10 s), so that a registry that is gone costs no more than that.
+  std::chrono::milliseconds queue_wait{std::chrono::seconds(30)};
 };
 struct client_model;
 // The output-head batcher for `model` in this actor system (spawned on first use).

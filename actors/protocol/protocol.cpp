@@ -1,5 +1,6 @@
 #include "actors/protocol/protocol.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace llamps {
@@ -49,15 +50,50 @@ std::optional<std::string> plan_request_problem(const plan_request& req) {
   return range("context", req.context, 0, plan_request::max_context);
 }
 
-caf::error make_llamps_error(std::string message) {
-  return caf::error(1, error_category, caf::make_message(std::move(message)));
+namespace {
+
+// A llamps error's context: its message, then (for the queue's refusals) the retry time. The
+// context comes from a peer: anything else is no message.
+std::string message_of(const caf::message& ctx) {
+  if (ctx.match_elements<std::string>() || ctx.match_elements<std::string, int32_t>())
+    return ctx.get_as<std::string>(0);
+  return "llamps error";
+}
+
+} // namespace
+
+caf::error make_llamps_error(std::string message, failure_kind kind, int32_t retry_after_s) {
+  auto ctx = retry_after_s > 0 ? caf::make_message(std::move(message), retry_after_s)
+                               : caf::make_message(std::move(message));
+  return caf::error(static_cast<uint8_t>(kind), error_category, std::move(ctx));
+}
+
+failure_kind kind_of(const caf::error& e) {
+  if (e.category() != error_category)
+    return failure_kind::failed;
+  switch (static_cast<failure_kind>(e.code())) {
+    case failure_kind::busy: return failure_kind::busy;
+    case failure_kind::queue_full: return failure_kind::queue_full;
+    case failure_kind::queue_deadline: return failure_kind::queue_deadline;
+    default: return failure_kind::failed;
+  }
+}
+
+int32_t retry_after_of(const caf::error& e) {
+  if (e.category() == error_category && e.context().match_elements<std::string, int32_t>())
+    return std::max(0, e.context().get_as<int32_t>(1));
+  return 0;
+}
+
+caf::error reworded(const caf::error& e, std::string message) {
+  return make_llamps_error(std::move(message), kind_of(e), retry_after_of(e));
 }
 
 std::string error_text(const caf::error& e) {
   if (!e)
     return "no error";
-  if (e.category() == error_category && e.context().match_elements<std::string>())
-    return e.context().get_as<std::string>(0);
+  if (e.category() == error_category)
+    return message_of(e.context());
   if (e.category() == caf::atom("system")) {
     switch (static_cast<caf::sec>(e.code())) {
       case caf::sec::request_timeout: return "request timed out";
@@ -71,9 +107,7 @@ std::string error_text(const caf::error& e) {
 }
 
 void register_protocol(caf::actor_system_config& cfg) {
-  cfg.add_error_category(error_category, [](uint8_t, caf::atom_value, const caf::message& ctx) {
-    return ctx.match_elements<std::string>() ? ctx.get_as<std::string>(0) : std::string("llamps error");
-  });
+  cfg.add_error_category(error_category, [](uint8_t, caf::atom_value, const caf::message& ctx) { return message_of(ctx); });
   cfg.add_message_type<node_offer>("llamps::node_offer")
       .add_message_type<hosted_range>("llamps::hosted_range")
       .add_message_type<server_status>("llamps::server_status")
@@ -93,6 +127,8 @@ void register_protocol(caf::actor_system_config& cfg) {
       .add_message_type<generation_report>("llamps::generation_report")
       .add_message_type<session_info>("llamps::session_info")
       .add_message_type<std::vector<session_info>>("std::vector<llamps::session_info>")
+      .add_message_type<queue_status>("llamps::queue_status")
+      .add_message_type<std::vector<queue_status>>("std::vector<llamps::queue_status>")
       .add_message_type<host_ref>("llamps::host_ref")
       .add_message_type<std::vector<host_ref>>("std::vector<llamps::host_ref>")
       .add_message_type<deployment>("llamps::deployment")

@@ -60,6 +60,9 @@ using share_atom = caf::atom_constant<caf::atom("share")>;
 using link_atom = caf::atom_constant<caf::atom("link")>;
 using rank_atom = caf::atom_constant<caf::atom("rank")>;
 using peers_atom = caf::atom_constant<caf::atom("peers")>;
+using queued_atom = caf::atom_constant<caf::atom("queued")>;
+using queue_atom = caf::atom_constant<caf::atom("queue")>;
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
 
 // ---- plain message types ----
 
@@ -242,6 +245,19 @@ struct session_info {
   std::vector<std::string> route;
 };
 
+// One model's admission queue as the registry reports it (actors/cluster/admission_queue.hpp
+// keeps it; its wait_bounds_s() are the histogram's bounds).
+struct queue_status {
+  std::string model;
+  int32_t depth = 0;              // requests waiting now
+  uint64_t admitted = 0;          // requests admitted, those that waited no time included
+  uint64_t rejected_full = 0;     // refused on arrival: the queue was full
+  uint64_t rejected_deadline = 0; // refused: their deadline passed while they waited
+  uint64_t cancelled = 0;         // left the queue: their requester went away
+  std::vector<uint64_t> wait_counts; // admitted requests' waits: at or below each bound, then the rest
+  double wait_sum_s = 0;
+};
+
 // ---- actor interfaces (typed: each reads as the list of what it answers) ----
 
 struct step_request;
@@ -269,7 +285,8 @@ using block_host_actor = caf::typed_actor<
     caf::replies_to<load_atom, load_order, deployer_actor>::with<hosted_range>,
     // One step; the reply comes from the last host of the route.
     caf::replies_to<step_atom, step_request>::with<step_result>,
-    // The registry admits a session before handing out a route through this host.
+    // The registry admits a session before handing out a route through this host; a host
+    // whose KV budget is full refuses with failure_kind::busy.
     caf::replies_to<admit_atom, uint64_t>::with<bool>,
     caf::reacts_to<drop_atom, uint64_t>,                          // free a session's caches
     caf::replies_to<status_atom>::with<hosted_range>,
@@ -343,12 +360,18 @@ using registry_actor = caf::typed_actor<
     caf::replies_to<undeploy_atom, std::string>::with<deployment>, // removes the record
     caf::replies_to<deployments_atom>::with<std::vector<deployment>>,
     // A route for a new session (or a re-route avoiding failed nodes); admits the session
-    // on every host of the route.
-    caf::replies_to<route_atom, std::string, std::vector<std::string>>::with<session_route>,
+    // on every host of the route. (model, nodes to avoid, the longest the requester waits
+    // in the model's queue when its hosts are full, ms; the registry's queue-seconds may end
+    // it sooner.) A request that waits tells its sender (queued_atom, its place in line);
+    // one the queue cannot take, or whose wait runs out, fails with failure_kind::queue_full
+    // or queue_deadline. A requester that goes away leaves the queue.
+    caf::replies_to<route_atom, std::string, std::vector<std::string>, int32_t>::with<session_route>,
+    caf::replies_to<queue_atom>::with<std::vector<queue_status>>, // every model's queue
     caf::reacts_to<failed_atom, std::string>,                     // a session saw a node fail
     caf::replies_to<sessions_atom>::with<std::vector<session_info>>,
     caf::reacts_to<sessions_atom, session_info>,                  // sessions report themselves
     caf::reacts_to<close_atom, uint64_t>,                         // a session ended
+    caf::reacts_to<expire_atom, std::string>,                     // internal: a model's queue deadlines
     caf::reacts_to<tick_atom>>;                                   // internal: heartbeat timeouts
 
 // The only actor a node publishes on its port (actors/cluster/gate.cpp): it hands out the registry
@@ -363,6 +386,11 @@ using planner_actor = caf::typed_actor<
 
 using session_actor = caf::typed_actor<
     caf::replies_to<generate_atom, generation_order>::with<generation_report>,
+    // Takes a place before generating: asks the registry for a route (waiting in the model's
+    // queue while its hosts are full) and answers with the route's node ids once admitted. The
+    // sender (as a generation's listener) gets (queued_atom, place in line) if it waits.
+    caf::replies_to<route_atom>::with<std::vector<std::string>>,
+    caf::reacts_to<queued_atom, int32_t>,                         // from the registry
     caf::reacts_to<close_atom>,
     caf::reacts_to<tick_atom>>;                                   // internal: retry routing
 
@@ -483,6 +511,12 @@ typename Inspector::result_type inspect(Inspector& f, session_info& x) {
   return f(caf::meta::type_name("session_info"), x.session, x.model, x.tokens, x.route);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, queue_status& x) {
+  return f(caf::meta::type_name("queue_status"), caf::meta::save_callback([&] { return all_finite(x.wait_sum_s); }),
+           x.model, x.depth, x.admitted, x.rejected_full, x.rejected_deadline, x.cancelled, x.wait_counts, x.wait_sum_s,
+           caf::meta::load_callback([&] { return all_finite(x.wait_sum_s); }));
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, host_ref& x) {
   return f(caf::meta::type_name("host_ref"), x.node_id, x.range, x.host, x.address);
 }
@@ -505,8 +539,23 @@ typename Inspector::result_type inspect(Inspector& f, session_route& x) {
 // every llamps process calls it before starting its actor system.
 void register_protocol(caf::actor_system_config& cfg);
 
-// Errors travel as caf::error with a one-line human message; these make and read them.
-caf::error make_llamps_error(std::string message);
+// Errors travel as caf::error with a one-line human message; these make and read them. The
+// error's code says what kind of failure it is, where someone acts on the kind: a busy host
+// makes the registry queue the session; a full queue or a deadline makes the HTTP API answer
+// 429. Everything else is `failed`.
+enum class failure_kind : uint8_t {
+  failed = 1,
+  busy = 2,           // a block host's KV budget holds no more sessions
+  queue_full = 3,     // the model's admission queue holds no more requests
+  queue_deadline = 4, // the request waited in the queue until its deadline
+};
+// retry_after_s: for queue_full and queue_deadline, when trying again makes sense (0 = not said).
+caf::error make_llamps_error(std::string message, failure_kind kind = failure_kind::failed,
+                             int32_t retry_after_s = 0);
 std::string error_text(const caf::error& e);
+failure_kind kind_of(const caf::error& e);
+int32_t retry_after_of(const caf::error& e);
+// The same kind of failure (and retry time) with another message: a caller adds what it was doing.
+caf::error reworded(const caf::error& e, std::string message);
 
 } // namespace llamps

@@ -324,7 +324,8 @@ block_host_actor::behavior_type block_host(host_pointer self, block_host_options
       if (budget > 0 && st.admitted.count(session) == 0 &&
           (st.admitted.size() + 1) * st.kv_bytes_per_session > budget)
         return make_llamps_error(host_name(st) + ": busy: its KV budget holds " +
-                                 std::to_string(st.admitted.size()) + " sessions, all in use");
+                                     std::to_string(st.admitted.size()) + " sessions, all in use",
+                                 failure_kind::busy);
       st.admitted[session].last_step = clock_type::now();
       return true;
     },

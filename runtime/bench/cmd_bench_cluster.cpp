@@ -265,7 +265,7 @@ hop_figures measure_hops(cluster_client& client, const cluster& c, int steps, in
   session_route route;
   try {
     route = blocking_ask<session_route>(self, client.registry(), std::chrono::seconds(30), route_atom::value,
-                                        c.model_name, std::vector<std::string>{});
+                                        c.model_name, std::vector<std::string>{}, int32_t{20000});
   } catch (const std::runtime_error& e) {
     fail("no route for " + c.model_name + ": " + e.what());
   }

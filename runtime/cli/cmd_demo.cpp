@@ -49,7 +49,8 @@ int cmd::demo(int argc, char** argv) {
   namespace po = cli::po;
   po::options_description options("llamps demo options");
   std::string model_path, prompt, log_level, http, api_key, kv_type;
-  int steps = 0;
+  int steps = 0, sessions = 4, queue_length = 256;
+  double queue_seconds = 30;
   float temperature = 0, top_p = 0;
   uint64_t seed = 0;
   options.add_options()
@@ -61,11 +62,14 @@ int cmd::demo(int argc, char** argv) {
     ("top-p", po::value(&top_p)->default_value(0.9f, "0.9"), "nucleus sampling threshold")
     ("seed", po::value(&seed)->default_value(42), "sampling seed")
     ("ids", "print the token ids (BOS, prompt, generated) on the last line")
+    ("sessions", po::value(&sessions)->default_value(sessions), "concurrent sessions the deployment holds KV for (its hosts' budget; more wait in line)")
+    ("queue-seconds", po::value(&queue_seconds)->default_value(queue_seconds, "30"), "the longest a session waits in line for a place while all are in use (then HTTP 429); 0 = refuse at once")
+    ("queue-length", po::value(&queue_length)->default_value(queue_length), "sessions that may wait in line (the one being admitted included); more are refused at once (HTTP 429)")
     ("log-level", po::value(&log_level)->default_value("warn"), "trace, debug, info, warn, error, off")
     ("http", po::value(&http), "then serve the web page and HTTP API on HOST:PORT until Ctrl-C")
     ("api-key", po::value(&api_key), "with --http: require 'Authorization: Bearer KEY' on the API")
     ("serve-only", "with --http: skip the demo's own deploy and generation (deploy from the page)");
-  auto parsed = cli::parse(argc, argv, "llamps demo [--model PATH] [--prompt TEXT] [--steps N] [--temperature T] [--ids] [--http HOST:PORT [--serve-only]]", options);
+  auto parsed = cli::parse(argc, argv, "llamps demo [--model PATH] [--prompt TEXT] [--steps N] [--temperature T] [--ids] [--sessions N] [--http HOST:PORT [--serve-only]]", options);
   if (parsed.exit_code)
     return *parsed.exit_code;
   set_log_level(log_level);
@@ -73,6 +77,20 @@ int cmd::demo(int argc, char** argv) {
     std::cerr << "error: --serve-only needs --http HOST:PORT\n";
     return 2;
   }
+  plan_request req;
+  req.sessions = sessions;
+  if (auto problem = plan_request_problem(req)) {
+    std::cerr << "error: --" << *problem << "\n";
+    return 2;
+  }
+  if (!(queue_seconds >= 0 && queue_seconds <= 86400) || queue_length < 1 || queue_length > 1000000) {
+    std::cerr << "error: --queue-seconds must be between 0 and 86400, --queue-length between 1 and 1000000\n";
+    return 2;
+  }
+  registry_options queue;
+  queue.queue_length = static_cast<size_t>(queue_length);
+  queue.queue_wait = std::chrono::milliseconds(static_cast<int64_t>(queue_seconds * 1000));
+  auto http_options = [&] { return demo_http_options(http, api_key, model_path, queue.queue_wait); };
   generation_order order;
   order.prompt = prompt;
   order.steps = steps;
@@ -83,17 +101,15 @@ int cmd::demo(int argc, char** argv) {
   model_path = find_demo_model(model_path);
 
   auto profile = profile_of(model_path, parse_kv_type(kv_type));
-  demo_cluster cluster(profile);
+  demo_cluster cluster(profile, sessions, queue);
   auto& client = cluster.client();
   std::cout << "LLaMPS demo: model " << profile.name << " (" << profile.n_blocks << " blocks, "
             << human_bytes(profile.block_bytes) << " per block) from " << model_path << "\n\n";
   std::cout << "Available servers:\n" << render_servers(client.servers()) << "\n";
   if (parsed.vars.count("serve-only"))
-    return serve_http(client, demo_http_options(http, api_key, model_path));
+    return serve_http(client, http_options());
 
-  plan_request req;
   req.model = profile;
-  req.sessions = 4;
   std::cout << render_plan(client.plan(req)) << "\n";
   auto status = client.deploy(req);
   std::cout << "Deploy:\n" << render_progress(status) << "\n";
@@ -114,7 +130,7 @@ int cmd::demo(int argc, char** argv) {
   if (parsed.vars.count("ids"))
     std::cout << render_ids(report.ids) << "\n";
   if (!http.empty())
-    return serve_http(client, demo_http_options(http, api_key, model_path));
+    return serve_http(client, http_options());
   return 0;
 }
 

@@ -106,6 +106,8 @@ int cmd::node(int argc, char** argv) {
     ro.join_token = c.join_token;
     ro.heartbeat_timeout = std::chrono::milliseconds(3 * c.heartbeat_ms);
     ro.state_file = c.state_file;
+    ro.queue_length = static_cast<size_t>(c.queue_length);
+    ro.queue_wait = std::chrono::milliseconds(static_cast<int64_t>(c.queue_seconds * 1000));
     try {
       registry = spawn_registry(sys, ro);
     } catch (const std::exception& e) {

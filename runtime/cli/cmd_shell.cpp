@@ -21,6 +21,7 @@ namespace llamps {
 int cmd::shell(int argc, char** argv) {
   namespace po = cli::po;
   std::string connect, log_level, join_token, tls_ca, tls_cert, tls_key;
+  double queue_seconds = 30;
   po::options_description options("llamps shell options");
   options.add_options()
     ("connect", po::value(&connect)->default_value("127.0.0.1:4242"), "HOST:PORT of the registry")
@@ -28,11 +29,16 @@ int cmd::shell(int argc, char** argv) {
     ("tls-ca", po::value(&tls_ca), "cluster CA certificate (TLS clusters)")
     ("tls-cert", po::value(&tls_cert), "this shell's certificate")
     ("tls-key", po::value(&tls_key), "this shell's private key")
+    ("queue-seconds", po::value(&queue_seconds)->default_value(queue_seconds, "30"), "the longest generate, chat and load wait in line while a model is at capacity (the registry's queue-seconds may end the wait sooner)")
     ("log-level", po::value(&log_level)->default_value("error"), "trace, debug, info, warn, error, off (errors reach you as answers anyway)");
   auto parsed = cli::parse(argc, argv, "llamps shell --connect HOST:PORT", options);
   if (parsed.exit_code)
     return *parsed.exit_code;
   set_log_level(log_level);
+  if (!(queue_seconds >= 0 && queue_seconds <= 86400)) {
+    std::cerr << "llamps shell: error: --queue-seconds must be between 0 and 86400\n";
+    return 2;
+  }
   system_config cfg(tls_files{tls_ca, tls_cert, tls_key});
   caf::actor_system sys{cfg};
   auto registry = connect_registry(sys, cfg, connect, join_token); // throws when refused
@@ -41,7 +47,8 @@ int cmd::shell(int argc, char** argv) {
   int code = 0;
   {
     cluster_client client(sys, registry, planner, deployer);
-    llamps::shell sh(client, std::cout, std::cerr);
+    llamps::shell sh(client, std::cout, std::cerr,
+                     std::chrono::milliseconds(static_cast<int64_t>(queue_seconds * 1000)));
     code = sh.run(isatty(STDIN_FILENO) && isatty(STDOUT_FILENO));
   }
   caf::anon_send_exit(deployer, caf::exit_reason::user_shutdown);

@@ -2,6 +2,7 @@
 // file), plan, deploy in the background with progress, undeploy, deployments, sessions, and
 // a generation stream with the figures the page shows (tokens/s, route).
 #include <filesystem>
+#include <map>
 
 #include "runtime/http/http_generation.hpp"
 #include "runtime/http/http_json.hpp"
@@ -114,6 +115,22 @@ void undeploy(context& ctx, const request& req, response& res) {
   send_json(res, json{{"model", name}, {"state", "undeployed"}});
 }
 
+// The registry's deployments, each with its open sessions and the requests in its queue.
+void deployments(context& ctx, const request&, response& res) {
+  json list = ctx.client.deployments();
+  std::map<std::string, int64_t> sessions, queued;
+  for (auto& s : ctx.client.sessions())
+    ++sessions[s.model];
+  for (auto& q : ctx.client.queues())
+    queued[q.model] = q.depth;
+  for (auto& d : list) {
+    auto model = d["model"].get<std::string>();
+    d["sessions"] = sessions[model];
+    d["queued"] = queued[model];
+  }
+  send_json(res, list);
+}
+
 // Server-sent events: {"text": ...} as tokens arrive, then {"done": true, figures, route}.
 void generate(context& ctx, const request& req, response& res) {
   auto body = parse_object(req.body);
@@ -129,11 +146,11 @@ void generate(context& ctx, const request& req, response& res) {
                 "prompt_too_long");
   read_sampling(body, ctx, 128, job.order);
   job.order.stop = read_stop(body);
-  auto slot = prepare(ctx, job);
+  auto admitted = prepare(ctx, job, client_gone_check(req));
   res.set_header("Cache-Control", "no-cache");
-  res.set_chunked_content_provider("text/event-stream", [&ctx, job, slot](size_t, httplib::DataSink& sink) {
+  res.set_chunked_content_provider("text/event-stream", [&ctx, job, admitted](size_t, httplib::DataSink& sink) {
     try {
-      auto o = run_generation(ctx, job, [&](const std::string& text) {
+      auto o = run_generation(ctx, *admitted, job, [&](const std::string& text) {
         return send_event(sink, dump(json{{"text", text}}));
       });
       send_event(sink, dump(json{{"done", true},
@@ -172,9 +189,7 @@ void add_admin_routes(httplib::Server& server, context& ctx) {
   server.Post("/api/deploy", with(ctx, deploy));
   server.Get("/api/deploy/progress", with(ctx, progress));
   server.Post("/api/undeploy", with(ctx, undeploy));
-  server.Get("/api/deployments", with(ctx, [](context& c, const request&, response& res) {
-    send_json(res, json(c.client.deployments()));
-  }));
+  server.Get("/api/deployments", with(ctx, deployments));
   server.Get("/api/sessions", with(ctx, [](context& c, const request&, response& res) {
     send_json(res, json(c.client.sessions()));
   }));

@@ -135,16 +135,16 @@ private:
   std::string model_;
 };
 
-void stream_response(context& ctx, httplib::Response& res, openai_request r, std::shared_ptr<generation_slot> slot) {
+void stream_response(context& ctx, httplib::Response& res, openai_request r, std::shared_ptr<admitted_session> admitted) {
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");
   res.set_chunked_content_provider(
-      "text/event-stream", [&ctx, r = std::move(r), slot](size_t, httplib::DataSink& sink) {
+      "text/event-stream", [&ctx, r = std::move(r), admitted](size_t, httplib::DataSink& sink) {
         openai_shapes shapes(r.kind, r.job.model);
         try {
           if (auto opening = shapes.opening_chunk())
             send_event(sink, dump(*opening));
-          auto outcome = run_generation(ctx, r.job, [&](const std::string& text) {
+          auto outcome = run_generation(ctx, *admitted, r.job, [&](const std::string& text) {
             return send_event(sink, dump(shapes.text_chunk(text)));
           });
           send_event(sink, dump(shapes.final_chunk(outcome.finish_reason)));
@@ -162,11 +162,11 @@ void stream_response(context& ctx, httplib::Response& res, openai_request r, std
 
 void serve_completion(context& ctx, const httplib::Request& req, httplib::Response& res, api_kind kind) {
   auto r = read_request(req.body, kind, ctx);
-  auto slot = prepare(ctx, r.job);
+  auto admitted = prepare(ctx, r.job, client_gone_check(req));
   if (r.stream)
-    return stream_response(ctx, res, std::move(r), std::move(slot));
+    return stream_response(ctx, res, std::move(r), std::move(admitted));
   openai_shapes shapes(kind, r.job.model);
-  auto outcome = run_generation(ctx, r.job, [](const std::string&) { return true; });
+  auto outcome = run_generation(ctx, *admitted, r.job, [](const std::string&) { return true; });
   send_json(res, shapes.response(outcome));
 }
 

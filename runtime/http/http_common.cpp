@@ -1,5 +1,13 @@
-// Helpers every HTTP route group shares: errors, JSON bodies and fields, server-sent events.
+// Helpers every HTTP route group shares: errors, JSON bodies and fields, server-sent events,
+// and whether a client is still there.
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
 #include <cmath>
+#include <cstdlib>
 
 #include "runtime/http/http_context.hpp"
 
@@ -9,6 +17,7 @@ const char* error_type(int status) {
   switch (status) {
   case 400: case 404: case 409: case 413: return "invalid_request_error";
   case 401: return "authentication_error";
+  case 429: return "rate_limit_exceeded";
   case 503: return "server_busy";
   default: return "server_error";
   }
@@ -66,6 +75,72 @@ std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_hand
 bool send_event(httplib::DataSink& sink, const std::string& data) {
   std::string event = "data: " + data + "\n\n";
   return sink.is_writable() && sink.write(event.data(), event.size());
+}
+
+namespace {
+
+// Port (and numeric host) of a socket address.
+std::pair<std::string, int> host_port(const sockaddr_storage& a) {
+  char text[INET6_ADDRSTRLEN] = "";
+  if (a.ss_family == AF_INET) {
+    auto& v4 = reinterpret_cast<const sockaddr_in&>(a);
+    inet_ntop(AF_INET, &v4.sin_addr, text, sizeof text);
+    return {text, ntohs(v4.sin_port)};
+  }
+  if (a.ss_family == AF_INET6) {
+    auto& v6 = reinterpret_cast<const sockaddr_in6&>(a);
+    inet_ntop(AF_INET6, &v6.sin6_addr, text, sizeof text);
+    return {text, ntohs(v6.sin6_port)};
+  }
+  return {"", -1};
+}
+
+// The descriptor of this process's TCP connection from (remote_addr, remote_port) to
+// local_port, or -1.
+int connection_socket(const httplib::Request& req) {
+  DIR* dir = opendir("/proc/self/fd");
+  if (!dir)
+    return -1;
+  int found = -1;
+  while (dirent* entry = readdir(dir)) {
+    char* end = nullptr;
+    long fd = std::strtol(entry->d_name, &end, 10);
+    if (*end != '\0' || end == entry->d_name)
+      continue;
+    sockaddr_storage peer{}, local{};
+    socklen_t peer_size = sizeof peer, local_size = sizeof local;
+    if (getpeername(int(fd), reinterpret_cast<sockaddr*>(&peer), &peer_size) != 0 ||
+        getsockname(int(fd), reinterpret_cast<sockaddr*>(&local), &local_size) != 0)
+      continue;
+    auto [peer_host, peer_port] = host_port(peer);
+    if (peer_port == req.remote_port && peer_host == req.remote_addr &&
+        (req.local_port < 0 || host_port(local).second == req.local_port)) {
+      found = int(fd);
+      break;
+    }
+  }
+  closedir(dir);
+  return found;
+}
+
+} // namespace
+
+std::function<bool()> client_gone_check(const httplib::Request& req) {
+  auto fd = std::make_shared<int>(-2); // -2: not looked for yet
+  return [&req, fd] {
+    if (*fd == -2)
+      *fd = connection_socket(req);
+    if (*fd < 0)
+      return false;
+    pollfd p{*fd, POLLIN | POLLRDHUP, 0};
+    if (::poll(&p, 1, 0) <= 0)
+      return false;
+    if (p.revents & (POLLRDHUP | POLLHUP | POLLERR))
+      return true;
+    // Readable: a pipelined request, or the end of the stream (0 bytes).
+    char c;
+    return ::recv(*fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+  };
 }
 
 namespace {

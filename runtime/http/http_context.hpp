@@ -4,6 +4,7 @@
 // response themselves: they throw, and http_server.cpp turns the exception into
 // {"error": {"message", "type", "code"}} with its status.
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -21,14 +22,18 @@ using json = nlohmann::json;
 
 class error : public std::runtime_error {
 public:
-  error(int status, std::string message, std::string code = "")
-      : std::runtime_error(std::move(message)), status_(status), code_(std::move(code)) {}
+  // retry_after_s > 0: the response says so in a Retry-After header (429 and 503).
+  error(int status, std::string message, std::string code = "", int32_t retry_after_s = 0)
+      : std::runtime_error(std::move(message)), status_(status), code_(std::move(code)),
+        retry_after_s_(retry_after_s) {}
   int status() const { return status_; }
   const std::string& code() const { return code_; }
+  int32_t retry_after_s() const { return retry_after_s_; }
 
 private:
   int status_;
   std::string code_;
+  int32_t retry_after_s_;
 };
 
 // OpenAI's error "type" for a status: invalid_request_error, authentication_error, ...
@@ -58,11 +63,18 @@ struct context {
   const http_options& opts;
   // Shared: a background deployment may finish after the server is gone.
   std::shared_ptr<deploy_tracker> deploys = std::make_shared<deploy_tracker>();
-  std::atomic<int32_t> generations_running{0};
+  std::atomic<int32_t> generations_running{0}; // holding a slot: waiting for a place or generating
+  std::atomic<uint64_t> generations_rejected_total{0}; // answered 429: no slot, or the queue refused
   std::atomic<uint64_t> generations_total{0};
   std::atomic<uint64_t> tokens_generated_total{0};
   std::atomic<uint64_t> prompt_tokens_total{0};
 };
+
+// Whether the client of `req` has closed its connection, asked while its request waits in
+// line (before anything is written to it). httplib 0.11 gives a handler no way to see that: the
+// check finds the connection's socket among the process's descriptors by its two addresses (on
+// its first call) and looks for the end of its stream. The check lives no longer than `req`.
+std::function<bool()> client_gone_check(const httplib::Request& req);
 
 // Parses a JSON object body; throws error 400 naming what is wrong.
 json parse_object(const std::string& body);

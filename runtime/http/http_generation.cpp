@@ -5,6 +5,7 @@
 #include <random>
 
 #include "model/errors.hpp"
+#include "runtime/node/cluster_client.hpp"
 
 namespace llamps::http {
 
@@ -81,14 +82,24 @@ private:
 generation_slot::generation_slot(context& ctx) : ctx_(ctx) {
   if (++ctx_.generations_running > ctx_.opts.max_generations) {
     --ctx_.generations_running;
-    throw error(503, "busy: " + std::to_string(ctx_.opts.max_generations) +
-                         " generations are running; try again shortly", "server_busy");
+    ++ctx_.generations_rejected_total;
+    // Each request this server holds takes a thread: beyond them it refuses rather than
+    // letting requests pile up unseen in front of the queue.
+    throw error(429, "busy: this server already holds " + std::to_string(ctx_.opts.max_generations) +
+                         " requests (generating or waiting for a place); try again in 1 s",
+                "server_full", 1);
   }
 }
 
 generation_slot::~generation_slot() { --ctx_.generations_running; }
 
-std::shared_ptr<generation_slot> prepare(context& ctx, generation_job& job) {
+admitted_session::admitted_session(context& ctx, const session_options& options)
+    : slot_(ctx), ctx_(ctx), session_(ctx.client.open_session(options)) {}
+
+// Closing the session is also how a generation is cancelled: the session then fails it.
+admitted_session::~admitted_session() { ctx_.client.close_session(session_); }
+
+std::shared_ptr<admitted_session> prepare(context& ctx, generation_job& job, const std::function<bool()>& client_gone) {
   auto deployed = ctx.client.deployments();
   auto found = std::find_if(deployed.begin(), deployed.end(), [&](auto& d) { return d.model == job.model; });
   if (found == deployed.end())
@@ -96,25 +107,29 @@ std::shared_ptr<generation_slot> prepare(context& ctx, generation_job& job) {
                 "model_not_found");
   // max_new_tokens bounds the generation; steps only keeps it inside the context.
   job.order.steps = found->profile.n_ctx;
-  return std::make_shared<generation_slot>(ctx);
-}
-
-generation_outcome run_generation(context& ctx, const generation_job& job, const text_sink& on_text) {
-  text_stream stream(job.order.stop);
-  generation_outcome out;
-  bool client_gone = false;
   session_options so;
   so.model = job.model;
-  auto session = ctx.client.open_session(so);
-  // Closing the session is also how a generation is cancelled: the session then fails it.
-  struct closer {
-    cluster_client& client;
-    const session_actor& session;
-    ~closer() { client.close_session(session); }
-  } close_at_end{ctx.client, session};
+  so.queue_wait = ctx.opts.queue_wait;
+  auto admitted = std::make_shared<admitted_session>(ctx, so);
+  try {
+    ctx.client.admit(admitted->session(), nullptr, client_gone);
+  } catch (const cluster_busy& e) {
+    ++ctx.generations_rejected_total;
+    throw error(429, e.what(), e.kind() == failure_kind::queue_full ? "queue_full" : "queue_timeout",
+                std::max(1, e.retry_after_s()));
+  }
+  return admitted;
+}
+
+generation_outcome run_generation(context& ctx, const admitted_session& admitted, const generation_job& job,
+                                  const text_sink& on_text) {
+  text_stream stream(job.order.stop);
+  generation_outcome out;
+  bool gone = false;
+  const auto& session = admitted.session();
   auto deliver = [&](const std::string& text) {
-    if (!text.empty() && !client_gone && !on_text(text)) {
-      client_gone = true;
+    if (!text.empty() && !gone && !on_text(text)) {
+      gone = true;
       ctx.client.close_session(session);
     }
   };
@@ -130,7 +145,7 @@ generation_outcome run_generation(context& ctx, const generation_job& job, const
       deliver(stream.push(piece));
     });
   } catch (const std::exception&) {
-    if (client_gone)
+    if (gone)
       return out;
     throw;
   }

@@ -5,6 +5,7 @@
 #include <map>
 #include <sstream>
 
+#include "actors/cluster/admission_queue.hpp"
 #include "runtime/http/http_context.hpp"
 
 namespace llamps::http {
@@ -58,24 +59,54 @@ std::string range_labels(const std::string& host, const hosted_range& h) {
          label("blocks", std::to_string(h.first) + "-" + std::to_string(h.last - 1));
 }
 
+// One histogram's samples: `counts` per bucket (at or below each bound, then the rest) made
+// cumulative, +Inf with all `total`, the sum and the count.
+void histogram(exposition& m, const std::string& name, const std::string& labels, const std::vector<double>& bounds_s,
+               const std::vector<uint64_t>& counts, uint64_t total, double sum_s) {
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < bounds_s.size(); ++i) {
+    cumulative += i < counts.size() ? counts[i] : 0;
+    m.sample(name + "_bucket", labels + "," + label("le", number(bounds_s[i])), static_cast<double>(cumulative));
+  }
+  m.sample(name + "_bucket", labels + ",le=\"+Inf\"", static_cast<double>(total));
+  m.sample(name + "_sum", labels, sum_s);
+  m.sample(name + "_count", labels, static_cast<double>(total));
+}
+
 void latency_histograms(exposition& m, const std::vector<host_ref>& hosts) {
   m.family("llamps_step_latency_seconds", "histogram",
            "Forward time of one step on a block host, per hosted block range.");
-  auto& bounds = step_latency_bounds_us();
+  std::vector<double> bounds_s;
+  for (double us : step_latency_bounds_us())
+    bounds_s.push_back(us / 1e6);
   for (auto& host : hosts) {
     const hosted_range& h = host.range;
-    auto labels = range_labels(host.node_id, h);
-    uint64_t cumulative = 0;
-    for (size_t i = 0; i < bounds.size(); ++i) {
-      cumulative += i < h.latency_counts.size() ? h.latency_counts[i] : 0;
-      m.sample("llamps_step_latency_seconds_bucket", labels + "," + label("le", number(bounds[i] / 1e6)),
-               static_cast<double>(cumulative));
-    }
-    // The last count is the steps above every bound; +Inf holds them all.
-    m.sample("llamps_step_latency_seconds_bucket", labels + ",le=\"+Inf\"", static_cast<double>(h.steps));
-    m.sample("llamps_step_latency_seconds_sum", labels, h.latency_sum_us / 1e6);
-    m.sample("llamps_step_latency_seconds_count", labels, static_cast<double>(h.steps));
+    histogram(m, "llamps_step_latency_seconds", range_labels(host.node_id, h), bounds_s, h.latency_counts, h.steps,
+              h.latency_sum_us / 1e6);
   }
+}
+
+// The registry's admission queues, one set of series per model.
+void queue_metrics(exposition& m, const std::vector<queue_status>& queues) {
+  m.family("llamps_queue_depth", "gauge", "Session requests waiting in the model's admission queue.");
+  for (auto& q : queues)
+    m.sample("llamps_queue_depth", label("model", q.model), q.depth);
+  m.family("llamps_queue_wait_seconds", "histogram",
+           "Time admitted sessions waited in their model's queue (0 for those admitted at once).");
+  for (auto& q : queues)
+    histogram(m, "llamps_queue_wait_seconds", label("model", q.model), admission_queue::wait_bounds_s(),
+              q.wait_counts, q.admitted, q.wait_sum_s);
+  m.family("llamps_queue_rejected_total", "counter",
+           "Session requests the queue refused: full on arrival, or their deadline passed.");
+  for (auto& q : queues) {
+    m.sample("llamps_queue_rejected_total", label("model", q.model) + ",reason=\"full\"",
+             static_cast<double>(q.rejected_full));
+    m.sample("llamps_queue_rejected_total", label("model", q.model) + ",reason=\"deadline\"",
+             static_cast<double>(q.rejected_deadline));
+  }
+  m.family("llamps_queue_cancelled_total", "counter", "Session requests that left the queue: their client went away.");
+  for (auto& q : queues)
+    m.sample("llamps_queue_cancelled_total", label("model", q.model), static_cast<double>(q.cancelled));
 }
 
 // One gauge per node: the sum over the block ranges it hosts of `field`.
@@ -102,8 +133,12 @@ std::string render(context& ctx) {
   m.sample("llamps_prompt_tokens_total", "", static_cast<double>(ctx.prompt_tokens_total.load()));
   m.family("llamps_generations_total", "counter", "Generations this server finished.");
   m.sample("llamps_generations_total", "", static_cast<double>(ctx.generations_total.load()));
-  m.family("llamps_generations_running", "gauge", "Generations this server is running now.");
+  m.family("llamps_generations_running", "gauge",
+           "Generations this server holds now: running, or waiting in their model's queue.");
   m.sample("llamps_generations_running", "", ctx.generations_running.load());
+  m.family("llamps_generations_rejected_total", "counter",
+           "This server's requests answered 429: no free slot here, or the model's queue refused them.");
+  m.sample("llamps_generations_rejected_total", "", static_cast<double>(ctx.generations_rejected_total.load()));
   m.family("llamps_sessions_active", "gauge", "Sessions the registry knows (open, any client).");
   m.sample("llamps_sessions_active", "", static_cast<double>(sessions.size()));
   m.family("llamps_deployments", "gauge", "Models deployed on the cluster.");
@@ -124,6 +159,7 @@ std::string render(context& ctx) {
   per_host(m, hosts, "llamps_host_sessions", "Sessions holding KV caches on each host.",
            [](const hosted_range& h) { return h.sessions; });
   latency_histograms(m, hosts);
+  queue_metrics(m, ctx.client.queues());
   return m.text();
 }
 

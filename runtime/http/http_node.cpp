@@ -25,6 +25,7 @@ node_http::node_http(caf::actor_system& sys, registry_actor registry, const node
   http_options opts;
   opts.listen = config.http;
   opts.api_key = config.api_key;
+  opts.queue_wait = std::chrono::milliseconds(static_cast<int64_t>(config.queue_seconds * 1000));
   opts.node = role_of(config);
   server_ = std::make_unique<http_server>(*client_, opts);
   port_ = server_->start();
@@ -38,10 +39,11 @@ node_http::~node_http() {
 }
 
 http_options demo_http_options(const std::string& listen, const std::string& api_key,
-                               const std::string& model_path) {
+                               const std::string& model_path, std::chrono::milliseconds queue_wait) {
   http_options opts;
   opts.listen = listen;
   opts.api_key = api_key;
+  opts.queue_wait = queue_wait;
   opts.node.node_id = "demo";
   opts.node.role = "demo";
   opts.node.contributes = true;

@@ -26,8 +26,9 @@ private:
   uint16_t port_ = 0;
 };
 
-// The demo's options: its three in-process contributors, and its model for the page to offer.
+// The demo's options: its three in-process contributors, its model for the page to offer, and
+// how long its requests wait in line.
 http_options demo_http_options(const std::string& listen, const std::string& api_key,
-                               const std::string& model_path);
+                               const std::string& model_path, std::chrono::milliseconds queue_wait);
 
 } // namespace llamps

@@ -4,6 +4,8 @@
 // and http_page.cpp.
 #include "runtime/http/http_server.hpp"
 
+#include <sys/socket.h>
+
 #include <csignal>
 #include <cstdio>
 #include <thread>
@@ -45,6 +47,14 @@ std::string default_message(const httplib::Request& req, int status, size_t max_
   }
 }
 
+// Debian's compiled httplib listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG): a burst
+// of clients connecting at once, as many as the server may hold, would see resets before
+// their requests could even wait in line. Linux takes a second listen() as a new backlog.
+class listening_server : public httplib::Server {
+public:
+  void widen_backlog(int backlog) { ::listen(svr_sock_, backlog); }
+};
+
 } // namespace
 
 struct http_server::impl {
@@ -54,7 +64,7 @@ struct http_server::impl {
 
   http_options opts;
   http::context ctx;
-  httplib::Server server;
+  listening_server server;
   std::thread thread;
   std::shared_ptr<spdlog::logger> log = logger("http");
 };
@@ -77,17 +87,20 @@ void http_server::impl::configure() {
   server.set_exception_handler([this](const httplib::Request& req, httplib::Response& res,
                                       std::exception_ptr thrown) {
     int status = 500;
+    int32_t retry_after = 0;
     std::string message = "internal error", code;
     try {
       std::rethrow_exception(thrown);
     } catch (const http::error& e) {
-      status = e.status(), message = e.what(), code = e.code();
+      status = e.status(), message = e.what(), code = e.code(), retry_after = e.retry_after_s();
     } catch (const std::exception& e) {
       status = http::status_of_cluster_error(e.what()), message = e.what();
     } catch (...) {
     }
     if (status >= 500)
       log->warn("{} {}: {}", req.method, req.path, message);
+    if (retry_after > 0)
+      res.set_header("Retry-After", std::to_string(retry_after));
     http::send_json(res, http::error_body(status, message, code), status);
   });
   // Errors httplib produces itself (no route, body too large) get the same JSON shape.
@@ -121,6 +134,7 @@ uint16_t http_server::start() {
   int bound = port == 0 ? impl_->server.bind_to_any_port(host) : (impl_->server.bind_to_port(host, port) ? port : -1);
   if (bound <= 0)
     throw std::runtime_error("cannot listen on " + impl_->opts.listen + " (address in use or not local?)");
+  impl_->server.widen_backlog(std::max(128, impl_->opts.max_generations + 8));
   impl_->thread = std::thread([this] { impl_->server.listen_after_bind(); });
   return static_cast<uint16_t>(bound);
 }

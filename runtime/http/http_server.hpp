@@ -9,6 +9,7 @@
 //   GET  /metrics               Prometheus text format
 // Everything but the page needs `Authorization: Bearer KEY` when an API key is set.
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -35,7 +36,10 @@ struct http_options {
   size_t max_body_bytes = 1 << 20;       // larger request bodies get 413
   size_t max_prompt_bytes = 64 << 10;    // prompt text (chat: all messages) per request
   int32_t max_new_tokens = 4096;         // cap on max_tokens
-  int32_t max_generations = 16;          // concurrent generations; more get 503 busy
+  // Requests this server holds at once, generating or waiting in their model's queue (each
+  // holds a thread); more get 429 with Retry-After at once.
+  int32_t max_generations = 256;
+  std::chrono::milliseconds queue_wait{std::chrono::seconds(30)}; // the longest a request waits in line
   node_role_info node;
 };
 

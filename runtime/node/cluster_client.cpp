@@ -52,6 +52,10 @@ std::vector<session_info> cluster_client::sessions() {
   return ask<std::vector<session_info>>(registry_, std::chrono::seconds(10), sessions_atom::value);
 }
 
+std::vector<queue_status> cluster_client::queues() {
+  return ask<std::vector<queue_status>>(registry_, std::chrono::seconds(10), queue_atom::value);
+}
+
 std::vector<host_ref> cluster_client::live_hosts() {
   std::vector<host_ref> out;
   for (auto& d : deployments())
@@ -69,31 +73,81 @@ session_actor cluster_client::open_session(const session_options& opts) {
   return spawn_session(sys_, registry_, opts);
 }
 
+namespace {
+
+[[noreturn]] void throw_failure(const caf::error& e) {
+  auto kind = kind_of(e);
+  if (kind == failure_kind::queue_full || kind == failure_kind::queue_deadline)
+    throw cluster_busy(error_text(e), kind, retry_after_of(e));
+  throw std::runtime_error(error_text(e));
+}
+
+} // namespace
+
+std::vector<std::string> cluster_client::admit(const session_actor& session, const on_queued_fn& on_queued,
+                                               const std::function<bool()>& cancelled) {
+  caf::scoped_actor self{sys_};
+  // A plain send, as in generate: the queued notice arrives before the answer.
+  self->send(session, route_atom::value);
+  std::vector<std::string> route;
+  caf::error failure;
+  bool done = false;
+  while (!done) {
+    self->receive(
+        [&](queued_atom, int32_t position) {
+          if (on_queued)
+            on_queued(position);
+        },
+        [&](std::vector<std::string>& r) {
+          route = std::move(r);
+          done = true;
+        },
+        [&](caf::error& e) {
+          failure = std::move(e);
+          done = true;
+        },
+        caf::after(std::chrono::milliseconds(100)) >> [&] {
+          if (cancelled && cancelled()) {
+            close_session(session); // it leaves the queue: the registry watches the session
+            failure = make_llamps_error("the client went away while the session waited for a place");
+            done = true;
+          }
+        });
+  }
+  if (failure)
+    throw_failure(failure);
+  return route;
+}
+
 generation_report cluster_client::generate(const session_actor& session, generation_order order,
-                                           const on_token_fn& on_token) {
+                                           const on_token_fn& on_token, const on_queued_fn& on_queued) {
   caf::scoped_actor self{sys_};
   order.listener = caf::actor_cast<caf::actor>(self);
   // A plain send: the session's answer (report or error) comes back as an ordinary
   // message, so the token messages before it are handled as they arrive.
   self->send(session, generate_atom::value, std::move(order));
   generation_report report;
-  std::string failure;
+  caf::error failure;
   bool done = false;
   self->receive_while([&] { return !done; })(
       [&](token_atom, uint64_t, int32_t token, const std::string& piece) {
         if (on_token)
           on_token(token, piece);
       },
+      [&](queued_atom, int32_t position) {
+        if (on_queued)
+          on_queued(position);
+      },
       [&](generation_report& r) {
         report = std::move(r);
         done = true;
       },
       [&](caf::error& e) {
-        failure = error_text(e);
+        failure = std::move(e);
         done = true;
       });
-  if (!failure.empty())
-    throw std::runtime_error(failure);
+  if (failure)
+    throw_failure(failure);
   return report;
 }
 

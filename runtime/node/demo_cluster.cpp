@@ -6,10 +6,10 @@
 
 namespace llamps {
 
-demo_cluster::demo_cluster(const model_profile& model, int32_t sessions)
+demo_cluster::demo_cluster(const model_profile& model, int32_t sessions, const registry_options& registry)
     : system_(std::make_unique<caf::actor_system>(config_)) {
   auto& sys = *system_;
-  registry_ = spawn_registry(sys, registry_options{});
+  registry_ = spawn_registry(sys, registry);
   // What one block needs: weights plus KV for `sessions` full contexts. Each server offers a
   // fraction of the model (so the plan needs all three), and at least a block and a bit.
   const double block_need = double(model.block_bytes + model.kv_bytes_per_token_per_block *

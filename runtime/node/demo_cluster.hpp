@@ -16,8 +16,9 @@ class demo_cluster {
 public:
   // Sizes the three contributors' shares from the model so that no two of them can hold it:
   // the plan must spread it over all three. One of them has no local copy of the file and
-  // pulls its blocks from the deployer, as a machine without the file would.
-  explicit demo_cluster(const model_profile& model, int32_t sessions = 4);
+  // pulls its blocks from the deployer, as a machine without the file would. `registry`: its
+  // queue limits.
+  explicit demo_cluster(const model_profile& model, int32_t sessions = 4, const registry_options& registry = {});
   ~demo_cluster();
 
   cluster_client& client() { return *client_; }

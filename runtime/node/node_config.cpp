@@ -32,6 +32,8 @@ po::options_description node_options(node_config& c) {
     ("session-idle-seconds", po::value(&c.session_idle_seconds)->default_value(c.session_idle_seconds, "600"), "a block host frees the caches of a session idle this long")
     ("drain-seconds", po::value(&c.drain_seconds)->default_value(c.drain_seconds, "60"), "when the node drains (SIGTERM, or a share that no longer holds its blocks), how long the sessions in flight may take before the blocks are released")
     ("state-file", po::value(&c.state_file), "registry: file that keeps the deployments across a restart")
+    ("queue-seconds", po::value(&c.queue_seconds)->default_value(c.queue_seconds, "30"), "registry: a new session whose model's hosts are all full waits in the model's queue this long at most, then is refused (HTTP 429); 0 = refuse at once. Also how long this node's HTTP requests wait")
+    ("queue-length", po::value(&c.queue_length)->default_value(c.queue_length), "registry: sessions that may wait in one model's queue (the one being admitted included); more are refused at once (HTTP 429)")
     ("http", po::value(&c.http), "serve the web page and HTTP API on HOST:PORT")
     ("api-key", po::value(&c.api_key), "require 'Authorization: Bearer KEY' on the HTTP API")
     ("log-level", po::value(&c.log_level)->default_value(c.log_level), "trace, debug, info, warn, error, off")
@@ -65,6 +67,10 @@ void validate(const node_config& c) {
     throw po::error("session-idle-seconds must be between 0.1 and 86400");
   if (!(c.drain_seconds >= 0 && c.drain_seconds <= 86400))
     throw po::error("drain-seconds must be between 0 and 86400");
+  if (!(c.queue_seconds >= 0 && c.queue_seconds <= 86400))
+    throw po::error("queue-seconds must be between 0 and 86400");
+  if (c.queue_length < 1 || c.queue_length > 1000000)
+    throw po::error("queue-length must be between 1 and 1000000");
   bool any_tls = !c.tls_ca.empty() || !c.tls_cert.empty() || !c.tls_key.empty();
   if (any_tls && (c.tls_ca.empty() || c.tls_cert.empty() || c.tls_key.empty()))
     throw po::error("TLS needs all three of tls-ca, tls-cert and tls-key");

@@ -24,6 +24,8 @@ struct node_config {
   double session_idle_seconds = 600; // a block host frees a session idle this long
   double drain_seconds = 60;         // on SIGTERM or a smaller share, how long sessions in flight may take
   std::string state_file;            // registry: deployments survive a restart
+  double queue_seconds = 30;         // registry: the longest a session waits for a place (HTTP too)
+  int queue_length = 256;            // registry: sessions waiting per model at most
   std::string http;                 // HOST:PORT for the web page and API ("" = none)
   std::string api_key;
   std::string log_level = "info";

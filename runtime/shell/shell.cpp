@@ -29,7 +29,8 @@ const char* help_text = R"(commands:
   deployments                       deployed models and which server hosts which blocks
   undeploy MODEL                    unload a model (its name or its path)
   generate [--model NAME] [--steps N] [--temperature T] [--top-p P] [--seed S] [--ids] PROMPT
-                                    generate text through the block hosts
+                                    generate text through the block hosts (while the model is at
+                                    capacity it waits in line, and says so)
   chat [--model NAME] [--temperature T] [--steps N] [--chat-template NAME] [--system TEXT] [--stats]
                                     a conversation: each line is a turn, an empty line ends it;
                                     answers of at most N tokens (256), in the model's chat template
@@ -37,7 +38,8 @@ const char* help_text = R"(commands:
   sessions                          sessions the registry knows
   hosts                             every block host's live figures: sessions, KV bytes, steps
   load --sessions N [--steps S] [--temperature T] [--ids] [--prompts-file F] PROMPT
-                                    N concurrent sessions (prompts of F cycled), one summary line
+                                    N concurrent sessions (prompts of F cycled), one summary line;
+                                    those beyond the model's capacity wait in line
   help                              this text
   quit                              leave the shell
 )";
@@ -91,8 +93,15 @@ plan_request plan_request_from(const std::vector<std::string>& args, const char*
 
 } // namespace
 
-shell::shell(cluster_client& client, std::ostream& out, std::ostream& err)
-    : client_(client), out_(out), err_(err) {}
+shell::shell(cluster_client& client, std::ostream& out, std::ostream& err, std::chrono::milliseconds queue_wait)
+    : client_(client), out_(out), err_(err), queue_wait_(queue_wait) {}
+
+session_options shell::session_for(const std::string& model) const {
+  session_options so;
+  so.model = model;
+  so.queue_wait = queue_wait_;
+  return so;
+}
 
 void shell::help() { out_ << help_text; }
 
@@ -150,11 +159,14 @@ void shell::generate(const std::vector<std::string>& args) {
   auto vars = parse_shell_args(args, o, "generate", "prompt");
   order.prompt = join_words(words);
   check_generation(to_request(order));
-  session_options so;
-  so.model = pick_model(model);
+  auto so = session_for(pick_model(model));
   auto session = client_.open_session(so);
   try {
-    auto report = client_.generate(session, order, [&](int32_t, const std::string& piece) { out_ << piece << std::flush; });
+    auto report = client_.generate(
+        session, order, [&](int32_t, const std::string& piece) { out_ << piece << std::flush; },
+        [&](int32_t position) {
+          err_ << "queued: model " << so.model << " is at capacity; waiting in line, place " << position << std::endl;
+        });
     out_ << "\n";
     if (interactive_)
       out_ << "[" << report.generated_tokens << " tokens, "
@@ -191,8 +203,7 @@ void shell::chat(const std::vector<std::string>& args) {
     choose_chat_template(order.chat_template, ""); // an unknown name fails before the chat starts
   if (!system.empty())
     order.messages.push_back({"system", system});
-  session_options so;
-  so.model = pick_model(model);
+  auto so = session_for(pick_model(model));
   auto session = client_.open_session(so);
   out_ << "chat with " << so.model << ": type a line, an empty line ends the chat\n";
   std::string line;

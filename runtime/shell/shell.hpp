@@ -2,6 +2,7 @@
 // The interactive session shell: one command per line against a cluster. On a terminal it
 // edits lines and keeps history; otherwise it reads stdin line by line and prints plain
 // output, so scripts can drive it.
+#include <chrono>
 #include <iosfwd>
 #include <string>
 
@@ -11,7 +12,9 @@ namespace llamps {
 
 class shell {
 public:
-  shell(cluster_client& client, std::ostream& out, std::ostream& err);
+  // queue_wait: the longest its sessions wait in their model's queue for a place.
+  shell(cluster_client& client, std::ostream& out, std::ostream& err,
+        std::chrono::milliseconds queue_wait = session_options{}.queue_wait);
   // Runs one command line. Returns false when the shell should end (quit).
   bool run_line(const std::string& line);
   // Reads lines (readline on a terminal) until quit or end of input. Returns the exit code:
@@ -31,10 +34,12 @@ private:
   void hosts();                                      // runtime/shell/shell_load.cpp
   void help();
   std::string pick_model(const std::string& given);
+  session_options session_for(const std::string& model) const; // the options of its sessions
 
   cluster_client& client_;
   std::ostream& out_;
   std::ostream& err_;
+  std::chrono::milliseconds queue_wait_;
   bool interactive_ = false;
   bool last_failed_ = false;
   int failures_ = 0;

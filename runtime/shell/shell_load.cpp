@@ -53,14 +53,14 @@ void shell::load(const std::vector<std::string>& args) {
   }
   if (prompts.empty())
     throw std::runtime_error("load: " + prompts_file + " holds no prompts");
-  session_options so;
-  so.model = pick_model(model);
+  auto so = session_for(pick_model(model));
 
   // One thread per session: each blocks in its own generation, as separate clients would.
   std::mutex print;
   std::atomic<int> completed{0};
   std::atomic<int64_t> tokens{0};
   std::atomic<int> recoveries{0};
+  std::atomic<int> queued{0};
   const bool ids = vars.count("ids") > 0;
   auto started = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
@@ -70,7 +70,11 @@ void shell::load(const std::vector<std::string>& args) {
       mine.prompt = prompts[i % prompts.size()];
       auto session = client_.open_session(so);
       try {
-        auto report = client_.generate(session, mine, nullptr);
+        auto report = client_.generate(session, mine, nullptr, [&, i](int32_t position) {
+          ++queued;
+          std::lock_guard<std::mutex> lock(print);
+          err_ << "queued: session " << i << " waits in line, place " << position << "\n";
+        });
         ++completed;
         tokens += report.generated_tokens;
         recoveries += report.recoveries;
@@ -88,7 +92,7 @@ void shell::load(const std::vector<std::string>& args) {
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   out_ << "load: " << sessions << " sessions, " << completed << " completed, " << sessions - completed
        << " failed, " << tokens << " tokens in " << static_cast<int>(seconds * 1000) << " ms, "
-       << recoveries << " recoveries (re-routing)\n";
+       << recoveries << " recoveries (re-routing), " << queued << " waited in line\n";
   if (completed != sessions)
     throw std::runtime_error("load: " + std::to_string(sessions - completed) + " sessions failed");
 }

@@ -146,7 +146,7 @@ using wire_types =
               deploy_status, activations, step_result, step_request, generation_order,
               generation_report, session_info, host_ref, deployment, session_route,
               std::vector<host_ref>, std::vector<char>, std::vector<std::string>,
-              std::map<std::string, std::string>>;
+              std::map<std::string, std::string>, queue_status, std::vector<queue_status>>;
 
 template <class T>
 std::vector<char> encode(const T& x) {
@@ -178,6 +178,7 @@ void write_seeds(const std::string& dir) {
   write(13, "step_result", encode(step_result{42, 3, a}));
   write(14, "step_request", encode(step));
   write(15, "generation_order", encode(generation_order{}));
+  write(25, "queue_status", encode(queue_status{"m", 3, 10, 1, 2, 1, {4, 3, 2, 1}, 1.5}));
 }
 
 } // namespace

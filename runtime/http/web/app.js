@@ -338,7 +338,9 @@ async function loadDeployments() {
   if (list.some((d) => d.model === chosen)) select.value = chosen;
   $('deployments').replaceChildren(...(list.length ? list.map((d) => el('div', { class: 'deployment' },
     el('b', {}, d.model), ` ${d.n_blocks} blocks, ${d.replicas} replica${d.replicas > 1 ? 's' : ''}: `,
-    d.hosts.map((h) => `${h.node_id} [${blocks(h.first, h.last)}]`).join(' · '))) : ['none']));
+    d.hosts.map((h) => `${h.node_id} [${blocks(h.first, h.last)}]`).join(' · '),
+    el('span', { class: 'muted' }, ` · ${d.sessions} session${d.sessions === 1 ? '' : 's'}, ${d.queued} waiting in line`)))
+    : ['none']));
   $('generate-button').disabled = !list.length || !!state.generation;
 }
 
