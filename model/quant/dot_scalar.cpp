@@ -228,7 +228,7 @@ float dot256(const uint8_t* w, const uint8_t* x, int64_t n) {
   return s;
 }
 
-// dot.hpp's q4_0_x8: the stored nibbles less 8, each block's sum whole.
+// dot.hpp's q4_0_x8: each block's integer sum whole.
 void q4_0_x8(const uint8_t* w, size_t row_bytes, const uint8_t* x, size_t stride, int nx,
              int64_t n, float* out) {
   constexpr int wbytes = block32_bytes(tensor_type::q4_0), xbytes = q8_32_bytes(false);
@@ -240,11 +240,9 @@ void q4_0_x8(const uint8_t* w, size_t row_bytes, const uint8_t* x, size_t stride
       for (int64_t b = 0; b < n / 32; ++b) {
         const uint8_t* wb = wr + b * wbytes;
         const uint8_t* xb = xr + b * xbytes;
-        const int8_t* q = q8_values(xb, q8_32_values(false));
-        int isum = 0;
-        for (int k = 0; k < 16; ++k)
-          isum += ((wb[2 + k] & 0x0F) - 8) * q[k] + ((wb[2 + k] >> 4) - 8) * q[k + 16];
-        acc = std::fma(float(isum), load_half(wb) * load_f32(xb), acc);
+        const block32 u = unpack32<tensor_type::q4_0>(wb);
+        const int isum = dot_i8(u.q, q8_values(xb, q8_32_values(false)), 32);
+        acc = std::fma(float(isum), u.d * load_f32(xb), acc);
       }
       out[i * q4_0_x8_rows + j] = acc;
     }
