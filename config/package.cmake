@@ -3,6 +3,8 @@
 # from the top CMakeLists.txt.
 
 install(TARGETS llamps RUNTIME DESTINATION bin)
+# `llamps bench`'s roofline probes (libtorch), opened from ../lib/llamps/ beside bin/.
+install(TARGETS llamps_torch_probes LIBRARY DESTINATION lib/llamps)
 install(FILES ${CMAKE_SOURCE_DIR}/config/contributor.ini DESTINATION /etc/llamps RENAME node.ini)
 install(FILES ${CMAKE_SOURCE_DIR}/config/registry.ini DESTINATION /etc/llamps)
 install(FILES ${CMAKE_SOURCE_DIR}/config/systemd/llamps-node.service
@@ -33,8 +35,8 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT) # llamps_<version>_<arch>.deb
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_STRIP_FILES ON)
 # The libraries it links, as dpkg-shlibdeps finds their packages; OpenBLAS by name, because
-# libtorch reaches it only through libblas.so.3, which the ~10x slower reference BLAS also
-# provides.
+# libtorch (the probes' plugin) reaches it only through libblas.so.3, which the ~10x slower
+# reference BLAS also provides.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "libopenblas0-openmp | libopenblas0, adduser")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA

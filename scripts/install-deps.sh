@@ -9,7 +9,7 @@ packages=(
   dpkg-dev adduser                # the Debian package: dpkg-shlibdeps computes its dependencies
   libcaf-dev                      # C++ Actor Framework 0.17 (core, io, openssl)
   libtorch-dev                    # libtorch 1.13 CPU
-  libopenblas0-openmp             # fast BLAS for libtorch (the reference BLAS is ~40x slower)
+  libopenblas0-openmp             # fast BLAS for libtorch, bench's probes (the reference BLAS is ~10x slower)
   libspdlog-dev libboost-program-options-dev catch2
   nlohmann-json3-dev libcpp-httplib-dev libssl-dev openssl
   libreadline-dev                 # line editing and history in `llamps shell`

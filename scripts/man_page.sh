@@ -6,8 +6,6 @@ set -euo pipefail
 llamps=$1 version=$2
 # roff: a leading dot or quote would start a request, a backslash an escape.
 quote() { sed -e 's/\\/\\e/g' -e "s/^\([.']\)/\\\\\&\1/"; }
-# A node never runs a model for --help; the OpenMP re-exec guard needs no extra process.
-export OMP_WAIT_POLICY=PASSIVE
 cat <<ROFF
 .TH LLAMPS 1 "" "llamps $version" "User Commands"
 .SH NAME

@@ -1,4 +1,4 @@
-// The libtorch compute: the oracle ids through the generator, prefill vs one token at a time,
+// The decoder's compute: the oracle ids through the generator, prefill vs one token at a time,
 // batched vs unbatched, rewind, KV budget and accounting, and split stacks chained.
 #include <catch2/catch.hpp>
 

@@ -254,8 +254,7 @@ hosted_range load(host_pointer self, load_order order, const deployer_actor& dep
 
 block_host_actor::behavior_type block_host(host_pointer self, block_host_options options) {
   self->state.options = std::move(options);
-  // OpenMP settings are per thread, and this actor has a thread of its own: set them here
-  // (0 = every core), not inherited from whatever thread spawned it.
+  // The compute team's size (0 = every core), as this host's options say.
   set_compute_threads(self->state.options.compute_threads);
   // Its thread and the compute workers it starts (which inherit both) yield to the owner's
   // work and stay on the shared cores.

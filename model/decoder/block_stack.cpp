@@ -1,15 +1,14 @@
 // Transformer blocks [first, last) with per-session KV caches: the forward pass of llama2.c's
-// run.c. The matrix products run on the weights in their file types (kernels::linear: the
-// quantised kernels, or OpenBLAS for F32); the small per-row work (norms, RoPE, softmax,
-// SwiGLU) is plain loops, where a torch op would cost more in dispatch than in arithmetic on
-// a small model.
+// run.c. The matrix products run on the weights in their file types (kernels::linear, the
+// kernels of model/quant/ for every type, F32 included); the per-row work (norms, RoPE,
+// softmax, SwiGLU) is plain loops over row_matrix buffers.
 #include "model/decoder/block_stack.hpp"
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <map>
-#include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -27,11 +26,11 @@ namespace {
 // one row of gate_up: a fused file (Phi-3) has one matrix for each row, a split one (Llama,
 // Qwen2) several whose types may differ (llama-quantize's mixes give attn_v more bits).
 struct block_weights {
-  at::Tensor attn_norm;                      // [n_embd]
+  std::vector<float> attn_norm;              // [n_embd]
   std::vector<quant::weight_matrix> qkv;     // attn_qkv, or attn_q, attn_k, attn_v
-  at::Tensor qkv_bias;                       // [n_embd + 2 kv_dim], or undefined
+  std::vector<float> qkv_bias;               // [n_embd + 2 kv_dim], or empty
   quant::weight_matrix wo;
-  at::Tensor ffn_norm;                       // [n_embd]
+  std::vector<float> ffn_norm;               // [n_embd]
   std::vector<quant::weight_matrix> gate_up; // ffn_up (gate and up), or ffn_gate, ffn_up
   quant::weight_matrix wdown;
 };
@@ -39,10 +38,10 @@ struct block_weights {
 // A session's K and V for all local blocks in one allocation: [blocks, 2, n_head_kv, capacity,
 // head_dim]. Each head's keys are contiguous, so attention reads them as one matrix.
 struct session_cache {
-  at::Tensor kv;      // F32, or F16 (kv_type::f16) kept as raw half-precision bits
-  int32_t length = 0; // tokens cached
-  int32_t capacity() const { return kv.defined() ? static_cast<int32_t>(kv.size(3)) : 0; }
-  uint64_t bytes() const { return kv.defined() ? uint64_t(kv.numel()) * kv.element_size() : 0; }
+  std::unique_ptr<uint8_t[]> kv; // values of the cache's type (F16 as raw half-precision bits)
+  int32_t capacity = 0;          // tokens it has room for
+  int32_t length = 0;            // tokens cached
+  uint64_t bytes = 0;
 };
 
 // Rows [row, row + n) of the batch belong to one session at positions pos..pos+n-1.
@@ -67,7 +66,7 @@ struct block_stack::impl {
   uint64_t kv_in_use = 0;
   uint64_t weight_bytes = 0;
   std::vector<block_weights> blocks;
-  at::Tensor rope_cos, rope_sin; // [n_ctx, n_rot / 2]
+  std::vector<float> rope_cos, rope_sin; // [n_ctx, n_rot / 2]
   float query_scale = 1, score_scale = 1; // 1/sqrt(head_dim) on one of them (cfg.scale_queries)
   std::unordered_map<session_id, session_cache> sessions;
   bool profiling = false;
@@ -94,10 +93,9 @@ struct block_stack::impl {
         return m;
       };
       auto vector = [&](const char* kind) {
-        at::Tensor t = at::empty({int64_t(spec.at(kind).dims[0])});
-        kernels::load_tensor(f, spec.at(kind).name, spec.at(kind).dims, t);
-        weight_bytes += uint64_t(t.numel()) * sizeof(float);
-        return t;
+        std::vector<float> v = kernels::load_vector(f, spec.at(kind).name, spec.at(kind).dims);
+        weight_bytes += uint64_t(v.size()) * sizeof(float);
+        return v;
       };
       block_weights w;
       w.attn_norm = vector("attn_norm.weight");
@@ -107,7 +105,10 @@ struct block_stack::impl {
         for (const char* kind : {"attn_q.weight", "attn_k.weight", "attn_v.weight"})
           w.qkv.push_back(matrix(kind));
       if (has("attn_q.bias"))
-        w.qkv_bias = at::cat({vector("attn_q.bias"), vector("attn_k.bias"), vector("attn_v.bias")});
+        for (const char* kind : {"attn_q.bias", "attn_k.bias", "attn_v.bias"}) {
+          std::vector<float> bias = vector(kind);
+          w.qkv_bias.insert(w.qkv_bias.end(), bias.begin(), bias.end());
+        }
       w.wo = matrix("attn_output.weight");
       w.ffn_norm = vector("ffn_norm.weight");
       if (has("ffn_gate.weight"))
@@ -128,15 +129,13 @@ struct block_stack::impl {
     const int half = cfg.n_rot / 2;
     std::vector<float> factor(size_t(half), 1.f);
     for (const tensor_spec& t : shared_block_tensors(cfg)) {
-      at::Tensor factors = at::empty({half});
-      kernels::load_tensor(f, t.name, t.dims, factors);
-      std::copy(factors.data_ptr<float>(), factors.data_ptr<float>() + half, factor.begin());
+      factor = kernels::load_vector(f, t.name, t.dims);
       weight_bytes += uint64_t(half) * sizeof(float);
     }
-    rope_cos = at::empty({cfg.n_ctx, half});
-    rope_sin = at::empty({cfg.n_ctx, half});
-    float* c = rope_cos.data_ptr<float>();
-    float* s = rope_sin.data_ptr<float>();
+    rope_cos.resize(size_t(cfg.n_ctx) * half);
+    rope_sin.resize(size_t(cfg.n_ctx) * half);
+    float* c = rope_cos.data();
+    float* s = rope_sin.data();
     const float theta_scale = std::pow(cfg.rope_base, -2.0f / float(cfg.n_rot));
     for (int p = 0; p < cfg.n_ctx; ++p) {
       float theta = float(p);
@@ -176,10 +175,10 @@ struct block_stack::impl {
   // Makes room for `needed` tokens, growing the capacity geometrically so a decode step
   // rarely copies the cache, and within the budget.
   void reserve(session_id s, session_cache* c, int32_t needed) {
-    int32_t cap = c ? c->capacity() : 0;
+    int32_t cap = c ? c->capacity : 0;
     if (needed <= cap)
       return;
-    const uint64_t old_bytes = c ? c->bytes() : 0;
+    const uint64_t old_bytes = c ? c->bytes : 0;
     const uint64_t per_token = uint64_t(blocks.size()) * kv_bytes_per_token_per_block(cfg.kv_dim(), kv);
     auto fits = [&](int32_t tokens) {
       return budget == 0 || kv_in_use - old_bytes + per_token * tokens <= budget;
@@ -192,28 +191,41 @@ struct block_stack::impl {
                         std::to_string(per_token * needed - old_bytes) + " more bytes for " +
                         std::to_string(needed) + " tokens; " + std::to_string(kv_in_use) +
                         " of " + std::to_string(budget) + " bytes in use");
-    const int64_t L = int64_t(blocks.size()), H = cfg.n_head_kv, D = cfg.head_dim();
-    at::Tensor cache = at::empty({L, 2, H, want, D}, kv == kv_type::f16 ? at::kShort : at::kFloat);
+    // [blocks, 2, n_head_kv, capacity, head_dim]: the cached tokens of each (block, K or V,
+    // head) plane move to the start of the same plane of the larger cache.
+    const size_t planes = blocks.size() * 2 * size_t(cfg.n_head_kv);
+    const size_t token_bytes = size_t(cfg.head_dim()) * kv_value_bytes(kv);
+    auto grown = std::make_unique<uint8_t[]>(planes * size_t(want) * token_bytes);
     if (c && c->length > 0)
-      cache.narrow(3, 0, c->length).copy_(c->kv.narrow(3, 0, c->length));
+      for (size_t i = 0; i < planes; ++i)
+        std::memcpy(grown.get() + i * size_t(want) * token_bytes,
+                    c->kv.get() + i * size_t(cap) * token_bytes, size_t(c->length) * token_bytes);
     session_cache& dst = sessions[s];
-    dst.kv = std::move(cache);
-    kv_in_use += dst.bytes() - old_bytes;
+    dst.kv = std::move(grown);
+    dst.capacity = want;
+    dst.bytes = planes * size_t(want) * token_bytes;
+    kv_in_use += dst.bytes - old_bytes;
+  }
+
+  // The cache's [n_head_kv, capacity, head_dim] keys (which = 0) or values (1) of local block blk.
+  uint8_t* cache_plane(const session_cache& c, int blk, int which) const {
+    const size_t plane = size_t(cfg.n_head_kv) * size_t(c.capacity) * size_t(cfg.head_dim()) * kv_value_bytes(kv);
+    return c.kv.get() + (size_t(blk) * 2 + size_t(which)) * plane;
   }
 
   // Applies RoPE to the Q and K heads of the segment's rows of qkv and stores K and V in the
   // cache at their positions; the rotated queries go to q as [n_head_kv, n, group, head_dim]
   // so that all query heads sharing a KV head form one matrix for the score product.
-  void rope_and_store(const segment& sg, int blk, const at::Tensor& qkv, at::Tensor& q) {
+  void rope_and_store(const segment& sg, int blk, const kernels::row_matrix& qkv, kernels::row_matrix& q) {
     const int H = cfg.n_head_kv, D = cfg.head_dim(), G = cfg.n_head / H, R = cfg.n_rot / 2;
-    const int64_t cap = sg.cache->capacity();
-    const float* in = qkv.data_ptr<float>() + sg.row * qkv.size(1);
-    float* qo = q.data_ptr<float>();
+    const int64_t cap = sg.cache->capacity;
+    const float* in = qkv.row(sg.row);
+    float* qo = q.data();
     // Pair i is (2i, 2i+1) or (i, i + R), as cfg.rope says.
     const int stride = cfg.rope == rope_pairs::adjacent ? 2 : 1, other = cfg.rope == rope_pairs::adjacent ? 1 : R;
     auto rotate = [&](const float* x, float* out, int32_t p, float scale) {
-      const float* c = rope_cos.data_ptr<float>() + int64_t(p) * R;
-      const float* s = rope_sin.data_ptr<float>() + int64_t(p) * R;
+      const float* c = rope_cos.data() + int64_t(p) * R;
+      const float* s = rope_sin.data() + int64_t(p) * R;
       for (int i = 0; i < R; ++i) {
         const int a = i * stride, b = a + other;
         float x0 = x[a], x1 = x[b];
@@ -228,15 +240,16 @@ struct block_stack::impl {
     // K and V go to the cache in its type (F16: rounded to nearest even, as llama.cpp's copy).
     std::vector<float> key(static_cast<size_t>(D));
     auto store = [&](int which, int64_t at, const float* x) {
+      uint8_t* plane = cache_plane(*sg.cache, blk, which);
       if (kv == kv_type::f32) {
-        std::copy(x, x + D, sg.cache->kv[blk][which].data_ptr<float>() + at);
+        std::copy(x, x + D, reinterpret_cast<float*>(plane) + at);
         return;
       }
-      auto* out = reinterpret_cast<uint16_t*>(sg.cache->kv[blk][which].data_ptr<int16_t>()) + at;
+      auto* out = reinterpret_cast<uint16_t*>(plane) + at;
       for (int d = 0; d < D; ++d)
         out[d] = gguf::f32_to_fp16(x[d]);
     };
-    for (int32_t t = 0; t < sg.n; ++t, in += qkv.size(1)) {
+    for (int32_t t = 0; t < sg.n; ++t, in += qkv.cols) {
       const int32_t p = sg.pos + t;
       for (int h = 0; h < H; ++h) {
         for (int g = 0; g < G; ++g)
@@ -254,19 +267,18 @@ struct block_stack::impl {
   // find_weighted_sum; the softmax's eights in float, their total in double), so that a
   // quantised model's activations round as llama.cpp's do. Plain loops otherwise: a decode
   // row's attention is a few thousand multiply-adds, far less than the dispatch of batched
-  // matrix products costs (measured: 30 us per block with at::bmm); long prompts spread the
-  // rows over the threads.
-  void attention(const segment& sg, int blk, const at::Tensor& qkv, at::Tensor& attn) {
+  // matrix products costs; long prompts spread the rows over the threads.
+  void attention(const segment& sg, int blk, const kernels::row_matrix& qkv, kernels::row_matrix& attn) {
     const int64_t H = cfg.n_head_kv, D = cfg.head_dim(), G = cfg.n_head / H, T = sg.pos + sg.n;
-    const int64_t cap = sg.cache->capacity(), rows = H * sg.n * G;
-    at::Tensor q = at::empty({H, sg.n * G, D});
+    const int64_t cap = sg.cache->capacity, rows = H * sg.n * G;
+    kernels::row_matrix q(rows, D); // [H, n * G, D]
     rope_and_store(sg, blk, qkv, q);
-    const float* qp = q.data_ptr<float>();
+    const float* qp = q.data();
     const bool half = kv == kv_type::f16;
     const size_t value_bytes = kv_value_bytes(kv);
-    const auto* keys = static_cast<const uint8_t*>(sg.cache->kv[blk][0].data_ptr());   // [H, cap, D]
-    const auto* values = static_cast<const uint8_t*>(sg.cache->kv[blk][1].data_ptr()); // [H, cap, D]
-    float* out = attn.data_ptr<float>();
+    const uint8_t* keys = cache_plane(*sg.cache, blk, 0);   // [H, cap, D]
+    const uint8_t* values = cache_plane(*sg.cache, blk, 1); // [H, cap, D]
+    float* out = attn.data();
     const float scale = score_scale;
     // Keys more than n_swa positions back are masked out (sliding-window attention); they
     // still take their place in the sums, as llama.cpp's -inf mask does.
@@ -323,14 +335,12 @@ struct block_stack::impl {
 
   // The blocks over a batch of rows x [rows, n_embd] (updated in place), each segment of rows
   // attending within its own session.
-  void run(at::Tensor& x, const std::vector<segment>& segs) {
-    const int64_t rows = x.size(0);
+  void run(kernels::row_matrix& x, const std::vector<segment>& segs) {
+    const int64_t rows = x.rows;
     const quant::row_kind kind = segs.size() == 1 ? quant::row_kind::positions : quant::row_kind::sessions;
-    at::Tensor xb = at::empty_like(x);
-    at::Tensor qkv = at::empty({rows, cfg.n_embd + 2 * cfg.kv_dim()});
-    at::Tensor attn = at::empty_like(x);
-    at::Tensor gate_up = at::empty({rows, 2 * cfg.n_ff});
-    at::Tensor h = at::empty({rows, cfg.n_ff});
+    kernels::row_matrix xb(rows, x.cols), attn(rows, x.cols);
+    kernels::row_matrix qkv(rows, cfg.n_embd + 2 * cfg.kv_dim());
+    kernels::row_matrix gate_up(rows, 2 * cfg.n_ff), h(rows, cfg.n_ff);
     for (size_t b = 0; b < blocks.size(); ++b) {
       const block_weights& w = blocks[b];
       double t0 = tick();
@@ -338,7 +348,7 @@ struct block_stack::impl {
       charge(&forward_profile::other_seconds, t0);
       t0 = tick();
       linear_side_by_side(qkv, xb, w.qkv, kind);
-      if (w.qkv_bias.defined())
+      if (!w.qkv_bias.empty())
         add_row_vector(qkv, w.qkv_bias);
       charge(&forward_profile::matmul_seconds, t0);
       t0 = tick();
@@ -366,7 +376,7 @@ struct block_stack::impl {
   }
 
   // y = x·Wᵀ for matrices whose outputs lie side by side in each row of y.
-  static void linear_side_by_side(at::Tensor& y, const at::Tensor& x,
+  static void linear_side_by_side(kernels::row_matrix& y, const kernels::row_matrix& x,
                                   const std::vector<quant::weight_matrix>& ms, quant::row_kind kind) {
     int64_t col = 0;
     for (const quant::weight_matrix& m : ms) {
@@ -376,20 +386,19 @@ struct block_stack::impl {
   }
 
   // Adds bias to every row of y.
-  static void add_row_vector(at::Tensor& y, const at::Tensor& bias) {
-    const int64_t rows = y.size(0), cols = y.size(1);
-    float* out = y.data_ptr<float>();
-    const float* b = bias.data_ptr<float>();
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t i = 0; i < cols; ++i)
-        out[r * cols + i] += b[i];
+  static void add_row_vector(kernels::row_matrix& y, const std::vector<float>& bias) {
+    for (int64_t r = 0; r < y.rows; ++r) {
+      float* out = y.row(r);
+      for (int64_t i = 0; i < y.cols; ++i)
+        out[i] += bias[size_t(i)];
+    }
   }
 
   // h = silu(gate) * up, with gate and up side by side in each row of gate_up.
-  void swiglu(at::Tensor& h, const at::Tensor& gate_up) {
-    const int64_t rows = h.size(0), ff = h.size(1);
-    const float* gu = gate_up.data_ptr<float>();
-    float* out = h.data_ptr<float>();
+  void swiglu(kernels::row_matrix& h, const kernels::row_matrix& gate_up) {
+    const int64_t rows = h.rows, ff = h.cols;
+    const float* gu = gate_up.data();
+    float* out = h.data();
     quant::parallel_for(rows, std::max<int64_t>(1, 16384 / ff), [&](int64_t begin, int64_t end) {
       for (int64_t r = begin; r < end; ++r)
         for (int64_t i = 0; i < ff; ++i) {
@@ -407,7 +416,6 @@ block_stack::block_stack(const gguf::file& f, const llama_config& cfg, int first
     throw model_error(f.path() + ": blocks [" + std::to_string(first) + ", " +
                       std::to_string(last) + ") are not within the model's " +
                       std::to_string(cfg.n_blocks) + " blocks");
-  c10::InferenceMode guard;
   impl_->cfg = cfg;
   impl_->first = first;
   impl_->last = last;
@@ -426,7 +434,6 @@ const llama_config& block_stack::config() const { return impl_->cfg; }
 kv_type block_stack::kv() const { return impl_->kv; }
 
 tensor_data block_stack::forward(session_id s, int32_t pos, const tensor_data& hidden) {
-  c10::InferenceMode guard;
   const int64_t n = hidden.shape.size() == 2 ? hidden.rows() : 0;
   const int64_t width = hidden.shape.size() == 2 ? hidden.cols() : int64_t(hidden.values.size());
   if (uint64_t(n * width) != hidden.values.size())
@@ -435,17 +442,16 @@ tensor_data block_stack::forward(session_id s, int32_t pos, const tensor_data& h
                       std::to_string(hidden.values.size()) + " values");
   session_cache& c = impl_->admit(s, pos, n, width);
   // x is our own copy: the residual stream is updated in place.
-  at::Tensor x = at::empty({n, width});
-  std::copy(hidden.values.begin(), hidden.values.end(), x.data_ptr<float>());
+  kernels::row_matrix x(n, width);
+  std::copy(hidden.values.begin(), hidden.values.end(), x.data());
   impl_->run(x, {segment{&c, pos, 0, int32_t(n)}});
   tensor_data out;
   out.shape = {n, width};
-  out.values.assign(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());
+  out.values.assign(x.data(), x.data() + x.size());
   return out;
 }
 
 std::vector<std::vector<float>> block_stack::forward_batch(const std::vector<decode_step>& steps) {
-  c10::InferenceMode guard;
   if (steps.empty())
     return {};
   const int64_t width = impl_->cfg.n_embd;
@@ -456,16 +462,16 @@ std::vector<std::vector<float>> block_stack::forward_batch(const std::vector<dec
   // Admit every step first (creating caches may rehash the map), then take the pointers.
   for (const decode_step& st : steps)
     impl_->admit(st.session, st.pos, 1, int64_t(st.hidden.size()));
-  at::Tensor x = at::empty({int64_t(steps.size()), width});
+  kernels::row_matrix x(int64_t(steps.size()), width);
   std::vector<segment> segs;
   for (size_t i = 0; i < steps.size(); ++i) {
-    std::copy(steps[i].hidden.begin(), steps[i].hidden.end(), x[i].data_ptr<float>());
+    std::copy(steps[i].hidden.begin(), steps[i].hidden.end(), x.row(int64_t(i)));
     segs.push_back(segment{&impl_->sessions.at(steps[i].session), steps[i].pos, int64_t(i), 1});
   }
   impl_->run(x, segs);
   std::vector<std::vector<float>> out(steps.size());
   for (size_t i = 0; i < steps.size(); ++i)
-    out[i].assign(x[i].data_ptr<float>(), x[i].data_ptr<float>() + width);
+    out[i].assign(x.row(int64_t(i)), x.row(int64_t(i)) + width);
   return out;
 }
 
@@ -473,7 +479,7 @@ void block_stack::drop(session_id s) {
   auto it = impl_->sessions.find(s);
   if (it == impl_->sessions.end())
     return;
-  impl_->kv_in_use -= it->second.bytes();
+  impl_->kv_in_use -= it->second.bytes;
   impl_->sessions.erase(it);
 }
 
@@ -504,17 +510,7 @@ forward_profile block_stack::profile() const { return impl_->prof; }
 void set_compute_threads(int n) {
   if (n <= 0)
     n = int(std::max(1u, std::thread::hardware_concurrency()));
-  at::set_num_threads(n);
   quant::set_threads(n);
-  // Nothing here runs inter-op parallel work: one inter-op thread, set before any use.
-  static std::once_flag once;
-  std::call_once(once, [] {
-    try {
-      at::set_num_interop_threads(1);
-    } catch (const std::exception&) {
-      // already started by an earlier torch call: keep its pool
-    }
-  });
 }
 
 } // namespace llamps

@@ -1,7 +1,6 @@
 #pragma once
 // Transformer blocks [first, last) of one LLaMA model, with the KV caches of every session
-// that passes through them. Torch lives behind the pimpl: this header is torch-free, so block
-// hosts in actors/ can own one.
+// that passes through them.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -94,7 +93,8 @@ private:
   std::unique_ptr<impl> impl_;
 };
 
-// Sets libtorch's intra-op threads (0 = all cores). Called once by each command.
+// Sets the threads the matrix products and attention are split over (0 = all cores), for the
+// whole process. Called once by each command and by each block host.
 void set_compute_threads(int n);
 
 } // namespace llamps

@@ -1,30 +1,44 @@
 #pragma once
-// The small numeric pieces the forward pass shares (block_stack.cpp, model_head.cpp,
-// roofline.cpp). Uses libtorch: include only from model/*.cpp.
+// The small numeric pieces the forward pass shares (block_stack.cpp, model_head.cpp): a plain
+// row-major buffer for activations, RMS norm, and the weight products of model/quant/.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "model/gguf/gguf.hpp"
 #include "model/quant/matrix.hpp"
-#include "model/torch_pch.hpp"
 
 namespace llamps::kernels {
 
-// out = x * rsqrt(mean(x^2) + eps) * weight, row by row (as llama2.c's rmsnorm). A plain loop:
-// on a 64-wide model the five torch ops it would take cost more than the arithmetic.
-void rmsnorm(at::Tensor& out, const at::Tensor& x, const at::Tensor& weight, float eps);
+// rows x cols floats, row-major, left uninitialised when made: the activations and scratch of
+// one forward call, each written before it is read (zeroing a long prompt's intermediates
+// would be one more pass over memory for nothing).
+struct row_matrix {
+  int64_t rows = 0, cols = 0;
+  std::unique_ptr<float[]> values;
+
+  row_matrix() = default;
+  row_matrix(int64_t r, int64_t c) : rows(r), cols(c), values(new float[size_t(r * c)]) {}
+  float* data() { return values.get(); }
+  const float* data() const { return values.get(); }
+  float* row(int64_t r) { return values.get() + r * cols; }
+  const float* row(int64_t r) const { return values.get() + r * cols; }
+  int64_t size() const { return rows * cols; }
+};
+
+// out = x * rsqrt(mean(x^2) + eps) * weight, row by row (as llama2.c's rmsnorm).
+void rmsnorm(row_matrix& out, const row_matrix& x, const std::vector<float>& weight, float eps);
 
 // Columns [col, col + w.rows) of y = x·Wᵀ (or +=) for a matrix in its file type (F32
 // included), through the kernels of model/quant/, which encode x as llama.cpp does before the
-// products.
-// `rows` says whether x's rows are one sequence's positions or several sessions' steps.
-void linear(at::Tensor& y, int64_t col, const at::Tensor& x, const quant::weight_matrix& w,
+// products. `rows` says whether x's rows are one sequence's positions or several sessions'
+// steps.
+void linear(row_matrix& y, int64_t col, const row_matrix& x, const quant::weight_matrix& w,
             bool accumulate = false, quant::row_kind rows = quant::row_kind::positions);
 
-// Reads the tensor `name` into dst (F32, contiguous), checking its ggml dims; dst may be a
-// row range of a larger fused matrix.
-void load_tensor(const gguf::file& f, const std::string& name, const std::vector<uint64_t>& dims,
-                 at::Tensor dst);
+// The F32 vector `name` (a norm, a bias, rope factors), checking its ggml dims.
+std::vector<float> load_vector(const gguf::file& f, const std::string& name,
+                               const std::vector<uint64_t>& dims);
 
 } // namespace llamps::kernels

@@ -1,5 +1,4 @@
 // llamps: run large language models on the leftover capacity of many machines.
-#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -33,20 +32,6 @@ const command commands[] = {
   {"ca", llamps::cmd::ca, "cluster CA for TLS between nodes: ca init, ca issue NODE"},
 };
 
-// A node runs on a machine that people also use for other work, and a client (the shell, the
-// benchmark's sessions) mostly waits for the chain. libgomp's default has idle OpenMP threads
-// spin for milliseconds after every parallel region, which burns the owner's cores and, on a
-// loopback cluster, the cores the hosts of the chain need (a client's head product spinning
-// afterwards cost a third of a token's time in bench-cluster). libgomp reads OMP_WAIT_POLICY
-// once, when it is loaded, so these commands re-execute themselves with it set to PASSIVE
-// unless it is set; `generate` and `bench` keep libgomp's default.
-void idle_politely(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY"))
-    return;
-  ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-  ::execv("/proc/self/exe", argv); // returns only on failure: then run with the default
-}
-
 void usage(std::FILE* out) {
   std::fprintf(out, "usage: llamps <command> [options]   (llamps <command> --help for its options)\n"
                     "       llamps --version\n\n"
@@ -71,8 +56,6 @@ int main(int argc, char** argv) {
     std::printf("llamps %s (commit %s)\n", LLAMPS_VERSION, LLAMPS_COMMIT);
     return 0;
   }
-  if (name == "node" || name == "shell" || name == "bench-cluster")
-    idle_politely(argv);
   for (const auto& c : commands) {
     if (name == c.name) {
       try {

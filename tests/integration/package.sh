@@ -63,7 +63,7 @@ wait_for_line "$WORK/registry.log" "registry listening"
 # The contributor pulls its blocks from the deployer (not from the model file, which it could
 # read on this machine) into its cache-dir from node.ini, /var/lib/llamps/cache: the llamps
 # user must be able to write there.
-start_node contributor runuser -u llamps -- env OMP_WAIT_POLICY=PASSIVE /usr/bin/llamps node \
+start_node contributor runuser -u llamps -- /usr/bin/llamps node \
   --config /etc/llamps/node.ini --node-id pkg-node --listen 127.0.0.1:$NODE_PORT \
   --registry 127.0.0.1:$REG_PORT --heartbeat-ms 300 --use-local-copies false
 wait_for_line "$WORK/contributor.log" "contributor listening"

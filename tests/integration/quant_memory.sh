@@ -2,7 +2,7 @@
 # A quantised model costs its bytes in the file, not an F32 copy: the peak RSS of `llamps
 # generate` on an 85 MB Q8_0 model (one hidden-4096 block) stays within 1.1 x (its tensors'
 # bytes + the KV it caches) of the process's fixed overhead, which is the peak RSS of the same
-# command on the 1 MB stories260K (libtorch, CAF and the rest of the binary).
+# command on the 1 MB stories260K (CAF and the rest of the binary).
 # usage: quant_memory.sh LLAMPS_BINARY SOURCE_DIR BUILD_DIR
 set -euo pipefail
 source "$(dirname "$0")/lib.bash" "$@"
@@ -31,7 +31,7 @@ print(f"fixed overhead (stories260K) {base / 1e6:.0f} MB; Q8_0 model {model / 1e
       f"file {size / 1e6:.1f} MB, KV {kv / 1e6:.2f} MB; growth {(model - base) / 1e6:.1f} MB, bound {bound / 1e6:.1f} MB")
 if model - base > bound:
     sys.exit("FAIL: the quantised model takes more memory than its bytes")
-# The F32 copy the weights used to get would be 3.8 x the file: make sure the test would see it.
+# An F32 copy of the weights would be 3.8 x the file: make sure the bound would catch one.
 assert 3.7 * size > bound
 PY
 echo "quant_memory: a quantised model's memory is its file's bytes"
