@@ -79,9 +79,9 @@ fake_contributor(contributor_actor::stateful_pointer<fake_contributor_state> sel
         }
         return s;
       },
-      [=](leave_atom, double) { return true; }, // draining, share limits and reconnecting:
+      [=](drain_atom, double) { return true; }, // draining, share limits and reconnecting:
       [=](share_atom, uint64_t, int32_t, double) {}, // not tested here
-      [=](join_atom, caf::actor&) {},
+      [=](registry_atom, caf::actor&) {},
       [=](peers_atom, std::map<std::string, std::string>&) {},
       [=](tick_atom) {},
   };

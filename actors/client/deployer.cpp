@@ -54,7 +54,7 @@ void unload_everywhere(deployer_pointer self, const std::string& id,
       unload(handle->second, node);
       continue;
     }
-    self->request(self->state.registry, ask_timeout, join_atom::value, node)
+    self->request(self->state.registry, ask_timeout, contributor_atom::value, node)
         .then([=](contributor_actor& c) { unload(c, node); },
               [=](caf::error&) { one_done(); /* the node is gone, and its hosts with it */ });
   }
@@ -335,7 +335,7 @@ deployer_actor spawn_deployer(caf::actor_system& sys, registry_actor registry,
 
 void deployer_detail::reach_contributor(deployer_pointer self, const std::string& node, const std::string& address,
                                         std::function<void(contributor_actor)> then, outcome_fn otherwise) {
-  self->request(self->state.registry, ask_timeout, join_atom::value, node)
+  self->request(self->state.registry, ask_timeout, contributor_atom::value, node)
       .then(
           [=](contributor_actor& c) {
             when_linked(self, {{node, address, c.node()}}, [=] { then(c); });

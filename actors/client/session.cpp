@@ -111,7 +111,7 @@ void finish(session_pointer self) {
                 1e3 * g.chain_s / steps, 1e3 * g.head_s / steps, 1e3 * g.client_s / steps);
   // The last sampled token was never fed (nor an end-of-turn token, which is not in the ids).
   st.conversation.assign(report.ids.begin(), report.ids.begin() + std::min<size_t>(g.fed, report.ids.size()));
-  self->send(st.registry, sessions_atom::value,
+  self->send(st.registry, report_atom::value,
              session_info{report.session, st.options.model, static_cast<int32_t>(report.ids.size()),
                           report.route});
   g.promise.deliver(std::move(report));

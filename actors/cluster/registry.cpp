@@ -220,7 +220,7 @@ registry_actor::behavior_type registry(registry_pointer self, registry_options o
       }
       return out;
     },
-    [=](join_atom, const std::string& node_id) -> caf::result<contributor_actor> {
+    [=](contributor_atom, const std::string& node_id) -> caf::result<contributor_actor> {
       auto i = self->state.servers.find(node_id);
       if (i == self->state.servers.end() || !i->second.healthy)
         return make_llamps_error("node '" + node_id + "' is not an available server");
@@ -284,7 +284,7 @@ registry_actor::behavior_type registry(registry_pointer self, registry_options o
         out.push_back(s.info);
       return out;
     },
-    [=](sessions_atom, session_info& info) {
+    [=](report_atom, session_info& info) {
       auto i = self->state.sessions.find(info.session);
       if (i != self->state.sessions.end())
         i->second.info.tokens = info.tokens;

@@ -28,8 +28,11 @@
 namespace llamps {
 
 // ---- atoms (CAF 0.17: at most 10 characters) ----
-using join_atom = caf::atom_constant<caf::atom("join")>;
-using leave_atom = caf::atom_constant<caf::atom("leave")>;
+using join_atom = caf::atom_constant<caf::atom("join")>;            // a contributor joins the registry
+using leave_atom = caf::atom_constant<caf::atom("leave")>;          // a node leaves the registry
+using drain_atom = caf::atom_constant<caf::atom("drain")>;          // a contributor drains, then leaves
+using contributor_atom = caf::atom_constant<caf::atom("contrib")>;  // the contributor of a node id
+using registry_atom = caf::atom_constant<caf::atom("registry")>;    // here is the registry (again)
 using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
 using servers_atom = caf::atom_constant<caf::atom("servers")>;
 using plan_atom = caf::atom_constant<caf::atom("plan")>;
@@ -51,7 +54,8 @@ using status_atom = caf::atom_constant<caf::atom("status")>;
 using generate_atom = caf::atom_constant<caf::atom("generate")>;
 using token_atom = caf::atom_constant<caf::atom("token")>;
 using failed_atom = caf::atom_constant<caf::atom("failed")>;
-using sessions_atom = caf::atom_constant<caf::atom("sessions")>;
+using sessions_atom = caf::atom_constant<caf::atom("sessions")>;    // the sessions a registry knows
+using report_atom = caf::atom_constant<caf::atom("report")>;        // a session reports itself
 using close_atom = caf::atom_constant<caf::atom("close")>;
 using logits_atom = caf::atom_constant<caf::atom("logits")>;
 using hello_atom = caf::atom_constant<caf::atom("hello")>;
@@ -337,13 +341,13 @@ using contributor_actor = caf::typed_actor<
     // From its own node only: drain (no new sessions), let the deployer move the blocks,
     // wait for the sessions in flight (at most the given seconds), then release the blocks.
     // Answers true when everything was released, false when the time ran out first.
-    caf::replies_to<leave_atom, double>::with<bool>,
+    caf::replies_to<drain_atom, double>::with<bool>,
     // From its own node only: new share limits (memory bytes, cores; 0 = no limit) and how
     // long the sessions in flight may take when hosts that no longer fit are drained (s).
     caf::reacts_to<share_atom, uint64_t, int32_t, double>,
     // From its own node only: the registry again, after its process restarted (untyped:
     // registry_actor is declared below, and names this interface).
-    caf::reacts_to<join_atom, caf::actor>,
+    caf::reacts_to<registry_atom, caf::actor>,
     // From the registry: every live contributor (node id -> host:port), so that the nodes
     // link to each other (see link_keeper_actor).
     caf::reacts_to<peers_atom, std::map<std::string, std::string>>,
@@ -355,7 +359,7 @@ using registry_actor = caf::typed_actor<
     caf::reacts_to<leave_atom, std::string>,                      // node id
     caf::replies_to<servers_atom>::with<std::vector<server_status>>,
     // For the deployer: the contributor handle of a node.
-    caf::replies_to<join_atom, std::string>::with<contributor_actor>,
+    caf::replies_to<contributor_atom, std::string>::with<contributor_actor>,
     caf::replies_to<deployed_atom, deployment>::with<bool>,
     caf::replies_to<undeploy_atom, std::string>::with<deployment>, // removes the record
     caf::replies_to<deployments_atom>::with<std::vector<deployment>>,
@@ -369,7 +373,7 @@ using registry_actor = caf::typed_actor<
     caf::replies_to<queue_atom>::with<std::vector<queue_status>>, // every model's queue
     caf::reacts_to<failed_atom, std::string>,                     // a session saw a node fail
     caf::replies_to<sessions_atom>::with<std::vector<session_info>>,
-    caf::reacts_to<sessions_atom, session_info>,                  // sessions report themselves
+    caf::reacts_to<report_atom, session_info>,                    // sessions report themselves
     caf::reacts_to<close_atom, uint64_t>,                         // a session ended
     caf::reacts_to<expire_atom, std::string>,                     // internal: a model's queue deadlines
     caf::reacts_to<tick_atom>>;                                   // internal: heartbeat timeouts

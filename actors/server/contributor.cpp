@@ -149,7 +149,7 @@ void reconnect(contributor_pointer self) {
     } catch (const std::exception&) {
       // still down: the next tick tries again
     }
-    helper->send(me, join_atom::value, caf::actor_cast<caf::actor>(found));
+    helper->send(me, registry_atom::value, caf::actor_cast<caf::actor>(found));
     helper->quit();
   });
 }
@@ -288,7 +288,7 @@ contributor_actor::behavior_type contributor(contributor_pointer self,
         s.hosting = self->state.hosting();
         return s;
       },
-      [=](leave_atom, double seconds) -> caf::result<bool> {
+      [=](drain_atom, double seconds) -> caf::result<bool> {
         auto& st = self->state;
         if (!from_own_node(self))
           return make_llamps_error("only the node itself may drain its contributor");
@@ -326,7 +326,7 @@ contributor_actor::behavior_type contributor(contributor_pointer self,
                      share_limit_text(memory_bytes), st.offer().cores, human_bytes(st.offer().memory_bytes));
         send_heartbeat(self);
       },
-      [=](join_atom, caf::actor& found_untyped) {
+      [=](registry_atom, caf::actor& found_untyped) {
         auto found = caf::actor_cast<registry_actor>(found_untyped);
         auto& st = self->state;
         if (!from_own_node(self))

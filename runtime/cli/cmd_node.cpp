@@ -160,7 +160,7 @@ int cmd::node(int argc, char** argv) {
     std::fflush(stdout);
     caf::scoped_actor self{sys};
     auto timeout = std::chrono::milliseconds(static_cast<int64_t>(c.drain_seconds * 1000) + 5000);
-    self->request(contributor, timeout, leave_atom::value, c.drain_seconds)
+    self->request(contributor, timeout, drain_atom::value, c.drain_seconds)
         .receive([&](bool in_time) { std::printf("llamps node %s: drained%s\n", c.node_id.c_str(), in_time ? "" : " (time ran out)"); },
                  [&](caf::error& e) { std::printf("llamps node %s: drain failed: %s\n", c.node_id.c_str(), error_text(e).c_str()); });
   }
