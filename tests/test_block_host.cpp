@@ -170,8 +170,8 @@ TEST_CASE("a block host waits briefly to batch the decode steps of its active se
   for (int32_t pos : {0, 1, 2})
     round_of_two(pos, std::chrono::milliseconds(0));
   // Now session 2's step comes 5 ms after session 1's: session 1's waits for it. A loaded
-  // machine can hold this thread past the host's window (seen once under ctest -j2), and such
-  // a round proves nothing; so up to three rounds are tried, and one of them must batch.
+  // machine (ctest -j2) can hold this thread past the host's window, and such a round proves
+  // nothing; so up to three rounds are tried, and one of them must batch.
   bool batched = false;
   for (int32_t pos = 3; pos < 6 && !batched; ++pos) {
     auto before = status();

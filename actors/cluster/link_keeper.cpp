@@ -1,9 +1,9 @@
 // link_keeper: this process's direct network links to other nodes.
 //
-// Why not CAF's automatic connections: when two nodes learned of each other at the same moment
-// (a deployment names every host to every other), both connected, and now and then CAF 0.17.6
-// closed both connections and each side took the live peer for unreachable (its proxies went
-// down). Those connections also used a second, plain-TCP port, even under TLS. So every pair
+// Why not CAF's automatic connections: when two nodes learn of each other at the same moment
+// (a deployment names every host to every other), both connect, and now and then CAF 0.17.6
+// closes both connections and each side takes the live peer for unreachable (its proxies go
+// down). Those connections also use a second, plain-TCP port, even under TLS. So every pair
 // of nodes is linked once, by one side:
 //   - a process without a contributor (shell, registry, HTTP front end) links to the nodes it
 //     uses, which never link to it;

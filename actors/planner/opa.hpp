@@ -78,8 +78,8 @@ struct plan {
   int64_t sessions_capacity = unlimited_sessions;
   // Tokens/s one session sees: the slowest stage of the slowest chain.
   double bottleneck_tokens_per_s = 0;
-  // false only if the fewest-servers search hit its node budget (never seen in practice);
-  // the plan is then the best found, not proven optimal.
+  // false only if the fewest-servers search hit its node budget: the plan is then the best
+  // found, not proven optimal.
   bool proven_optimal = true;
 };
 

@@ -3,8 +3,8 @@
 // empty. CAF runs every TLS connection of a node on one network thread and never clears the
 // queue: a peer that fails its handshake (a stranger speaking plain TCP, a wrong
 // certificate) leaves an error behind, and the next harmless "want read" of a *healthy*
-// connection is then taken as fatal and that connection is closed. One rogue connect was
-// enough to cut every contributor off the registry (tests/integration/security_tls.sh).
+// connection is then taken as fatal and that connection is closed. Unguarded, one rogue
+// connect is enough to cut every contributor off the registry (tests/integration/security_tls.sh).
 //
 // OpenSSL's rule is that the queue must be empty before an SSL I/O call. We cannot change
 // CAF's code, so the llamps binary defines the four calls CAF makes; the dynamic linker binds

@@ -33,8 +33,8 @@ system_config::system_config(const tls_files& tls) : tls_(tls) {
     set("openssl.key", tls_.key);
   }
   // Nodes link to each other themselves, each pair once and by one side
-  // (actors/cluster/link_keeper.cpp): CAF's automatic connections could link a pair both ways at once
-  // and leave each end on a different connection, and they were plain TCP even under TLS.
+  // (actors/cluster/link_keeper.cpp): CAF's automatic connections can link a pair both ways at once
+  // and leave each end on a different connection, and they are plain TCP even under TLS.
   set("middleman.enable-automatic-connections", false);
   // Deserialise arriving messages on the network thread itself. CAF's default hands each one
   // to a worker job on the scheduler: one more thread wake-up per hop of every inference step,

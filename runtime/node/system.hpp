@@ -40,7 +40,7 @@ caf::actor connect_actor(caf::actor_system& sys, const system_config& cfg, const
 
 // Ends the process with `code` after `grace`, unless it has ended by then. CAF 0.17's
 // actor_system destructor sometimes waits forever for a detached thread whose actor a
-// remote proxy still references (seen while a peer is mid-shutdown or was killed); a command
+// remote proxy still references (while a peer is mid-shutdown or has been killed); a command
 // that has said and done everything must not hang on it.
 void exit_within(std::chrono::seconds grace, int code);
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Overload waits in line (issue 13): 64 concurrent streamed /v1/completions against a demo
+# Overload waits in line: 64 concurrent streamed /v1/completions against a demo
 # whose deployment holds KV for 4 sessions. Every one is answered 200 and streams exactly the
 # greedy text of `llamps generate`; none is told "busy". /metrics shows that they waited
 # (the queue's wait histogram) and that no host ever held more than its 4 sessions; it prints

@@ -5,7 +5,7 @@ SRC=$2
 BUILD=$3
 MODEL=$SRC/../shared/models/stories260K.gguf
 # stories260K's blocks are tiny, so its KV cache decides how many fit in a node's share. The
-# shares of the cluster scripts were sized for an F32 cache and their deploys say --kv-type
+# shares of the cluster scripts are sized for an F32 cache and their deploys say --kv-type
 # f32; the demo, the HTTP and load tests run the default F16 cache.
 ORACLE_README=$SRC/../shared/models/README.md
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/llamps-it.XXXXXX")
@@ -150,7 +150,7 @@ check_links() {
 }
 
 # Fails unless each named node listens on one TCP port only, its --listen port: with TLS every
-# port must need a certificate (CAF's automatic connections opened a second, plain one).
+# port must need a certificate (CAF's automatic connections open a second, plain one).
 check_one_listener() {
   local name pid n
   for name in "$@"; do

@@ -1,7 +1,7 @@
 """Counts the TCP connections between named processes, from `ss -tnpH state established` on
 stdin. Arguments: NAME=PID ... Prints one line per pair ("c0 c1 1") and exits 1 unless every
 pair shares exactly one connection: nodes link each pair once, by one side
-(actors/link_keeper.cpp)."""
+(actors/cluster/link_keeper.cpp)."""
 import collections
 import itertools
 import re

@@ -51,13 +51,14 @@ with_node=$(min "$with_node" "$(owner_job)" "$(owner_job)") # the best of three,
 pkill -P "$load_loop" || true
 kill "$load_loop"
 echo "owner job: alone ${solo} s, beside the node at full load ${with_node} s"
-# The ratio is reported, not asserted: on this 2-vCPU guest it has ranged from 0.86 to 1.16
-# between runs, and what moves it (the guest's scheduling, the node's cache and memory traffic
-# in the owner's gaps) is not yet understood; docs/benchmarks.md keeps the figures.
+# The ratio is reported, not asserted: it varies too much between runs for a fixed bound (the
+# guest's scheduling, the node's cache and memory traffic in the owner's gaps move it);
+# docs/benchmarks.md has the figures.
 python3 -c "import sys; print(f'ratio {float(sys.argv[2]) / float(sys.argv[1]):.3f}')" "$solo" "$with_node"
 
 # The contributor logs each change of what it offers (its heartbeats carry the same figure).
-# No shell is started from here on: a shell's start is itself a second of work on this machine.
+# Nothing else is started from here on: any other process's work counts as the machine's own
+# and would hold the offered cores down.
 offers() { grep "the machine's own work takes" "$WORK/c0.log" || true; }
 offers | grep -q "offering [0-9]* of $shared shared cores" || { cat "$WORK/c0.log"; fail "the contributor never saw the owner's work"; }
 offers | grep -Eq "offering ([0-9]+) of $shared" && \
@@ -69,4 +70,4 @@ for _ in $(seq 100); do
 done
 offers | tail -n 1 | grep -q "offering $shared of $shared" || { offers; fail "the node's cores did not recover"; }
 offers
-echo "owner_first: the owner's job kept its speed, and the node offered fewer cores while it ran"
+echo "owner_first: the node offered fewer cores while the owner's job ran, and all of them after"

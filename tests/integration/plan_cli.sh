@@ -70,8 +70,8 @@ if "$llamps" plan --servers "$tmp/servers.csv" --blocks 150 --block-gb 3.75 2> "
 fi
 cat "$tmp/err"
 grep -q '48.75 GB' "$tmp/err" || fail "reason does not name the missing GB"
-# Numbers out of range: exit 2 and one line naming the option (a negative GB had wrapped to
-# 18446744072 GB in the infeasibility reason; negative sessions were planned for).
+# Numbers out of range: exit 2 and one line naming the option (unchecked, a negative GB would
+# wrap to 18446744072 GB in the infeasibility reason, and negative sessions would be planned for).
 refused() { # RULE ARGS...
   local rule=$1 code=0; shift
   "$llamps" plan --servers "$tmp/servers.csv" "$@" >"$tmp/out" 2>"$tmp/err" || code=$?
