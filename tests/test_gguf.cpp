@@ -61,14 +61,13 @@ TEST_CASE("the real model's llama config and block profile", "[gguf]") {
   CHECK(p.identity.size() == 64);
   // attn_q 64x64, attn_k/v 64x32, attn_output 64x64, three 64x172 FFN matrices, two norms.
   const uint64_t block = 4 * (64 * 64 * 2 + 64 * 32 * 2 + 64 * 172 * 3 + 64 * 2);
-  REQUIRE(p.block_file_bytes.size() == 5);
-  for (int b = 0; b < 5; ++b) {
-    CHECK(p.block_file_bytes[size_t(b)] == block);
-    CHECK(p.block_memory_bytes[size_t(b)] == block);
-  }
-  CHECK(p.max_block_memory_bytes() == block);
-  CHECK(p.head_file_bytes == 4 * (64 * 512 * 2 + 64));
-  CHECK(p.head_memory_bytes == p.head_file_bytes);
+  REQUIRE(p.bytes_per_block.size() == 5);
+  for (int b = 0; b < 5; ++b)
+    CHECK(p.bytes_per_block[size_t(b)] == block);
+  CHECK(p.block_bytes == block);
+  CHECK(p.head_bytes == 4 * (64 * 512 * 2 + 64));
+  CHECK(p.file_size == f.file_size());
+  CHECK(p.n_vocab == 512);
   CHECK(p.kv_bytes_per_token_per_block == 2 * 32 * 2); // the default F16 cache
   CHECK(read_block_profile(f, kv_type::f32).kv_bytes_per_token_per_block == 2 * 32 * 4);
   CHECK(kv_type_of(2 * 32 * 4, c) == kv_type::f32);

@@ -27,9 +27,21 @@ std::vector<server_offer> reference_servers() {
           {"s5", "", gb(83.5), 8, 0}};
 }
 
+// A model the planner sees as `blocks` blocks of `block_bytes`, with KV bytes per token per block.
+model_profile blocks_of(const char* name, int blocks, uint64_t block_bytes, uint64_t kv = 0) {
+  model_profile m;
+  m.name = name;
+  m.n_blocks = blocks;
+  m.block_bytes = block_bytes;
+  m.kv_bytes_per_token_per_block = kv;
+  return m;
+}
+
+// No KV reservation unless a test asks for sessions.
 opa::plan_request reference_request() {
   opa::plan_request r;
-  r.model = {"llama-2-70b", 80, gb(3.75), 0, 0};
+  r.model = blocks_of("llama-2-70b", 80, gb(3.75));
+  r.sessions = 0;
   return r;
 }
 
@@ -80,7 +92,8 @@ instance random_instance(std::mt19937& rng, bool few_kinds) {
       s.measured_block_tokens_per_s = std::uniform_real_distribution<double>(1, 100)(rng);
     in.servers.push_back(s);
   }
-  in.request.model = {"random", blocks, block, 0, std::uniform_int_distribution<uint64_t>(1, 5000)(rng)};
+  in.request.model = blocks_of("random", blocks, block, std::uniform_int_distribution<uint64_t>(1, 5000)(rng));
+  in.request.sessions = 0;
   in.request.context = std::uniform_int_distribution<int>(1, 256)(rng);
   return in;
 }
@@ -286,7 +299,7 @@ TEST_CASE("several models share servers without exceeding their memory") {
   auto first = reference_request();
   first.model.n_blocks = 40;
   auto second = reference_request();
-  second.model = {"small", 32, gb(2), 0, 0};
+  second.model = blocks_of("small", 32, gb(2));
   auto plans = opa::make_plans(servers, {first, second});
   REQUIRE(plans.size() == 2);
   REQUIRE(plans[0].feasible);
@@ -365,14 +378,14 @@ TEST_CASE("catalog: known shapes, forgiving names, scaled unknowns") {
   REQUIRE(l70);
   CHECK(l70->n_blocks == 80);
   CHECK(l70->kv_dim() == 1024);
-  CHECK(l70->kv_bytes_per_token_per_block(kv_type::f32) == 8192);
-  CHECK(l70->kv_bytes_per_token_per_block() == 4096); // the runtime's default F16 cache
+  CHECK(l70->sized(catalog::dtype::f16, kv_type::f32).kv_bytes_per_token_per_block == 8192);
+  CHECK(l70->sized(catalog::dtype::f16).kv_bytes_per_token_per_block == 4096); // the runtime's default F16 cache
   CHECK(l70->total_params() == Approx(69e9).epsilon(0.01));
   auto tiny = catalog::find("tinyllama-1.1b");
   REQUIRE(tiny);
   CHECK(tiny->n_blocks == 22);
   CHECK(tiny->total_params() == Approx(1.1e9).epsilon(0.02));
-  CHECK(catalog::find("llama-2-7b")->block_bytes(catalog::dtype::f16) ==
+  CHECK(catalog::find("llama-2-7b")->block_bytes_at(catalog::dtype::f16) ==
         2 * 202375168ull + 8 * 4096);
   CHECK(catalog::find("mistral-7b")->n_ctx == 32768);
   CHECK(catalog::find("codellama-34b")->n_blocks == 48);
@@ -432,7 +445,7 @@ TEST_CASE("catalog: every supported family has published shapes") {
   auto small = catalog::find("qwen2.5-0.5b");
   REQUIRE(small);
   CHECK(small->tied);
-  CHECK(small->head_bytes(catalog::dtype::f16) == 2ull * 151936 * 896 + 4 * 896);
+  CHECK(small->head_bytes_at(catalog::dtype::f16) == 2ull * 151936 * 896 + 4 * 896);
   auto phi = catalog::find("phi-3-mini-4k");
   REQUIRE(phi);
   CHECK(std::string(phi->architecture) == "phi3");

@@ -24,13 +24,35 @@ std::string gb_text(double bytes) {
 
 } // namespace
 
-const char* objective_name(objective o) { return objective_names[static_cast<int>(o)]; }
+const char* objective_name(objective o) {
+  const auto i = static_cast<unsigned>(o);
+  return i < 3 ? objective_names[i] : "unknown";
+}
 
 std::optional<objective> parse_objective(const std::string& name) {
   for (int i = 0; i < 3; ++i)
     if (name == objective_names[i])
       return static_cast<objective>(i);
   return std::nullopt;
+}
+
+int32_t context_tokens(const plan_request& r) { return r.context > 0 ? r.context : r.model.n_ctx; }
+
+std::optional<std::string> plan_request_problem(const plan_request& r) {
+  if (static_cast<unsigned>(r.goal) >= 3)
+    return "objective " + std::to_string(static_cast<int>(r.goal)) +
+           " is none of fewest-servers, max-sessions, max-throughput";
+  auto range = [](const char* name, int32_t value, int32_t low, int32_t high) -> std::optional<std::string> {
+    if (value >= low && value <= high)
+      return std::nullopt;
+    return std::string(name) + " must be between " + std::to_string(low) + " and " + std::to_string(high) +
+           ", not " + std::to_string(value);
+  };
+  if (auto p = range("replicas", r.replicas, 1, plan_request::max_replicas))
+    return p;
+  if (auto p = range("sessions", r.sessions, 1, plan_request::max_sessions))
+    return p;
+  return range("context", r.context, 0, plan_request::max_context);
 }
 
 namespace detail {
@@ -41,7 +63,7 @@ uint64_t usable_bytes(const server_offer& s, const plan_request& r) {
 }
 
 uint64_t kv_bytes_per_block_session(const plan_request& r) {
-  return r.model.kv_bytes_per_token_per_block * static_cast<uint64_t>(std::max(r.context, 0));
+  return r.model.kv_bytes_per_token_per_block * static_cast<uint64_t>(std::max(context_tokens(r), 0));
 }
 
 uint64_t block_cost(const plan_request& r) {

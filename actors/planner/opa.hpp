@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "model/shapes/model_shape.hpp"
+
 namespace llamps::opa {
 
 constexpr double bytes_per_gb = 1e9;
@@ -25,30 +27,38 @@ struct server_offer {
   double measured_block_tokens_per_s = 0;
 };
 
-// The model as the planner sees it: a stack of equal blocks.
-struct model_shape {
-  std::string name;
-  int n_blocks = 0;
-  uint64_t block_bytes = 0;                  // weights of one block, in memory
-  uint64_t head_bytes = 0;                   // embedding + output: client side, informational
-  uint64_t kv_bytes_per_token_per_block = 0; // 0 = unknown: sessions are not limited
-};
-
 enum class objective { fewest_servers, max_sessions, max_throughput };
 const char* objective_name(objective o); // "fewest-servers", ...
 std::optional<objective> parse_objective(const std::string& name);
+inline std::string to_string(objective o) { return objective_name(o); } // for CAF's printing
 
+// What to place and how: the one plan request, of `llamps plan` and of the wire (the planner
+// actor's plan_atom, the deployer's deploy_atom).
 struct plan_request {
-  model_shape model;
+  // The planner sees a stack of equal blocks: name, n_blocks, block_bytes, head_bytes
+  // (informational) and kv_bytes_per_token_per_block (0 = unknown: sessions are not limited
+  // by KV); a deployment also reads the file (path, identity).
+  model_profile model;
   objective goal = objective::fewest_servers;
-  int replicas = 1; // every block on this many distinct servers
-  int sessions = 0; // concurrent sessions whose KV cache each hosted block must leave room for
-  int context = 0;  // tokens per session (0: sessions are not limited by KV)
+  int32_t replicas = 1; // every block on this many distinct servers
+  int32_t sessions = 4; // concurrent sessions whose KV cache each hosted block leaves room for
+  int32_t context = 0;  // tokens per session (0: the model's own, model.n_ctx)
   uint64_t per_server_overhead_bytes = 0;
   // Speed model: weight bytes one core streams per second while decoding. A server's rate
   // through one block is cores * core_bytes_per_s / block_bytes (unless measured).
   double core_bytes_per_s = 2e9;
+
+  static constexpr int32_t max_replicas = 64;
+  static constexpr int32_t max_sessions = 4096;
+  static constexpr int32_t max_context = 1 << 24;
 };
+// Tokens each session's KV cache holds: the request's context, else the model's (0 when
+// neither is known: sessions are then not limited by KV).
+int32_t context_tokens(const plan_request& r);
+// What is out of range in `r` (objective, replicas, sessions, context), or nothing. The
+// planner actor refuses such a request whoever sent it; the shell says so before sending, and
+// the HTTP API checks each field against the same bounds.
+std::optional<std::string> plan_request_problem(const plan_request& r);
 
 // Sessions a server (or chain) can hold when the KV size is unknown.
 constexpr int64_t unlimited_sessions = -1;

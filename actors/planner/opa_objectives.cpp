@@ -91,7 +91,7 @@ chain_result max_sessions(const std::vector<server_offer>& offers, const std::ve
   }
   if (r.sessions > 0 && lo < static_cast<uint64_t>(r.sessions)) {
     out.reason = "at most " + std::to_string(lo) + " concurrent sessions of " +
-                 std::to_string(r.context) + " tokens fit, " + std::to_string(r.sessions) +
+                 std::to_string(context_tokens(r)) + " tokens fit, " + std::to_string(r.sessions) +
                  " requested";
     return out;
   }

@@ -34,28 +34,10 @@ opa::server_offer to_opa(const server_status& s) {
   return o;
 }
 
-int32_t context_of(const plan_request& req) {
-  return req.context > 0 ? req.context : req.model.n_ctx;
-}
-
-opa::plan_request to_opa(const plan_request& req, opa::objective goal) {
-  opa::plan_request r;
-  r.model.name = req.model.name;
-  r.model.n_blocks = req.model.n_blocks;
-  r.model.block_bytes = req.model.block_bytes;
-  r.model.head_bytes = req.model.head_bytes;
-  r.model.kv_bytes_per_token_per_block = req.model.kv_bytes_per_token_per_block;
-  r.goal = goal;
-  r.replicas = req.replicas;
-  r.sessions = req.sessions;
-  r.context = context_of(req);
-  return r;
-}
-
 // KV bytes one session needs on one block (0 when the model does not say).
 uint64_t kv_per_session_block(const plan_request& req) {
   return req.model.kv_bytes_per_token_per_block *
-         static_cast<uint64_t>(std::max<int32_t>(context_of(req), 0));
+         static_cast<uint64_t>(std::max<int32_t>(opa::context_tokens(req), 0));
 }
 
 plan_entry to_entry(const opa::assignment& a, const opa::server_offer& server,
@@ -115,10 +97,6 @@ caf::expected<placement_plan> make_placement(const plan_request& req,
                                              const std::vector<server_status>& servers) {
   if (auto problem = plan_request_problem(req))
     return make_llamps_error(*problem);
-  auto goal = opa::parse_objective(req.objective);
-  if (!goal)
-    return make_llamps_error("unknown objective '" + req.objective +
-                             "' (use fewest-servers, max-sessions or max-throughput)");
   if (req.model.n_blocks <= 0)
     return make_llamps_error("model " + req.model.name + " has no blocks to place");
   std::vector<opa::server_offer> healthy;
@@ -128,7 +106,7 @@ caf::expected<placement_plan> make_placement(const plan_request& req,
   if (healthy.empty())
     return make_llamps_error("no healthy servers to place model " + req.model.name + " on (" +
                              std::to_string(servers.size()) + " known); start a contributor");
-  opa::plan chosen = opa::make_plan(healthy, to_opa(req, *goal));
+  opa::plan chosen = opa::make_plan(healthy, req);
   if (!chosen.feasible)
     return make_llamps_error(infeasible_reason(req, healthy, servers.size(), chosen.reason));
   placement_plan p;

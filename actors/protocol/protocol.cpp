@@ -36,20 +36,6 @@ tensor_data from_wire(const activations& a) {
   return t;
 }
 
-std::optional<std::string> plan_request_problem(const plan_request& req) {
-  auto range = [](const char* name, int32_t value, int32_t low, int32_t high) -> std::optional<std::string> {
-    if (value >= low && value <= high)
-      return std::nullopt;
-    return std::string(name) + " must be between " + std::to_string(low) + " and " + std::to_string(high) +
-           ", not " + std::to_string(value);
-  };
-  if (auto p = range("replicas", req.replicas, 1, plan_request::max_replicas))
-    return p;
-  if (auto p = range("sessions", req.sessions, 1, plan_request::max_sessions))
-    return p;
-  return range("context", req.context, 0, plan_request::max_context);
-}
-
 namespace {
 
 // A llamps error's context: its message, then (for the queue's refusals) the retry time. The

@@ -22,6 +22,8 @@
 
 #include <caf/all.hpp>
 
+#include "actors/planner/opa.hpp"
+#include "model/shapes/model_shape.hpp"
 #include "model/tensor_data.hpp"
 #include "model/text/chat_template.hpp"
 
@@ -114,37 +116,10 @@ struct server_status {
   std::vector<hosted_range> hosting;
 };
 
-// What the planner needs of a model (read from the GGUF header by the requester).
-struct model_profile {
-  std::string name;             // model id used everywhere (file stem)
-  std::string path;             // GGUF path on the deployer's machine
-  std::string identity;         // gguf::file::identity()
-  std::string architecture;     // general.architecture ("llama", "qwen2", "phi3")
-  uint64_t file_size = 0;
-  uint64_t data_offset = 0;     // bytes of header, metadata and tensor table
-  int32_t n_blocks = 0;
-  int32_t n_embd = 0;
-  int32_t n_ctx = 0;
-  uint64_t block_bytes = 0;     // memory of the largest block once loaded
-  uint64_t head_bytes = 0;
-  uint64_t kv_bytes_per_token_per_block = 0;
-};
-
-struct plan_request {
-  model_profile model;
-  std::string objective = "fewest-servers";
-  int32_t replicas = 1;
-  int32_t sessions = 4;         // concurrent sessions each host should hold KV for
-  int32_t context = 0;          // tokens per session (0 = the model's context)
-
-  static constexpr int32_t max_replicas = 64;
-  static constexpr int32_t max_sessions = 4096;
-  static constexpr int32_t max_context = 1 << 24;
-};
-// What is out of range in `req` (replicas, sessions, context), or nothing. The planner refuses
-// such a request whoever sent it; the shell says so before sending, and the HTTP API checks
-// each field against the same bounds.
-std::optional<std::string> plan_request_problem(const plan_request& req);
+// A model as requests carry it: model_profile (model/shapes/model_shape.hpp). What to place
+// and how: opa::plan_request, the one plan request (actors/planner/opa.hpp).
+using opa::plan_request;
+using opa::plan_request_problem;
 
 // One server's share of a plan.
 struct plan_entry {
@@ -448,15 +423,18 @@ typename Inspector::result_type inspect(Inspector& f, server_status& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, model_profile& x) {
-  return f(caf::meta::type_name("model_profile"), x.name, x.path, x.identity, x.architecture, x.file_size, x.data_offset,
-           x.n_blocks, x.n_embd, x.n_ctx, x.block_bytes, x.head_bytes,
-           x.kv_bytes_per_token_per_block);
+  return f(caf::meta::type_name("model_profile"), x.name, x.architecture, x.n_vocab, x.n_ctx,
+           x.n_embd, x.n_ff, x.n_head, x.n_head_kv, x.n_blocks, x.tied, x.block_bytes,
+           x.head_bytes, x.kv_bytes_per_token_per_block, x.path, x.identity, x.file_size,
+           x.data_offset);
 }
+namespace opa { // found by argument-dependent lookup
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, plan_request& x) {
-  return f(caf::meta::type_name("plan_request"), x.model, x.objective, x.replicas, x.sessions,
-           x.context);
+  return f(caf::meta::type_name("plan_request"), x.model, x.goal, x.replicas, x.sessions,
+           x.context, x.per_server_overhead_bytes, x.core_bytes_per_s);
 }
+} // namespace opa
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, plan_entry& x) {
   return f(caf::meta::type_name("plan_entry"), x.node_id, x.address, x.first, x.last,

@@ -14,21 +14,9 @@ namespace llamps {
 namespace fs = std::filesystem;
 
 model_profile profile_of(const std::string& path, kv_type kv) {
-  auto f = gguf::file::open(path);
-  auto bp = read_block_profile(f, kv);
-  model_profile p;
-  p.name = fs::path(path).stem().string();
+  model_profile p = read_block_profile(gguf::file::open(path), kv);
+  p.name = fs::path(path).stem().string(); // the model's id, whatever general.name says
   p.path = fs::absolute(path).string();
-  p.identity = f.identity();
-  p.architecture = bp.architecture;
-  p.file_size = f.file_size();
-  p.data_offset = f.data_offset();
-  p.n_blocks = bp.n_blocks;
-  p.n_embd = bp.n_embd;
-  p.n_ctx = bp.n_ctx;
-  p.block_bytes = bp.max_block_memory_bytes();
-  p.head_bytes = bp.head_memory_bytes;
-  p.kv_bytes_per_token_per_block = bp.kv_bytes_per_token_per_block;
   return p;
 }
 

@@ -229,15 +229,9 @@ llama_config read_llama_config(const gguf::file& f) {
   if (f.has(key + "attention.sliding_window"))
     c.n_swa = read_positive(f, key + "attention.sliding_window");
   c.n_vocab = read_vocab_size(f, *arch);
+  c.tied = f.find_tensor("output.weight") == nullptr;
   check_tensors(f, c);
   return c;
-}
-
-uint64_t block_profile::max_block_memory_bytes() const {
-  uint64_t m = 0;
-  for (uint64_t b : block_memory_bytes)
-    m = std::max(m, b);
-  return m;
 }
 
 kv_type parse_kv_type(const std::string& name) {
@@ -259,29 +253,22 @@ kv_type kv_type_of(uint64_t kv_bytes_per_token_per_block, const llama_config& cf
 block_profile read_block_profile(const gguf::file& f, kv_type kv) {
   const llama_config c = read_llama_config(f);
   block_profile p;
-  p.model_name = c.name;
-  p.architecture = c.architecture;
+  static_cast<model_shape&>(p) = c;
+  p.path = f.path();
   p.identity = f.identity();
-  p.n_blocks = c.n_blocks;
-  p.n_embd = c.n_embd;
-  p.n_ctx = c.n_ctx;
-  p.block_file_bytes.assign(size_t(c.n_blocks), 0);
-  p.block_memory_bytes.assign(size_t(c.n_blocks), 0);
-  // Every tensor named blk.<i>.* belongs to block i (so extra per-block tensors count too);
-  // a host computes on the weights in their file types, so memory is the file's bytes.
+  p.file_size = f.file_size();
+  p.data_offset = f.data_offset();
+  p.bytes_per_block.assign(size_t(c.n_blocks), 0);
+  // Every tensor named blk.<i>.* belongs to block i (so extra per-block tensors count too).
   for (const auto& t : f.tensors()) {
     const int block = block_of_tensor(t.name);
-    if (block >= 0 && block < c.n_blocks) {
-      p.block_file_bytes[size_t(block)] += t.n_bytes();
-      p.block_memory_bytes[size_t(block)] += t.n_bytes();
-    }
+    if (block >= 0 && block < c.n_blocks)
+      p.bytes_per_block[size_t(block)] += t.n_bytes();
   }
-  for (const char* head : {"token_embd.weight", "output_norm.weight", "output.weight"}) {
-    if (const auto* t = f.find_tensor(head)) {
-      p.head_file_bytes += t->n_bytes();
-      p.head_memory_bytes += t->n_bytes();
-    }
-  }
+  p.block_bytes = *std::max_element(p.bytes_per_block.begin(), p.bytes_per_block.end());
+  for (const char* head : {"token_embd.weight", "output_norm.weight", "output.weight"})
+    if (const auto* t = f.find_tensor(head))
+      p.head_bytes += t->n_bytes();
   p.kv_bytes_per_token_per_block = kv_bytes_per_token_per_block(c.kv_dim(), kv);
   return p;
 }

@@ -7,6 +7,7 @@
 
 #include "model/decoder/kv_type.hpp"
 #include "model/gguf/gguf.hpp"
+#include "model/shapes/model_shape.hpp"
 
 namespace llamps {
 
@@ -15,17 +16,12 @@ namespace llamps {
 enum class rope_pairs : uint8_t { adjacent, halves };
 
 // The decoder-only transformers LLaMPS runs: Llama 2/3 (and Mistral, stored as "llama"),
-// Qwen2 and Phi-3 differ only in the flags below; the forward pass reads them.
-struct llama_config {
-  std::string architecture;   // general.architecture: "llama", "qwen2" or "phi3"
-  std::string name;           // general.name, or the file's stem
-  int n_vocab = 0;
-  int n_ctx = 0;              // <arch>.context_length
-  int n_embd = 0;             // <arch>.embedding_length
-  int n_ff = 0;               // <arch>.feed_forward_length
-  int n_head = 0;             // <arch>.attention.head_count
-  int n_head_kv = 0;          // <arch>.attention.head_count_kv (default n_head)
-  int n_blocks = 0;           // <arch>.block_count
+// Qwen2 and Phi-3 differ only in the flags below; the forward pass reads them. The shape's
+// fields come from general.architecture, general.name (or the file's stem), and
+// <arch>.context_length, .embedding_length, .feed_forward_length, .attention.head_count,
+// .attention.head_count_kv (default head_count) and .block_count; tied = no output.weight.
+// Its sizes (block_bytes, ...) are not set here: read_block_profile gives them.
+struct llama_config : model_shape {
   int n_rot = 0;              // <arch>.rope.dimension_count (default n_embd / n_head)
   float rms_eps = 1e-5f;      // <arch>.attention.layer_norm_rms_epsilon
   float rope_base = 10000.f;  // <arch>.rope.freq_base
@@ -38,8 +34,6 @@ struct llama_config {
   bool fused_gate_up = false; // blk.N.ffn_up.weight holds the gate rows, then the up rows (Phi-3)
   bool scale_queries = false; // queries are scaled by 1/sqrt(head_dim) before the scores, not
                               // the scores after (Phi-3, as llama.cpp rounds it)
-  int head_dim() const { return n_embd / n_head; }
-  int kv_dim() const { return head_dim() * n_head_kv; }
 };
 
 // The architectures read_llama_config accepts, for error messages and --help.
@@ -51,20 +45,12 @@ llama_config read_llama_config(const gguf::file& f);
 
 kv_type parse_kv_type(const std::string& name); // "f16" or "f32"; throws model_error
 
-// Sizes from the header alone (no tensor data is read).
-struct block_profile {
-  std::string model_name;
-  std::string architecture;
-  std::string identity;                 // gguf::file::identity()
-  int n_blocks = 0;
-  int n_embd = 0;
-  int n_ctx = 0;
-  std::vector<uint64_t> block_file_bytes;   // bytes of each block's tensors in the file
-  std::vector<uint64_t> block_memory_bytes; // bytes a host holds for each block once loaded
-  uint64_t head_file_bytes = 0;             // embedding + final norm + output
-  uint64_t head_memory_bytes = 0;
-  uint64_t kv_bytes_per_token_per_block = 0; // K and V in the cache's type: 2 * kv_dim values
-  uint64_t max_block_memory_bytes() const;
+// A model's profile from its header alone (no tensor data is read), with the bytes of each
+// block's tensors. A host computes on the weights in their file types, so a block takes in
+// memory what it takes in the file; block_bytes is the largest, head_bytes the embedding,
+// final norm and output; the KV bytes count the cache's type.
+struct block_profile : model_profile {
+  std::vector<uint64_t> bytes_per_block;
 };
 block_profile read_block_profile(const gguf::file& f, kv_type kv = kv_type::f16);
 // The cache type a profile's kv_bytes_per_token_per_block counts for the model of cfg (how

@@ -17,7 +17,7 @@ model_head::model_head(const gguf::file& f, const llama_config& cfg)
   impl_->cfg = cfg;
   impl_->embd = quant::map_matrix(f, "token_embd.weight", head_tensor_dims(cfg, "token_embd"));
   impl_->norm = kernels::load_vector(f, "output_norm.weight", head_tensor_dims(cfg, "output_norm"));
-  impl_->tied = f.find_tensor("output.weight") == nullptr;
+  impl_->tied = cfg.tied;
   impl_->output = impl_->tied ? impl_->embd
                               : quant::map_matrix(f, "output.weight", head_tensor_dims(cfg, "output"));
 }

@@ -11,40 +11,57 @@ namespace llamps::catalog {
 
 namespace {
 
+entry published(const char* name, double params, int blocks, int embd, int ff, int heads, int kv_heads,
+                int vocab, int ctx, const char* architecture = "llama", bool tied = false) {
+  entry e;
+  e.name = name;
+  e.params = params;
+  e.n_blocks = blocks;
+  e.n_embd = embd;
+  e.n_ff = ff;
+  e.n_head = heads;
+  e.n_head_kv = kv_heads;
+  e.n_vocab = vocab;
+  e.n_ctx = ctx;
+  e.architecture = architecture;
+  e.tied = tied;
+  return e;
+}
+
 // Published hyper-parameters (config.json / GGUF metadata of the released checkpoints).
-const std::vector<llama_shape> shapes = {
-    // name               params   blocks embd   ff     head kv  vocab   ctx
-    {"tinyllama-1.1b",    1.10e9,  22,    2048,  5632,  32,  4,  32000,  2048},
-    {"llama-3.2-1b",      1.24e9,  16,    2048,  8192,  32,  8,  128256, 131072},
-    {"llama-3.2-3b",      3.21e9,  28,    3072,  8192,  24,  8,  128256, 131072},
-    {"llama-7b",          6.74e9,  32,    4096,  11008, 32,  32, 32000,  2048},
-    {"llama-13b",         13.0e9,  40,    5120,  13824, 40,  40, 32000,  2048},
-    {"llama-30b",         32.5e9,  60,    6656,  17920, 52,  52, 32000,  2048},
-    {"llama-65b",         65.2e9,  80,    8192,  22016, 64,  64, 32000,  2048},
-    {"llama-2-7b",        6.74e9,  32,    4096,  11008, 32,  32, 32000,  4096},
-    {"llama-2-13b",       13.0e9,  40,    5120,  13824, 40,  40, 32000,  4096},
-    {"llama-2-70b",       69.0e9,  80,    8192,  28672, 64,  8,  32000,  4096},
-    {"llama-3-8b",        8.03e9,  32,    4096,  14336, 32,  8,  128256, 8192},
-    {"llama-3-70b",       70.6e9,  80,    8192,  28672, 64,  8,  128256, 8192},
-    {"llama-3.1-8b",      8.03e9,  32,    4096,  14336, 32,  8,  128256, 131072},
-    {"llama-3.1-70b",     70.6e9,  80,    8192,  28672, 64,  8,  128256, 131072},
-    {"llama-3.1-405b",    405.9e9, 126,   16384, 53248, 128, 8,  128256, 131072},
-    {"codellama-7b",      6.74e9,  32,    4096,  11008, 32,  32, 32016,  16384},
-    {"codellama-13b",     13.0e9,  40,    5120,  13824, 40,  40, 32016,  16384},
-    {"codellama-34b",     33.7e9,  48,    8192,  22016, 64,  8,  32000,  16384},
-    {"codellama-70b",     69.0e9,  80,    8192,  28672, 64,  8,  32016,  16384},
-    {"mistral-7b",        7.24e9,  32,    4096,  14336, 32,  8,  32000,  32768},
-    {"mistral-7b-v0.3",   7.25e9,  32,    4096,  14336, 32,  8,  32768,  32768},
-    {"mistral-nemo-12b",  12.2e9,  40,    5120,  14336, 32,  8,  131072, 1024000},
-    {"qwen2.5-0.5b",      0.49e9,  24,    896,   4864,  14,  2,  151936, 32768, "qwen2", true},
-    {"qwen2.5-1.5b",      1.54e9,  28,    1536,  8960,  12,  2,  151936, 32768, "qwen2", true},
-    {"qwen2.5-3b",        3.09e9,  36,    2048,  11008, 16,  2,  151936, 32768, "qwen2", true},
-    {"qwen2.5-7b",        7.62e9,  28,    3584,  18944, 28,  4,  152064, 32768, "qwen2"},
-    {"qwen2.5-14b",       14.7e9,  48,    5120,  13824, 40,  8,  152064, 32768, "qwen2"},
-    {"qwen2.5-32b",       32.8e9,  64,    5120,  27648, 40,  8,  152064, 32768, "qwen2"},
-    {"qwen2.5-72b",       72.7e9,  80,    8192,  29568, 64,  8,  152064, 32768, "qwen2"},
-    {"phi-3-mini-4k",     3.82e9,  32,    3072,  8192,  32,  32, 32064,  4096,  "phi3"},
-    {"phi-3-medium-4k",   14.0e9,  40,    5120,  17920, 40,  10, 32064,  4096,  "phi3"},
+const std::vector<entry> shapes = {
+    //        name               params   blocks embd   ff     head kv  vocab   ctx
+    published("tinyllama-1.1b",    1.10e9,  22,    2048,  5632,  32,  4,  32000,  2048),
+    published("llama-3.2-1b",      1.24e9,  16,    2048,  8192,  32,  8,  128256, 131072),
+    published("llama-3.2-3b",      3.21e9,  28,    3072,  8192,  24,  8,  128256, 131072),
+    published("llama-7b",          6.74e9,  32,    4096,  11008, 32,  32, 32000,  2048),
+    published("llama-13b",         13.0e9,  40,    5120,  13824, 40,  40, 32000,  2048),
+    published("llama-30b",         32.5e9,  60,    6656,  17920, 52,  52, 32000,  2048),
+    published("llama-65b",         65.2e9,  80,    8192,  22016, 64,  64, 32000,  2048),
+    published("llama-2-7b",        6.74e9,  32,    4096,  11008, 32,  32, 32000,  4096),
+    published("llama-2-13b",       13.0e9,  40,    5120,  13824, 40,  40, 32000,  4096),
+    published("llama-2-70b",       69.0e9,  80,    8192,  28672, 64,  8,  32000,  4096),
+    published("llama-3-8b",        8.03e9,  32,    4096,  14336, 32,  8,  128256, 8192),
+    published("llama-3-70b",       70.6e9,  80,    8192,  28672, 64,  8,  128256, 8192),
+    published("llama-3.1-8b",      8.03e9,  32,    4096,  14336, 32,  8,  128256, 131072),
+    published("llama-3.1-70b",     70.6e9,  80,    8192,  28672, 64,  8,  128256, 131072),
+    published("llama-3.1-405b",    405.9e9, 126,   16384, 53248, 128, 8,  128256, 131072),
+    published("codellama-7b",      6.74e9,  32,    4096,  11008, 32,  32, 32016,  16384),
+    published("codellama-13b",     13.0e9,  40,    5120,  13824, 40,  40, 32016,  16384),
+    published("codellama-34b",     33.7e9,  48,    8192,  22016, 64,  8,  32000,  16384),
+    published("codellama-70b",     69.0e9,  80,    8192,  28672, 64,  8,  32016,  16384),
+    published("mistral-7b",        7.24e9,  32,    4096,  14336, 32,  8,  32000,  32768),
+    published("mistral-7b-v0.3",   7.25e9,  32,    4096,  14336, 32,  8,  32768,  32768),
+    published("mistral-nemo-12b",  12.2e9,  40,    5120,  14336, 32,  8,  131072, 1024000),
+    published("qwen2.5-0.5b",      0.49e9,  24,    896,   4864,  14,  2,  151936, 32768, "qwen2", true),
+    published("qwen2.5-1.5b",      1.54e9,  28,    1536,  8960,  12,  2,  151936, 32768, "qwen2", true),
+    published("qwen2.5-3b",        3.09e9,  36,    2048,  11008, 16,  2,  151936, 32768, "qwen2", true),
+    published("qwen2.5-7b",        7.62e9,  28,    3584,  18944, 28,  4,  152064, 32768, "qwen2"),
+    published("qwen2.5-14b",       14.7e9,  48,    5120,  13824, 40,  8,  152064, 32768, "qwen2"),
+    published("qwen2.5-32b",       32.8e9,  64,    5120,  27648, 40,  8,  152064, 32768, "qwen2"),
+    published("qwen2.5-72b",       72.7e9,  80,    8192,  29568, 64,  8,  152064, 32768, "qwen2"),
+    published("phi-3-mini-4k",     3.82e9,  32,    3072,  8192,  32,  32, 32064,  4096,  "phi3"),
+    published("phi-3-medium-4k",   14.0e9,  40,    5120,  17920, 40,  10, 32064,  4096,  "phi3"),
 };
 
 // Lower case, letters, digits and dots only: "LLaMA 2 70B" and "llama-2-70b" meet.
@@ -86,43 +103,47 @@ uint64_t weight_bytes(dtype t, uint64_t n) {
   }
 }
 
-uint64_t llama_shape::block_params() const {
+uint64_t entry::weights_per_block() const {
   uint64_t d = n_embd, kv = kv_dim(), ff = n_ff;
   return 2 * d * d + 2 * d * kv + 3 * d * ff; // q, o; k, v; gate, up, down
 }
 
-uint64_t llama_shape::block_bytes(dtype t) const {
-  const uint64_t biases = std::string(architecture) == "qwen2" ? uint64_t(n_embd) + 2 * kv_dim() : 0;
-  return weight_bytes(t, block_params()) + 4 * (2 * static_cast<uint64_t>(n_embd) + biases);
+uint64_t entry::block_bytes_at(dtype t) const {
+  const uint64_t biases = architecture == "qwen2" ? uint64_t(n_embd) + 2 * kv_dim() : 0;
+  return weight_bytes(t, weights_per_block()) + 4 * (2 * static_cast<uint64_t>(n_embd) + biases);
 }
 
-uint64_t llama_shape::head_bytes(dtype t) const {
+uint64_t entry::head_bytes_at(dtype t) const {
   uint64_t matrices = (tied ? 1 : 2) * static_cast<uint64_t>(n_vocab) * n_embd;
   return weight_bytes(t, matrices) + 4 * static_cast<uint64_t>(n_embd);
 }
 
-uint64_t llama_shape::kv_bytes_per_token_per_block(kv_type t) const {
-  return llamps::kv_bytes_per_token_per_block(kv_dim(), t);
+double entry::total_params() const {
+  return static_cast<double>(weights_per_block()) * n_blocks + (tied ? 1.0 : 2.0) * n_vocab * n_embd;
 }
 
-double llama_shape::total_params() const {
-  return static_cast<double>(block_params()) * n_blocks + (tied ? 1.0 : 2.0) * n_vocab * n_embd;
+model_shape entry::sized(dtype t, kv_type kv) const {
+  model_shape s = *this;
+  s.block_bytes = block_bytes_at(t);
+  s.head_bytes = head_bytes_at(t);
+  s.kv_bytes_per_token_per_block = llamps::kv_bytes_per_token_per_block(kv_dim(), kv);
+  return s;
 }
 
-const std::vector<llama_shape>& all() { return shapes; }
+const std::vector<entry>& all() { return shapes; }
 
-std::optional<llama_shape> find(const std::string& name) {
+std::optional<entry> find(const std::string& name) {
   std::string key = normalise(name);
-  for (const llama_shape& s : shapes)
+  for (const entry& s : shapes)
     if (normalise(s.name) == key)
       return s;
   return std::nullopt;
 }
 
-llama_shape scaled(double params) {
+entry scaled(double params) {
   // LLaMA-2 7B and 13B keep width = 128 * depth; grow the width until the model reaches the
   // size, then set the depth so the total matches.
-  llama_shape s;
+  entry s;
   s.n_vocab = 32000;
   s.n_ctx = 4096;
   s.params = params;
@@ -136,7 +157,7 @@ llama_shape scaled(double params) {
       break;
   }
   double head = 2.0 * s.n_vocab * s.n_embd;
-  s.n_blocks = std::max(1, static_cast<int>(std::lround((params - head) / s.block_params())));
+  s.n_blocks = std::max(1, static_cast<int>(std::lround((params - head) / s.weights_per_block())));
   char size[32];
   std::snprintf(size, sizeof size, "llama-%.3gb", params / 1e9);
   s.name = size;
@@ -161,7 +182,7 @@ std::optional<double> parse_params(const std::string& text) {
   return v * scale;
 }
 
-std::optional<llama_shape> lookup(const std::string& name, std::optional<double> params) {
+std::optional<entry> lookup(const std::string& name, std::optional<double> params) {
   if (!name.empty())
     if (auto known = find(name))
       return known;
@@ -171,7 +192,7 @@ std::optional<llama_shape> lookup(const std::string& name, std::optional<double>
   }
   if (!params)
     return std::nullopt;
-  llama_shape s = scaled(*params);
+  entry s = scaled(*params);
   if (!name.empty())
     s.name = name;
   return s;

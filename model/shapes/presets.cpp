@@ -7,6 +7,7 @@
 
 #include "model/gguf/gguf_writer.hpp"
 #include "model/decoder/llama_config.hpp"
+#include "model/shapes/model_catalog.hpp"
 #include "model/shapes/presets.hpp"
 
 #include "model/quant/quantize.hpp"
@@ -86,7 +87,7 @@ gguf::tensor_type matrix_type(const make_model_options& o, const std::string& na
   return wide && more_bits ? gguf::tensor_type::q6_k : gguf::tensor_type::q4_k;
 }
 
-void set_metadata(gguf::writer& w, const model_preset& p, const llama_config& c, const make_model_options& o,
+void set_metadata(gguf::writer& w, const model_shape& p, const llama_config& c, const make_model_options& o,
                   const gguf::file* vocab_file) {
   w.set_string("general.architecture", "llama");
   w.set_string("general.name", p.name + " (random weights, seed " + std::to_string(o.seed) + ")");
@@ -118,43 +119,48 @@ void set_metadata(gguf::writer& w, const model_preset& p, const llama_config& c,
     w.set_string("tokenizer.chat_template", o.chat_template);
 }
 
-llama_config config_of(const model_preset& p, const make_model_options& o) {
+llama_config config_of(const model_shape& p, const make_model_options& o) {
   llama_config c;
+  static_cast<model_shape&>(c) = p;
   c.architecture = "llama";
-  c.name = p.name;
-  c.n_vocab = p.n_vocab;
-  c.n_ctx = p.n_ctx;
-  c.n_embd = p.n_embd;
-  c.n_ff = p.n_ff;
-  c.n_head = p.n_head;
-  c.n_head_kv = p.n_head_kv;
   c.n_blocks = o.blocks > 0 ? o.blocks : p.n_blocks;
   c.n_rot = c.head_dim();
   return c;
 }
 
-} // namespace
-
-const std::vector<model_preset>& model_presets() {
-  static const std::vector<model_preset> presets = {
-      // name, vocab, ctx, embd, ff, heads, kv heads, blocks
-      {"tiny", 512, 512, 64, 172, 8, 4, 5},
-      {"tinyllama-1.1b", 32000, 2048, 2048, 5632, 32, 4, 22},
-      {"llama2-7b", 32000, 4096, 4096, 11008, 32, 32, 32},
+// Shapes of make-model's own, for tests and benchmarks: (name, llama, vocab, ctx, embd, ff,
+// heads, kv heads, blocks).
+const std::vector<model_shape>& own_presets() {
+  static const std::vector<model_shape> presets = {
+      {"tiny", "llama", 512, 512, 64, 172, 8, 4, 5},
       // Llama-2-7B's hidden size (4096) with a small vocabulary and FFN: the per-hop cost of
       // `llamps bench-cluster` (hidden states of 7B width) without 7B's memory.
-      {"hop-4096", 512, 512, 4096, 1024, 32, 32, 3},
+      {"hop-4096", "llama", 512, 512, 4096, 1024, 32, 32, 3},
   };
   return presets;
 }
 
-const model_preset& find_preset(const std::string& name) {
-  std::string names;
-  for (const auto& p : model_presets()) {
+} // namespace
+
+std::vector<std::string> preset_names() {
+  std::vector<std::string> names;
+  for (const model_shape& p : own_presets())
+    names.push_back(p.name);
+  for (const catalog::entry& e : catalog::all())
+    if (e.architecture == "llama")
+      names.push_back(e.name);
+  return names;
+}
+
+model_shape find_preset(const std::string& name) {
+  for (const model_shape& p : own_presets())
     if (p.name == name)
       return p;
-    names += (names.empty() ? "" : ", ") + p.name;
-  }
+  if (auto e = catalog::find(name); e && e->architecture == "llama")
+    return *e;
+  std::string names;
+  for (const std::string& n : preset_names())
+    names += (names.empty() ? "" : ", ") + n;
   throw model_error("unknown preset '" + name + "' (available: " + names + ")");
 }
 
@@ -171,7 +177,7 @@ void set_weight_type(make_model_options& o, const std::string& name) {
   throw model_error("unknown weight type '" + name + "' (f32, q8_0, q4_0, q4_k, q6_k or q4_k_m)");
 }
 
-uint64_t write_preset_model(const model_preset& p, const std::string& path, const make_model_options& o) {
+uint64_t write_preset_model(const model_shape& p, const std::string& path, const make_model_options& o) {
   if (!quant::can_quantize(o.type))
     throw model_error(std::string("cannot make a model of type ") + gguf::type_name(o.type));
   llama_config c = config_of(p, o);

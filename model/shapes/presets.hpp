@@ -7,16 +7,14 @@
 #include <vector>
 
 #include "model/gguf/gguf.hpp"
+#include "model/shapes/model_shape.hpp"
 
 namespace llamps {
 
-struct model_preset {
-  std::string name;
-  int n_vocab, n_ctx, n_embd, n_ff, n_head, n_head_kv, n_blocks;
-};
-
-const std::vector<model_preset>& model_presets();
-const model_preset& find_preset(const std::string& name); // throws model_error listing the names
+// make-model's shapes: its own small ones ("tiny", "hop-4096", ...) and every Llama-architecture
+// model of the catalog (model_catalog.hpp), e.g. "tinyllama-1.1b" or "llama-2-7b".
+std::vector<std::string> preset_names();
+model_shape find_preset(const std::string& name); // throws model_error listing the names
 
 struct make_model_options {
   int blocks = 0;                                   // > 0 overrides the preset's block count
@@ -40,7 +38,7 @@ struct make_model_options {
 void set_weight_type(make_model_options& o, const std::string& name);
 
 // Writes the preset's model to `path` (atomically). Returns the file size in bytes.
-uint64_t write_preset_model(const model_preset& p, const std::string& path, const make_model_options& o);
+uint64_t write_preset_model(const model_shape& p, const std::string& path, const make_model_options& o);
 
 // The deterministic vocabulary: <unk>, <s>, </s>, 256 byte tokens, then merges and single
 // characters with descending scores. token_type as llama.cpp: 1 normal, 2 unknown, 3 control, 6 byte.

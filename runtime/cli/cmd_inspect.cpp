@@ -51,12 +51,13 @@ void print_config(const llamps::gguf::file& f, const llamps::llama_config& c) {
 }
 
 void print_profile(const llamps::block_profile& p) {
+  // A host computes on the weights in their file types: memory is the file's bytes.
   std::printf("\n%-6s %14s %14s\n", "block", "file bytes", "memory bytes");
   for (int b = 0; b < p.n_blocks; ++b)
-    std::printf("%-6d %14llu %14llu\n", b, (unsigned long long)p.block_file_bytes[size_t(b)],
-                (unsigned long long)p.block_memory_bytes[size_t(b)]);
-  std::printf("%-6s %14llu %14llu\n", "head", (unsigned long long)p.head_file_bytes,
-              (unsigned long long)p.head_memory_bytes);
+    std::printf("%-6d %14llu %14llu\n", b, (unsigned long long)p.bytes_per_block[size_t(b)],
+                (unsigned long long)p.bytes_per_block[size_t(b)]);
+  std::printf("%-6s %14llu %14llu\n", "head", (unsigned long long)p.head_bytes,
+              (unsigned long long)p.head_bytes);
   std::printf("\nKV cache     %llu bytes per token per block (f16 K and V; twice that with an f32 cache)\n",
               (unsigned long long)p.kv_bytes_per_token_per_block);
   std::printf("identity     %s\n", p.identity.c_str());

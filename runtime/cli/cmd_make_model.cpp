@@ -28,8 +28,8 @@ void report(uint64_t done, uint64_t total) {
 int llamps::cmd::make_model(int argc, char** argv) {
   namespace po = cli::po;
   std::string preset_names;
-  for (const auto& p : model_presets())
-    preset_names += (preset_names.empty() ? "" : ", ") + p.name;
+  for (const std::string& name : llamps::preset_names())
+    preset_names += (preset_names.empty() ? "" : ", ") + name;
   po::options_description options("options");
   options.add_options()
       ("preset", po::value<std::string>()->required(), ("model shape: " + preset_names).c_str())
@@ -44,7 +44,7 @@ int llamps::cmd::make_model(int argc, char** argv) {
   if (args.exit_code)
     return *args.exit_code;
 
-  const auto& preset = find_preset(args.vars["preset"].as<std::string>());
+  const model_shape preset = find_preset(args.vars["preset"].as<std::string>());
   make_model_options o;
   o.blocks = args.vars["blocks"].as<int>();
   if (o.blocks < 0)

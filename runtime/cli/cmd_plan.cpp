@@ -96,8 +96,8 @@ bool is_file(const std::string& path) {
 
 // The model: a GGUF header, a catalog name (with --params for unknown names), or plain
 // --blocks/--block-gb. Sets the context to the model's own when none was given.
-opa::model_shape read_model(const po::variables_map& vm, int& context) {
-  opa::model_shape m;
+model_profile read_model(const po::variables_map& vm, int& context) {
+  model_profile m;
   if (vm.count("blocks")) {
     m.name = "model";
     m.n_blocks = vm["blocks"].as<int>();
@@ -107,10 +107,8 @@ opa::model_shape read_model(const po::variables_map& vm, int& context) {
   }
   std::string model = vm["model"].as<std::string>();
   if (is_file(model)) {
-    block_profile p = read_block_profile(gguf::file::open(model), parse_kv_type(vm["kv-type"].as<std::string>()));
-    m = {p.model_name, p.n_blocks, p.max_block_memory_bytes(), p.head_memory_bytes,
-         p.kv_bytes_per_token_per_block};
-    context = context ? context : p.n_ctx;
+    m = read_block_profile(gguf::file::open(model), parse_kv_type(vm["kv-type"].as<std::string>()));
+    context = context ? context : m.n_ctx;
     return m;
   }
   std::optional<double> params;
@@ -123,8 +121,7 @@ opa::model_shape read_model(const po::variables_map& vm, int& context) {
   auto type = catalog::parse_dtype(vm["dtype"].as<std::string>());
   if (!type)
     throw std::runtime_error("--dtype must be f32, f16, q8_0 or q4_0");
-  m = {shape->name, shape->n_blocks, shape->block_bytes(*type), shape->head_bytes(*type),
-       shape->kv_bytes_per_token_per_block(parse_kv_type(vm["kv-type"].as<std::string>()))};
+  static_cast<model_shape&>(m) = shape->sized(*type, parse_kv_type(vm["kv-type"].as<std::string>()));
   context = context ? context : shape->n_ctx;
   return m;
 }
@@ -180,7 +177,9 @@ nlohmann::json plan_json(const opa::plan& p, const std::vector<opa::server_offer
 // of 3 runs of each objective, in ms.
 int bench() {
   opa::plan_request r;
-  r.model = {"llama-2-70b", 80, gb_to_bytes(3.75), 0, 0};
+  r.model.name = "llama-2-70b";
+  r.model.n_blocks = 80;
+  r.model.block_bytes = gb_to_bytes(3.75);
   for (size_t n : {1000u, 10000u, 100000u}) {
     std::mt19937_64 rng(42);
     std::uniform_real_distribution<double> mem(8, 160);

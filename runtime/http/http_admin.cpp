@@ -24,7 +24,12 @@ json model_spec(const json& body) {
 plan_request read_plan_request(const json& body, const resolved_model& model) {
   plan_request req;
   req.model = model.profile;
-  req.objective = string_field(body, "objective", req.objective);
+  const std::string objective = string_field(body, "objective", opa::objective_name(req.goal));
+  auto goal = opa::parse_objective(objective);
+  if (!goal)
+    throw error(400, "unknown objective '" + objective + "' (fewest-servers, max-sessions, max-throughput)",
+                "invalid_value");
+  req.goal = *goal;
   req.replicas = static_cast<int32_t>(integer_field(body, "replicas", 1, 1, plan_request::max_replicas));
   req.sessions = static_cast<int32_t>(integer_field(body, "sessions", req.sessions, 1, plan_request::max_sessions));
   req.context = static_cast<int32_t>(integer_field(body, "context", 0, 0, plan_request::max_context));

@@ -70,17 +70,10 @@ namespace http {
 
 namespace {
 
-model_profile catalog_profile(const catalog::llama_shape& s, catalog::dtype t) {
+model_profile catalog_profile(const catalog::entry& s, catalog::dtype t) {
   model_profile p;
-  p.name = s.name;
+  static_cast<model_shape&>(p) = s.sized(t);
   p.identity = std::string("catalog:") + s.name + ":" + catalog::dtype_name(t);
-  p.architecture = s.architecture;
-  p.n_blocks = s.n_blocks;
-  p.n_embd = s.n_embd;
-  p.n_ctx = s.n_ctx;
-  p.block_bytes = s.block_bytes(t);
-  p.head_bytes = s.head_bytes(t);
-  p.kv_bytes_per_token_per_block = s.kv_bytes_per_token_per_block();
   return p;
 }
 

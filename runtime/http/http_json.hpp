@@ -28,7 +28,7 @@ namespace http {
 struct resolved_model {
   model_profile profile;
   bool from_file = false;
-  std::optional<catalog::llama_shape> shape; // catalog models
+  std::optional<catalog::entry> shape; // catalog models
   catalog::dtype dtype = catalog::dtype::f16;
 };
 

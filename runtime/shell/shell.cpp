@@ -79,12 +79,17 @@ namespace {
 // Options shared by plan and deploy.
 plan_request plan_request_from(const std::vector<std::string>& args, const char* command) {
   plan_request req;
-  std::string model, kv_type = "f16";
+  std::string model, kv_type = "f16", objective = opa::objective_name(req.goal);
   po::options_description o;
   o.add_options()("model", po::value(&model)->required())("replicas", po::value(&req.replicas))(
-      "objective", po::value(&req.objective))("sessions", po::value(&req.sessions))("context", po::value(&req.context))(
+      "objective", po::value(&objective))("sessions", po::value(&req.sessions))("context", po::value(&req.context))(
       "kv-type", po::value(&kv_type));
   parse_shell_args(args, o, command, "model", 1, std::string(" (usage: ") + command + " MODEL [--replicas K])");
+  auto goal = opa::parse_objective(objective);
+  if (!goal)
+    throw std::runtime_error(std::string(command) + ": unknown objective '" + objective +
+                             "' (fewest-servers, max-sessions, max-throughput)");
+  req.goal = *goal;
   if (auto problem = plan_request_problem(req))
     throw std::runtime_error(std::string(command) + ": " + *problem);
   req.model = profile_of(model, parse_kv_type(kv_type));
