@@ -30,6 +30,19 @@ void split_rows(int64_t items, int64_t work, const std::function<void(int64_t, i
     parallel_for(items, 1, part);
 }
 
+// Writes a block of sums into y, or adds them to it when accumulate: y[i * ldy + j] takes
+// v[i * vi + j * vj] for ni activation rows i and nj weight rows j (y points at the block's
+// first element). All three products store through it, so they store alike: each element
+// once, at most one addition, no sum reordered (the floats must match llama.cpp's bit for bit).
+inline void store_sums(float* y, int64_t ldy, int64_t ni, int64_t nj, const float* v,
+                       int64_t vi, int64_t vj, bool accumulate) {
+  for (int64_t i = 0; i < ni; ++i)
+    for (int64_t j = 0; j < nj; ++j) {
+      float& out = y[i * ldy + j];
+      out = accumulate ? out + v[i * vi + j * vj] : v[i * vi + j * vj];
+    }
+}
+
 // Tiles a thread takes at a time: few enough that the threads end together, enough that
 // each prefetches most of its next tile.
 constexpr int64_t chunk_tiles = 4;
@@ -86,13 +99,10 @@ void matmul_tiled(const weight_matrix& w, act_format format, const float* x_rows
       for (int64_t g = 0; g < groups; ++g) {
         kernel.multiply(weights.data(), cols, xi + g * group_values, cols, sums.data(),
                         next_rows ? w.row(r0 + height) : nullptr, g == 0 ? next_lines : 0);
-        for (int64_t t = g * width; t < std::min(n, (g + 1) * width); ++t) {
-          float* out = y + t * ldy + r0;
-          for (int64_t r = 0; r < nr; ++r) {
-            const float v = sums[size_t(r * width + t % width)];
-            out[r] = accumulate ? out[r] + v : v;
-          }
-        }
+        // The kernel leaves weight row r's sum for the group's column c at sums[r * width + c].
+        const int64_t t0 = g * width;
+        store_sums(y + t0 * ldy + r0, ldy, std::min(n, t0 + width) - t0, nr, sums.data(), 1,
+                   width, accumulate);
       }
     }
   };
@@ -134,11 +144,8 @@ void matmul_q4_0_x8(const weight_matrix& w, const float* x, int64_t n, float* y,
           const int nx = int(std::min<int64_t>(max_x8_activations, n - b));
           float v[max_x8_activations * q4_0_x8_rows];
           kernel(w.row(g * q4_0_x8_rows), w.row_bytes, xe + size_t(b) * xbytes, xbytes, nx, w.cols, v);
-          for (int i = 0; i < nx; ++i)
-            for (int j = 0; j < q4_0_x8_rows; ++j) {
-              float& out = y[(b + i) * ldy + g * q4_0_x8_rows + j];
-              out = accumulate ? out + v[i * q4_0_x8_rows + j] : v[i * q4_0_x8_rows + j];
-            }
+          store_sums(y + b * ldy + g * q4_0_x8_rows, ldy, nx, q4_0_x8_rows, v, q4_0_x8_rows, 1,
+                     accumulate);
         }
   });
 }
@@ -206,10 +213,7 @@ void matmul(const weight_matrix& w, const float* x, int64_t n, float* y, int64_t
           else
             for (int i = 0; i < nx; ++i)
               v[i] = dot(w.row(r), xb + size_t(i) * xbytes, w.cols);
-          for (int i = 0; i < nx; ++i) {
-            float& out = y[(b + i) * ldy + r];
-            out = accumulate ? out + v[i] : v[i];
-          }
+          store_sums(y + b * ldy + r, ldy, nx, 1, v, 1, 0, accumulate);
         }
       }
     }
