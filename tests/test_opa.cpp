@@ -58,9 +58,9 @@ void check_valid(const opa::plan& p, const std::vector<server_offer>& servers,
         CHECK(next == r.model.n_blocks);
       chain = a.replica, next = 0;
     }
-    CHECK(a.first_block == next);
+    CHECK(a.first == next);
     CHECK(a.blocks() >= 1);
-    next = a.last_block + 1;
+    next = a.last;
     uint64_t usable = opa::detail::usable_bytes(servers[a.server_index], r);
     CHECK(a.blocks() <= opa::detail::whole_blocks(usable, opa::detail::block_cost(r), r.model.n_blocks));
     CHECK(used.insert(a.server_index).second);
@@ -182,14 +182,14 @@ TEST_CASE("reference case: s1, s2, s5 host 0-34, 35-60, 61-79") {
   check_valid(p, servers, r);
   REQUIRE(p.assignments.size() == 3);
   CHECK(p.assignments[0].server == "s1");
-  CHECK(p.assignments[0].first_block == 0);
-  CHECK(p.assignments[0].last_block == 34);
+  CHECK(p.assignments[0].first == 0);
+  CHECK(p.assignments[0].last == 35);
   CHECK(p.assignments[1].server == "s2");
-  CHECK(p.assignments[1].first_block == 35);
-  CHECK(p.assignments[1].last_block == 60);
+  CHECK(p.assignments[1].first == 35);
+  CHECK(p.assignments[1].last == 61);
   CHECK(p.assignments[2].server == "s5");
-  CHECK(p.assignments[2].first_block == 61);
-  CHECK(p.assignments[2].last_block == 79);
+  CHECK(p.assignments[2].first == 61);
+  CHECK(p.assignments[2].last == 80);
   CHECK(p.assignments[0].bytes_used == gb(131.25));
   CHECK(p.assignments[0].bytes_left == gb(23.75));
   CHECK(p.sessions_capacity == opa::unlimited_sessions);

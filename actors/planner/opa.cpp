@@ -164,9 +164,9 @@ plan build_plan(const std::vector<server_offer>& offers, const plan_request& r,
       a.server = s.name;
       a.server_index = chains[c].servers[k];
       a.replica = static_cast<int>(c);
-      a.first_block = next_block;
-      a.last_block = next_block + chains[c].counts[k] - 1;
-      next_block = a.last_block + 1;
+      a.first = next_block;
+      a.last = next_block + chains[c].counts[k];
+      next_block = a.last;
       a.bytes_used = std::min<uint64_t>(s.memory_bytes, r.per_server_overhead_bytes +
                                                             r.model.block_bytes * a.blocks());
       a.bytes_left = s.memory_bytes - a.bytes_used;

@@ -67,13 +67,13 @@ struct assignment {
   std::string server;
   int server_index = -1; // into the offers the plan was made from
   int replica = 0;       // which chain (0 .. replicas-1)
-  int first_block = 0;
-  int last_block = -1;   // inclusive
+  int first = 0;         // blocks [first, last), as everywhere in LLaMPS
+  int last = 0;
   uint64_t bytes_used = 0; // overhead + weights
   uint64_t bytes_left = 0; // memory - bytes_used: room for KV caches
   int64_t sessions_capacity = unlimited_sessions;
   double tokens_per_s = 0; // this stage's predicted rate
-  int blocks() const { return last_block - first_block + 1; }
+  int blocks() const { return last - first; }
 };
 
 struct plan {
@@ -106,8 +106,8 @@ std::vector<server_offer> leftover_after(const std::vector<server_offer>& server
 // Re-planning after servers join, leave or change their leftover.
 struct block_move {
   int replica = 0;
-  int first_block = 0;
-  int last_block = -1;
+  int first = 0; // blocks [first, last)
+  int last = 0;
   std::string from; // the old host (may have left)
   std::string to;
 };

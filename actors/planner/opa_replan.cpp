@@ -31,7 +31,7 @@ std::vector<int> surviving_owners(const plan& old, int c, int n_blocks,
     if (a.replica != c || it == by_name.end() || st.reserved_by[it->second] != c)
       continue;
     int keep = std::min(a.blocks(), st.cap[it->second]);
-    for (int b = a.first_block; b < a.first_block + keep && b < n_blocks; ++b)
+    for (int b = a.first; b < a.first + keep && b < n_blocks; ++b)
       owner[b] = it->second;
   }
   return owner;
@@ -83,7 +83,7 @@ std::vector<std::vector<std::string>> hosts_by_block(const plan& p, int n_blocks
                                               std::vector<std::string>(n_blocks));
   for (const assignment& a : p.assignments)
     if (a.replica < static_cast<int>(hosts.size()))
-      for (int b = a.first_block; b <= a.last_block && b < n_blocks; ++b)
+      for (int b = a.first; b < a.last && b < n_blocks; ++b)
         hosts[a.replica][b] = a.server;
   return hosts;
 }
@@ -97,11 +97,11 @@ void list_moves(const plan& old, replan_result& out, int n_blocks) {
         continue;
       ++out.blocks_moved;
       block_move* last = out.moves.empty() ? nullptr : &out.moves.back();
-      if (last && last->replica == static_cast<int>(c) && last->last_block == b - 1 &&
+      if (last && last->replica == static_cast<int>(c) && last->last == b &&
           last->from == from && last->to == after[c][b])
-        last->last_block = b;
+        last->last = b + 1;
       else
-        out.moves.push_back({static_cast<int>(c), b, b, from, after[c][b]});
+        out.moves.push_back({static_cast<int>(c), b, b + 1, from, after[c][b]});
     }
   }
 }

@@ -45,8 +45,8 @@ plan_entry to_entry(const opa::assignment& a, const opa::server_offer& server,
   plan_entry e;
   e.node_id = server.name;
   e.address = server.address;
-  e.first = a.first_block;
-  e.last = a.last_block + 1; // OPA's ranges are inclusive, the protocol's half-open
+  e.first = a.first;
+  e.last = a.last;
   e.weight_bytes = req.model.block_bytes * static_cast<uint64_t>(a.blocks());
   const uint64_t per_session = kv_per_session_block(req) * static_cast<uint64_t>(a.blocks());
   const uint64_t reserved = per_session * static_cast<uint64_t>(std::max<int32_t>(req.sessions, 0));

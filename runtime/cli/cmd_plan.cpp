@@ -137,7 +137,7 @@ void print_table(const opa::plan& p, const opa::plan_request& r, size_t offered)
   std::printf("\n%-16s %-9s %10s %10s %9s %12s\n", "server", "blocks", "GB used", "GB left",
               "sessions", "tokens/s");
   for (const opa::assignment& a : p.assignments) {
-    std::string range = std::to_string(a.first_block) + "-" + std::to_string(a.last_block);
+    std::string range = std::to_string(a.first) + "-" + std::to_string(a.last - 1); // inclusive, for people
     std::printf("%-16s %-9s %10.2f %10.2f %9s %12.2f\n", a.server.c_str(), range.c_str(),
                 to_gb(a.bytes_used), to_gb(a.bytes_left), sessions_text(a.sessions_capacity).c_str(),
                 a.tokens_per_s);
@@ -163,8 +163,8 @@ nlohmann::json plan_json(const opa::plan& p, const std::vector<opa::server_offer
     out["assignments"].push_back({{"server", a.server},
                                   {"address", servers[a.server_index].address},
                                   {"replica", a.replica},
-                                  {"first_block", a.first_block},
-                                  {"last_block", a.last_block},
+                                  {"first_block", a.first},
+                                  {"last_block", a.last - 1}, // inclusive, as the table
                                   {"blocks", a.blocks()},
                                   {"gb_used", to_gb(a.bytes_used)},
                                   {"gb_left", to_gb(a.bytes_left)},
