@@ -113,24 +113,22 @@ dot_fn scalar_dot(tensor_type t);
 weighted_sum_fn scalar_weighted_sum();
 weighted_sum_f16_fn scalar_weighted_sum_f16();
 q4_0_x8_fn scalar_q4_0_x8();
-// tiles_avx.cpp is built the same way; its AVX-512 build uses 512-bit vectors.
+// tiles_avx.cpp is built the same way; its AVX-512 build uses 512-bit vectors. Both builds
+// define the same entry points, each in its own namespace.
+#define LLAMPS_VECTOR_KERNEL_ENTRY_POINTS \
+  dot_fn dot(tensor_type t);              \
+  dot_rows_fn dot_rows(tensor_type t);    \
+  weighted_sum_fn weighted_sum();         \
+  weighted_sum_f16_fn weighted_sum_f16(); \
+  tile_kernel tile();                     \
+  dequantize_fn dequantize(tensor_type t); \
+  q4_0_x8_fn q4_0_x8();
 namespace avx2 {
-dot_fn dot(tensor_type t);
-dot_rows_fn dot_rows(tensor_type t);
-weighted_sum_fn weighted_sum();
-weighted_sum_f16_fn weighted_sum_f16();
-tile_kernel tile();
-dequantize_fn dequantize(tensor_type t);
-q4_0_x8_fn q4_0_x8();
+LLAMPS_VECTOR_KERNEL_ENTRY_POINTS
 } // namespace avx2
-namespace vnni { // the same declarations, for the AVX-512 builds
-dot_fn dot(tensor_type t);
-dot_rows_fn dot_rows(tensor_type t);
-weighted_sum_fn weighted_sum();
-weighted_sum_f16_fn weighted_sum_f16();
-tile_kernel tile();
-dequantize_fn dequantize(tensor_type t);
-q4_0_x8_fn q4_0_x8();
+namespace vnni {
+LLAMPS_VECTOR_KERNEL_ENTRY_POINTS
 } // namespace vnni
+#undef LLAMPS_VECTOR_KERNEL_ENTRY_POINTS
 
 } // namespace llamps::quant
