@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
     deployment d{model.name, "example", model, 1,
                  {load_host(sys, model, 0, middle, "host-a"), load_host(sys, model, middle, model.n_blocks, "host-b")}};
     caf::scoped_actor self{sys};
-    self->request(registry, std::chrono::seconds(5), deployed_atom::value, d).receive([](bool) {}, [](caf::error&) {});
+    blocking_ask<bool>(self, registry, std::chrono::seconds(5), deployed_atom::value, d);
 
     session_options so;
     so.model = model.name;

@@ -176,18 +176,16 @@ session_route route_of(caf::scoped_actor& self, cluster_client& client, const cl
 
 // The latency sums (us) of the route's hosts, and into steps_out their step counts.
 double forward_sum_us(caf::scoped_actor& self, const session_route& route, uint64_t* steps_out) {
-  std::string failure;
   double sum = 0;
   uint64_t n = 0;
   for (auto& h : route.hosts) {
-    self->request(h.host, std::chrono::seconds(30), status_atom::value)
-        .receive([&](hosted_range& r) {
-                   sum += r.latency_sum_us;
-                   n += r.steps;
-                 },
-                 [&](caf::error& e) { failure = error_text(e); });
-    if (!failure.empty())
-      throw_error("status of " + h.node_id + ": " + failure);
+    try {
+      const auto r = blocking_ask<hosted_range>(self, h.host, std::chrono::seconds(30), status_atom::value);
+      sum += r.latency_sum_us;
+      n += r.steps;
+    } catch (const std::exception& e) {
+      throw_error("status of " + h.node_id + ": " + e.what());
+    }
   }
   *steps_out = n;
   return sum;
@@ -208,14 +206,14 @@ step_sample time_step(caf::scoped_actor& self, const session_route& route,
   double f0 = forward_sum_us(self, route, &s0);
   if (gap_ms > 0)
     std::this_thread::sleep_for(std::chrono::milliseconds(gap_ms));
-  std::string failure;
   auto t0 = clock_type::now();
-  self->request(route.hosts.front().host, std::chrono::seconds(120), step_atom::value,
-                std::move(req))
-      .receive([&](step_result&) {}, [&](caf::error& e) { failure = error_text(e); });
+  try {
+    blocking_ask<step_result>(self, route.hosts.front().host, std::chrono::seconds(120), step_atom::value,
+                              std::move(req));
+  } catch (const std::exception& e) {
+    throw_error("step " + std::to_string(pos) + " through the chain: " + e.what());
+  }
   double us = seconds_since(t0) * 1e6;
-  if (!failure.empty())
-    throw_error("step " + std::to_string(pos) + " through the chain: " + failure);
   double f1 = forward_sum_us(self, route, &s1);
   if (s1 - s0 != route.hosts.size())
     throw_error("internal: the hosts counted " + std::to_string(s1 - s0) +

@@ -10,6 +10,7 @@
 #include "runtime/node/cluster_gate.hpp"
 #include "runtime/cli/commands.hpp"
 #include "runtime/http/http_node.hpp"
+#include "actors/support/blocking_ask.hpp"
 #include "actors/support/logging.hpp"
 #include "runtime/node/node_config.hpp"
 #include "runtime/node/system.hpp"
@@ -160,9 +161,12 @@ int cmd::node(int argc, char** argv) {
     std::fflush(stdout);
     caf::scoped_actor self{sys};
     auto timeout = std::chrono::milliseconds(static_cast<int64_t>(c.drain_seconds * 1000) + 5000);
-    self->request(contributor, timeout, drain_atom::value, c.drain_seconds)
-        .receive([&](bool in_time) { std::printf("llamps node %s: drained%s\n", c.node_id.c_str(), in_time ? "" : " (time ran out)"); },
-                 [&](caf::error& e) { std::printf("llamps node %s: drain failed: %s\n", c.node_id.c_str(), error_text(e).c_str()); });
+    try {
+      const bool in_time = blocking_ask<bool>(self, contributor, timeout, drain_atom::value, c.drain_seconds);
+      std::printf("llamps node %s: drained%s\n", c.node_id.c_str(), in_time ? "" : " (time ran out)");
+    } catch (const std::exception& e) {
+      std::printf("llamps node %s: drain failed: %s\n", c.node_id.c_str(), e.what());
+    }
   }
   if (contributor) {
     caf::anon_send(registry, leave_atom::value, c.node_id);
