@@ -21,7 +21,8 @@ using namespace llamps;
 namespace {
 
 // Loads blocks [first, last) of the model into a fresh block host, from the local file.
-host_ref load_host(caf::actor_system& sys, const model_profile& model, int first, int last, const std::string& name) {
+host_ref load_host(caf::actor_system& sys, const model_profile& model, int first, int last,
+                   const std::string& name) {
   block_host_options opts;
   opts.node_id = name;
   auto host = spawn_block_host(sys, opts);
@@ -32,7 +33,8 @@ host_ref load_host(caf::actor_system& sys, const model_profile& model, int first
   order.last = last;
   order.local_path = model.path; // no deployer needed: the file is here
   host_ref ref{name, {}, host};
-  ref.range = blocking_ask<hosted_range>(sys, host, std::chrono::minutes(5), load_atom::value, order, deployer_actor{});
+  ref.range = blocking_ask<hosted_range>(sys, host, std::chrono::minutes(5), load_atom::value, order,
+                                         deployer_actor{});
   return ref;
 }
 
@@ -52,8 +54,12 @@ int main(int argc, char** argv) {
     auto model = profile_of(argv[1]);
     auto registry = spawn_registry(sys, registry_options{});
     int middle = model.n_blocks / 2;
-    deployment d{model.name, "example", model, 1,
-                 {load_host(sys, model, 0, middle, "host-a"), load_host(sys, model, middle, model.n_blocks, "host-b")}};
+    deployment d{model.name,
+                 "example",
+                 model,
+                 1,
+                 {load_host(sys, model, 0, middle, "host-a"),
+                  load_host(sys, model, middle, model.n_blocks, "host-b")}};
     caf::scoped_actor self{sys};
     blocking_ask<bool>(self, registry, std::chrono::seconds(5), deployed_atom::value, d);
 

@@ -32,7 +32,8 @@ inline void write_bytes(const std::string& path, const std::vector<uint8_t>& byt
   out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
 }
 
-template <class T> void poke(std::vector<uint8_t>& bytes, size_t at, T v) {
+template <class T>
+void poke(std::vector<uint8_t>& bytes, size_t at, T v) {
   std::memcpy(bytes.data() + at, &v, sizeof v);
 }
 

@@ -50,8 +50,8 @@ TEST_CASE("a full line refuses the next request and counts it", "[queue]") {
 
 TEST_CASE("requests whose deadline passed leave the line, except the one being admitted", "[queue]") {
   auto q = make(8, 10s);
-  q.push(1, t0, 30s);       // capped at the queue's 10 s
-  q.push(2, t0 + 1s, 2s);   // its requester would wait 2 s only
+  q.push(1, t0, 30s);     // capped at the queue's 10 s
+  q.push(2, t0 + 1s, 2s); // its requester would wait 2 s only
   q.push(3, t0 + 2s, 30s);
   CHECK(q.expire(t0 + 2500ms).empty());
   CHECK(q.expire(t0 + 3s) == std::vector<uint64_t>{2});
@@ -84,8 +84,8 @@ TEST_CASE("admitted requests' waits fill the histogram", "[queue]") {
   auto q = make(8);
   q.push(1, t0, 30s);
   q.push(2, t0, 30s);
-  q.admit_front(t0);          // waited 0 s
-  q.admit_front(t0 + 3s);     // waited 3 s
+  q.admit_front(t0);      // waited 0 s
+  q.admit_front(t0 + 3s); // waited 3 s
   auto& s = q.stats();
   auto& bounds = admission_queue::wait_bounds_s();
   REQUIRE(s.wait_counts.size() == bounds.size() + 1);

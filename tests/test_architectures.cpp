@@ -19,8 +19,8 @@ namespace {
 const std::string families = std::string(LLAMPS_SHARED_MODELS) + "/families/models/";
 
 struct reference {
-  std::vector<int32_t> ids;     // BOS, prompt, generated: 49 ids for 48 positions
-  std::vector<float> logits;    // 48 rows of n_vocab: row p after feeding ids[0..p]
+  std::vector<int32_t> ids;  // BOS, prompt, generated: 49 ids for 48 positions
+  std::vector<float> logits; // 48 rows of n_vocab: row p after feeding ids[0..p]
 };
 
 reference load_reference(const std::string& model) {
@@ -95,7 +95,9 @@ TEST_CASE("each family's logits at every position are llama.cpp's", "[arch]") {
 }
 
 TEST_CASE("the families' configurations are read from their own keys", "[arch]") {
-  auto config = [](const char* model) { return read_llama_config(gguf::file::open(families + model + ".gguf")); };
+  auto config = [](const char* model) {
+    return read_llama_config(gguf::file::open(families + model + ".gguf"));
+  };
   const llama_config llama3 = config("llama3-rope500k-s5");
   CHECK(llama3.architecture == "llama");
   CHECK(llama3.rope_base == 500000.f);

@@ -65,14 +65,16 @@ struct fixture {
 TEST_CASE("a block host refuses steps of sessions it did not admit, and after they are dropped") {
   fixture f;
   auto h = f.host(0, 5);
-  CHECK(f.ask<step_result>(h, step_atom::value, f.step(7, 0, {1, 385})).second.find("unknown or expired") != std::string::npos);
+  CHECK(f.ask<step_result>(h, step_atom::value, f.step(7, 0, {1, 385})).second.find("unknown or expired") !=
+        std::string::npos);
   CHECK(f.ask<bool>(h, admit_atom::value, uint64_t{7}).first);
   auto ok = f.ask<step_result>(h, step_atom::value, f.step(7, 0, {1, 385}));
   CHECK(ok.second.empty());
   CHECK(ok.first.hidden.shape == std::vector<int64_t>{2, 64});
   CHECK(f.ask<hosted_range>(h, status_atom::value).first.kv_bytes > 0);
   caf::anon_send(h, drop_atom::value, uint64_t{7});
-  CHECK(f.ask<step_result>(h, step_atom::value, f.step(7, 2, {328})).second.find("unknown or expired") != std::string::npos);
+  CHECK(f.ask<step_result>(h, step_atom::value, f.step(7, 2, {328})).second.find("unknown or expired") !=
+        std::string::npos);
   CHECK(f.ask<hosted_range>(h, status_atom::value).first.kv_bytes == 0);
 }
 
@@ -151,7 +153,8 @@ TEST_CASE("a block host waits briefly to batch the decode steps of its active se
   };
   auto status = [&] {
     hosted_range r;
-    self->request(h, std::chrono::seconds(30), status_atom::value).receive([&](hosted_range& x) { r = x; }, [](caf::error&) {});
+    self->request(h, std::chrono::seconds(30), status_atom::value)
+        .receive([&](hosted_range& x) { r = x; }, [](caf::error&) {});
     return r;
   };
   for (uint64_t s : {1, 2})
@@ -161,9 +164,11 @@ TEST_CASE("a block host waits briefly to batch the decode steps of its active se
   // loaded machine's jitter and the 5 ms below).
   auto round_of_two = [&](int32_t pos, std::chrono::milliseconds gap_between) {
     std::this_thread::sleep_for(std::chrono::milliseconds(400));
-    auto first = self->request(h, std::chrono::seconds(30), step_atom::value, step_request{1, pos, hidden(), {}});
+    auto first =
+        self->request(h, std::chrono::seconds(30), step_atom::value, step_request{1, pos, hidden(), {}});
     std::this_thread::sleep_for(gap_between);
-    auto second = self->request(h, std::chrono::seconds(30), step_atom::value, step_request{2, pos, hidden(), {}});
+    auto second =
+        self->request(h, std::chrono::seconds(30), step_atom::value, step_request{2, pos, hidden(), {}});
     for (auto* reply : {&first, &second})
       reply->receive([](step_result&) {}, [](caf::error& e) { FAIL(error_text(e)); });
   };

@@ -115,8 +115,8 @@ TEST_CASE("each family's published template is recognised from its text; an unkn
     auto text = read_text(data + "/" + file);
     if (t["family"].is_null()) {
       CHECK_FALSE(detect_chat_template(text));
-      CHECK_THROWS_WITH(choose_chat_template("", text),
-                        Catch::Contains("tokenizer.chat_template") && Catch::Contains("not one llamps recognises"));
+      CHECK_THROWS_WITH(choose_chat_template("", text), Catch::Contains("tokenizer.chat_template") &&
+                                                            Catch::Contains("not one llamps recognises"));
     } else {
       auto found = detect_chat_template(text);
       REQUIRE(found);
@@ -177,7 +177,8 @@ TEST_CASE("a rendered conversation tokenizes to the ids of llama.cpp and transfo
     INFO(row["id"].get<std::string>());
     auto vocab = row["vocab"].get<std::string>();
     if (!vocabs.count(vocab))
-      vocabs.emplace(vocab, tokenizer::from_gguf(gguf::file::open(std::string(LLAMPS_SHARED_MODELS) + "/families/vocab/" + vocab)));
+      vocabs.emplace(vocab, tokenizer::from_gguf(gguf::file::open(std::string(LLAMPS_SHARED_MODELS) +
+                                                                  "/families/vocab/" + vocab)));
     auto& tok = vocabs.at(vocab);
     auto text = read_text(pack + "/" + row["template_file"].get<std::string>());
     auto prompt = make_chat_prompt(tok, text, "", messages_of(row), row["add_generation_prompt"].get<bool>());
@@ -189,7 +190,8 @@ TEST_CASE("a rendered conversation tokenizes to the ids of llama.cpp and transfo
     // The family's end-of-turn token stops the answer; llama2's turns end with EOS, which the
     // end-of-generation set holds already.
     auto eot = chat_template_named(prompt.template_name)->end_of_turn;
-    CHECK(prompt.stop_tokens == (eot.empty() ? std::vector<int32_t>{} : std::vector<int32_t>{*tok.find_token(eot)}));
+    CHECK(prompt.stop_tokens ==
+          (eot.empty() ? std::vector<int32_t>{} : std::vector<int32_t>{*tok.find_token(eot)}));
     ++compared;
   }
   CHECK(compared == 26); // all 27 but the one with enable_thinking

@@ -91,7 +91,8 @@ TEST_CASE("a chat's second turn feeds only the new tokens and answers as a fresh
   auto second = run_turn(m, 1, chat, first.fed);
   // The first turn's prompt is a prefix of the second's rendering; so are the answer's tokens
   // as far as they tokenize back the same: all of that is in the caches already.
-  auto common = std::mismatch(first.fed.begin(), first.fed.end(), second.ids.begin()).first - first.fed.begin();
+  auto common =
+      std::mismatch(first.fed.begin(), first.fed.end(), second.ids.begin()).first - first.fed.begin();
   auto first_prompt = make_chat_prompt(m.tok, m.chat_template, "", {chat[0], chat[1]}).ids;
   CHECK(common >= static_cast<long>(first_prompt.size()));
   CHECK(second.cached == common);

@@ -47,7 +47,7 @@ TEST_CASE("a draining host is released only when idle and moved, or still loadin
   CHECK(h.may_release());
   h.move_answered = false; // idle, but nobody has taken the blocks yet
   CHECK_FALSE(h.may_release());
-  h.ready = false;         // still loading: serves nobody
+  h.ready = false; // still loading: serves nobody
   CHECK(h.may_release());
 }
 

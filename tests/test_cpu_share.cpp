@@ -20,7 +20,7 @@ TEST_CASE("the owner's cores are the machine's busy time less this process's", "
   cpu_times a{100.0, 10.0, 1000.0}, b{103.0, 11.0, 1002.0}; // 3 s busy, 1 s ours, over 2 s
   CHECK(owner_cores(a, b) == Approx(1.0));
   CHECK(owner_cores(a, cpu_times{100.5, 10.9, 1001.0}) == 0.0); // never below zero
-  CHECK(owner_cores(a, a) == 0.0);                               // no time passed
+  CHECK(owner_cores(a, a) == 0.0);                              // no time passed
   // This process spinning for a while is not the owner's work. It spins until it has used
   // 0.3 s of CPU (a loaded machine gives a niced test less than its wall time), 20 s at most.
   const cpu_times before = read_cpu_times();
@@ -33,10 +33,10 @@ TEST_CASE("the owner's cores are the machine's busy time less this process's", "
 }
 
 TEST_CASE("cores left: the share, less what the owner keeps busy, at least one", "[cpu]") {
-  CHECK(cores_left(0, 8, 0.0) == 8);  // share everything, idle machine
-  CHECK(cores_left(6, 8, 0.0) == 6);  // the share caps
-  CHECK(cores_left(6, 8, 3.0) == 5);  // 5 free
-  CHECK(cores_left(6, 8, 2.9) == 5);  // most of a core counts as taken
+  CHECK(cores_left(0, 8, 0.0) == 8); // share everything, idle machine
+  CHECK(cores_left(6, 8, 0.0) == 6); // the share caps
+  CHECK(cores_left(6, 8, 3.0) == 5); // 5 free
+  CHECK(cores_left(6, 8, 2.9) == 5); // most of a core counts as taken
   CHECK(cores_left(6, 8, 1.7) == 6);
   CHECK(cores_left(6, 8, 8.0) == 1);  // the owner takes all: one, at idle priority
   CHECK(cores_left(16, 8, 0.0) == 8); // a share beyond the machine

@@ -40,8 +40,8 @@ struct fake_contributor_state {
 // Joins the registry with `offer`; hosts nothing real: a "loaded" range is only remembered,
 // so the test can see whether a rollback unloaded it.
 contributor_actor::behavior_type
-fake_contributor(contributor_actor::stateful_pointer<fake_contributor_state> self,
-                 registry_actor registry, node_offer offer, on_load mode) {
+fake_contributor(contributor_actor::stateful_pointer<fake_contributor_state> self, registry_actor registry,
+                 node_offer offer, on_load mode) {
   self->state.mode = mode;
   self->request(registry, 10s, join_atom::value, offer, caf::actor_cast<contributor_actor>(self))
       .then([](bool) {}, [](caf::error&) {});
@@ -79,7 +79,7 @@ fake_contributor(contributor_actor::stateful_pointer<fake_contributor_state> sel
         }
         return s;
       },
-      [=](drain_atom, double) { return true; }, // draining, share limits and reconnecting:
+      [=](drain_atom, double) { return true; },      // draining, share limits and reconnecting:
       [=](share_atom, uint64_t, int32_t, double) {}, // not tested here
       [=](registry_atom, caf::actor&) {},
       [=](peers_atom, std::map<std::string, std::string>&) {},
@@ -106,7 +106,7 @@ struct cluster {
   }
   ~cluster() {
     for (const caf::actor& a : {caf::actor_cast<caf::actor>(registry), caf::actor_cast<caf::actor>(planner),
-                    caf::actor_cast<caf::actor>(deployer)})
+                                caf::actor_cast<caf::actor>(deployer)})
       self->send_exit(a, caf::exit_reason::user_shutdown);
     for (auto& c : contributors)
       self->send_exit(c, caf::exit_reason::user_shutdown);
@@ -149,8 +149,9 @@ struct cluster {
   template <class T, class Handle, class... Ts>
   std::pair<T, std::string> ask(const Handle& dest, Ts... xs) {
     std::pair<T, std::string> out;
-    self->request(dest, 30s, xs...).receive([&](T& value) { out.first = std::move(value); },
-                                           [&](caf::error& e) { out.second = error_text(e); });
+    self->request(dest, 30s, xs...)
+        .receive([&](T& value) { out.first = std::move(value); },
+                 [&](caf::error& e) { out.second = error_text(e); });
     return out;
   }
 
@@ -227,8 +228,7 @@ TEST_CASE("planner refuses replicas, sessions or context out of range, whoever s
   CHECK(refusal([](plan_request&) {}).empty());
   CHECK(refusal([](plan_request& r) { r.replicas = 0; }) == "replicas must be between 1 and 64, not 0");
   CHECK(refusal([](plan_request& r) { r.sessions = -3; }) == "sessions must be between 1 and 4096, not -3");
-  CHECK(refusal([](plan_request& r) { r.context = -1; }) ==
-        "context must be between 0 and 16777216, not -1");
+  CHECK(refusal([](plan_request& r) { r.context = -1; }) == "context must be between 0 and 16777216, not -1");
 }
 
 TEST_CASE("planner ignores servers that stopped sending heartbeats") {
@@ -262,9 +262,11 @@ TEST_CASE("deployer records a deployment and refuses to deploy the same model tw
 
   // Undeploy unloads every contributor; then the model may be deployed again.
   CHECK(c.ask<bool>(c.deployer, undeploy_atom::value, std::string("stories260K")).first);
-  CHECK(eventually([&] { return c.hosting(c.contributors[0]).empty() && c.hosting(c.contributors[1]).empty(); }));
-  CHECK(c.ask<bool>(c.deployer, undeploy_atom::value, std::string("stories260K")).second.find(
-            "not deployed") != std::string::npos);
+  CHECK(eventually(
+      [&] { return c.hosting(c.contributors[0]).empty() && c.hosting(c.contributors[1]).empty(); }));
+  CHECK(
+      c.ask<bool>(c.deployer, undeploy_atom::value, std::string("stories260K")).second.find("not deployed") !=
+      std::string::npos);
   CHECK(c.ask<deploy_status>(c.deployer, deploy_atom::value, c.request()).first.state == "ready");
 }
 
@@ -321,11 +323,10 @@ TEST_CASE("deployer streams only the header and a planned node's own blocks") {
   CHECK(block.first.size() == own.n_bytes());
 
   CHECK(fetch("stranger", 0, 64).second.find("not in the plan") != std::string::npos);
-  CHECK(fetch(owner, file.data_offset() + foreign.offset, 64).second.find("outside") !=
-        std::string::npos);
+  CHECK(fetch(owner, file.data_offset() + foreign.offset, 64).second.find("outside") != std::string::npos);
   CHECK(fetch(owner, file.file_size() - 8, 64).second.find("outside") != std::string::npos);
-  CHECK(c.ask<std::vector<char>>(c.deployer, fetch_atom::value, std::string("d-9-nope"), owner,
-                                 uint64_t(0), uint64_t(64))
+  CHECK(c.ask<std::vector<char>>(c.deployer, fetch_atom::value, std::string("d-9-nope"), owner, uint64_t(0),
+                                 uint64_t(64))
             .second.find("not loading") != std::string::npos);
 
   // A real block host without a copy pulls exactly its blocks through these checks.
@@ -347,7 +348,8 @@ TEST_CASE("deployer streams only the header and a planned node's own blocks") {
                   [&](caf::error& e) { outcome = error_text(e); });
   CHECK(outcome.find("undeployed while deploying") != std::string::npos);
   CHECK(fetch(owner, 0, 64).second.find("not loading") != std::string::npos);
-  CHECK(eventually([&] { return c.hosting(c.contributors[0]).empty() && c.hosting(c.contributors[1]).empty(); }));
+  CHECK(eventually(
+      [&] { return c.hosting(c.contributors[0]).empty() && c.hosting(c.contributors[1]).empty(); }));
 }
 
 // ---- the real contributor (spawns real block hosts) ----
@@ -410,7 +412,8 @@ TEST_CASE("contributor offers its capped leftover and loads from a local copy fo
 TEST_CASE("a model deploys onto real contributors and undeploys from them") {
   cluster c;
   for (const char* node : {"left", "right"})
-    c.contributors.push_back(spawn_contributor(c.sys, contributor_named(node, 3 * c.block_cost()), c.registry));
+    c.contributors.push_back(
+        spawn_contributor(c.sys, contributor_named(node, 3 * c.block_cost()), c.registry));
   REQUIRE(eventually([&] { return c.listed("left") && c.listed("right"); }));
   auto [status, err] = c.ask<deploy_status>(c.deployer, deploy_atom::value, c.request());
   REQUIRE(err.empty());

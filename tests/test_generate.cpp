@@ -64,8 +64,8 @@ std::vector<float> row(const tensor_data& t, int64_t r) {
 }
 
 // Greedy ids of `n` tokens after `prompt`, feeding one token per forward call.
-std::vector<int32_t> one_at_a_time(fixture& fx, block_stack& stack, session_id s,
-                                   std::vector<int32_t> ids, int n) {
+std::vector<int32_t> one_at_a_time(fixture& fx, block_stack& stack, session_id s, std::vector<int32_t> ids,
+                                   int n) {
   std::vector<float> logits;
   for (size_t p = 0; p < ids.size(); ++p) {
     tensor_data h = stack.forward(s, int32_t(p), fx.head.embed({ids[p]}));
@@ -158,8 +158,8 @@ TEST_CASE("forward_batch equals forward per session", "[generate]") {
     auto out = batched.forward_batch(steps);
     REQUIRE(out.size() == steps.size());
     for (size_t i = 0; i < steps.size(); ++i) {
-      tensor_data one = single.forward(steps[i].session, steps[i].pos,
-                                       tensor_data{{1, fx.cfg.n_embd}, steps[i].hidden});
+      tensor_data one =
+          single.forward(steps[i].session, steps[i].pos, tensor_data{{1, fx.cfg.n_embd}, steps[i].hidden});
       worst = std::max(worst, max_abs_diff(out[i], one.values));
       next_hidden[steps[i].session] = out[i];
     }
@@ -201,7 +201,7 @@ TEST_CASE("bad requests are model errors", "[generate]") {
   CHECK_THROWS_AS(stack.forward(2, 0, fx.head.embed(std::vector<int32_t>(fx.cfg.n_ctx + 1, 5))),
                   model_error); // past the context
   CHECK_THROWS_AS(stack.forward(3, 0, tensor_data{{1, 10}, std::vector<float>(10)}),
-                  model_error); // wrong width
+                  model_error);                                          // wrong width
   CHECK_THROWS_AS(stack.forward_batch({{1, 3, h.values}}), model_error); // three rows, one step
   CHECK_FALSE(stack.has(2));
   CHECK_FALSE(stack.has(3));
@@ -222,15 +222,18 @@ TEST_CASE("generation settings out of range are refused with the setting named",
   CHECK(refused([](generation_request& r) { r.sampling = {0.f, 0.f, 0, 1}; }) == "accepted");
   CHECK(refused([](generation_request& r) { r.sampling.top_p = 1.f; }) == "accepted");
   CHECK(refused([](generation_request& r) { r.steps = 0; }) == "steps must be positive");
-  CHECK(refused([](generation_request& r) { r.max_new_tokens = -1; }) == "max_new_tokens must not be negative");
+  CHECK(refused([](generation_request& r) { r.max_new_tokens = -1; }) ==
+        "max_new_tokens must not be negative");
   CHECK(refused([](generation_request& r) { r.sampling.temperature = -0.5f; }) ==
         "temperature must be 0 (greedy) or more, not -0.5");
   CHECK(refused([](generation_request& r) { r.sampling.temperature = std::nanf(""); }) ==
         "temperature must be 0 (greedy) or more, not nan");
   CHECK(refused([](generation_request& r) { r.sampling.temperature = INFINITY; }) ==
         "temperature must be 0 (greedy) or more, not inf");
-  CHECK(refused([](generation_request& r) { r.sampling.top_p = 1.5f; }) == "top-p must be between 0 and 1, not 1.5");
-  CHECK(refused([](generation_request& r) { r.sampling.top_k = -1; }) == "top-k must be 0 (off) or more, not -1");
+  CHECK(refused([](generation_request& r) { r.sampling.top_p = 1.5f; }) ==
+        "top-p must be between 0 and 1, not 1.5");
+  CHECK(refused([](generation_request& r) { r.sampling.top_k = -1; }) ==
+        "top-k must be 0 (off) or more, not -1");
 }
 
 TEST_CASE("KV budget and accounting", "[generate]") {
@@ -269,8 +272,7 @@ TEST_CASE("stacks [0,1) -> [1,3) -> [3,5) chained equal one stack [0,5)", "[gene
   parts.emplace_back(fx.file, fx.cfg, 3, 5);
   CHECK(parts[1].first() == 1);
   CHECK(parts[1].last() == 3);
-  CHECK(whole.weight_bytes() == parts[0].weight_bytes() + parts[1].weight_bytes() +
-                                    parts[2].weight_bytes());
+  CHECK(whole.weight_bytes() == parts[0].weight_bytes() + parts[1].weight_bytes() + parts[2].weight_bytes());
   auto ids = fx.tok.encode("One day, Tom", true);
   auto chained = [&](int32_t pos, tensor_data h) {
     for (auto& p : parts)

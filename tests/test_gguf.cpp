@@ -147,7 +147,8 @@ TEST_CASE("writer round trip keeps metadata and tensor bytes and aligns like ggm
 TEST_CASE("writer leaves no file behind when a tensor fill fails", "[gguf]") {
   gguf::writer w;
   w.set_string("general.architecture", "llama");
-  w.add_tensor("x", {32}, gguf::tensor_type::f32, [](uint8_t*, uint64_t) { throw std::runtime_error("boom"); });
+  w.add_tensor("x", {32}, gguf::tensor_type::f32,
+               [](uint8_t*, uint64_t) { throw std::runtime_error("boom"); });
   const std::string path = tmp_path("failed-write.gguf");
   std::filesystem::remove(path);
   CHECK_THROWS(w.write(path));
@@ -225,8 +226,8 @@ TEST_CASE("Q4_0 quantise -> dequantise stays within one step", "[gguf]") {
   gguf::quantize_q4_0(ramp.data(), q.data(), 32);
   quant::dequantize_row(gguf::tensor_type::q4_0, q.data(), y.data(), 32);
   CHECK(gguf::fp16_to_f32(uint16_t(q[0] | q[1] << 8)) == 2.0f);
-  CHECK((q[2] & 0x0F) == 0);       // element 0 -> q 0 (low nibble)
-  CHECK((q[2 + 15] >> 4) == 15);   // element 31 -> q 15 (high nibble)
+  CHECK((q[2] & 0x0F) == 0);     // element 0 -> q 0 (low nibble)
+  CHECK((q[2 + 15] >> 4) == 15); // element 31 -> q 15 (high nibble)
   CHECK(y[0] == -16.f);
   CHECK(y[30] == 14.f);
   CHECK(y[31] == 14.f);

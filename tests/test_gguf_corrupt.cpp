@@ -18,8 +18,8 @@ std::string open_error(const std::vector<uint8_t>& bytes, const std::string& nam
     read_llama_config(gguf::file::open(path));
   } catch (const model_error& e) {
     const std::string msg = e.what();
-    CHECK(msg.find(path) == 0);                  // names the file
-    CHECK(msg.find('\n') == std::string::npos);  // one line
+    CHECK(msg.find(path) == 0);                 // names the file
+    CHECK(msg.find('\n') == std::string::npos); // one line
     return msg;
   }
   FAIL("no model_error for " << name);
@@ -207,7 +207,8 @@ TEST_CASE("llama config errors", "[gguf]") {
     w.set_uint32("llama.attention.head_count", 7);
     CHECK_THAT(error_of_written(w, "heads.gguf"), Catch::Contains("not divisible by head count 7"));
     w.set_string("llama.block_count", "five");
-    CHECK_THAT(error_of_written(w, "block-count.gguf"), Catch::Contains("'llama.block_count' is not an integer"));
+    CHECK_THAT(error_of_written(w, "block-count.gguf"),
+               Catch::Contains("'llama.block_count' is not an integer"));
   }
   {
     gguf::writer w;

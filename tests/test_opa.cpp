@@ -47,8 +47,7 @@ opa::plan_request reference_request() {
 
 // Every chain covers 0..L-1 contiguously, no server exceeds its whole blocks, and the servers
 // of different chains are distinct.
-void check_valid(const opa::plan& p, const std::vector<server_offer>& servers,
-                 const opa::plan_request& r) {
+void check_valid(const opa::plan& p, const std::vector<server_offer>& servers, const opa::plan_request& r) {
   REQUIRE(p.feasible);
   std::set<int> used;
   int chain = -1, next = 0;
@@ -86,13 +85,14 @@ instance random_instance(std::mt19937& rng, bool few_kinds) {
     s.name = "s" + std::to_string(i + 1);
     double mult = few_kinds ? kinds[rng() % 3] : size(rng);
     s.memory_bytes = static_cast<uint64_t>(mult * static_cast<double>(block));
-    s.cores = few_kinds ? 4 * (1 + static_cast<int>(rng() % 2))
-                        : std::uniform_int_distribution<int>(1, 16)(rng);
+    s.cores =
+        few_kinds ? 4 * (1 + static_cast<int>(rng() % 2)) : std::uniform_int_distribution<int>(1, 16)(rng);
     if (rng() % 5 == 0)
       s.measured_block_tokens_per_s = std::uniform_real_distribution<double>(1, 100)(rng);
     in.servers.push_back(s);
   }
-  in.request.model = blocks_of("random", blocks, block, std::uniform_int_distribution<uint64_t>(1, 5000)(rng));
+  in.request.model =
+      blocks_of("random", blocks, block, std::uniform_int_distribution<uint64_t>(1, 5000)(rng));
   in.request.sessions = 0;
   in.request.context = std::uniform_int_distribution<int>(1, 256)(rng);
   return in;
@@ -136,9 +136,8 @@ std::vector<int> brute_fewest(const instance& in) {
       continue;
     bool better = best.empty() || s.size() < best.size() ||
                   (s.size() == best.size() &&
-                   (worst < best_worst - 1e-12 ||
-                    (std::abs(worst - best_worst) <= 1e-12 &&
-                     (mem > best_mem || (mem == best_mem && s < best)))));
+                   (worst < best_worst - 1e-12 || (std::abs(worst - best_worst) <= 1e-12 &&
+                                                   (mem > best_mem || (mem == best_mem && s < best)))));
     if (better)
       best = s, best_worst = worst, best_mem = mem;
   }
@@ -383,14 +382,14 @@ TEST_CASE("catalog: known shapes, forgiving names, scaled unknowns") {
   CHECK(l70->n_blocks == 80);
   CHECK(l70->kv_dim() == 1024);
   CHECK(l70->sized(catalog::dtype::f16, kv_type::f32).kv_bytes_per_token_per_block == 8192);
-  CHECK(l70->sized(catalog::dtype::f16).kv_bytes_per_token_per_block == 4096); // the runtime's default F16 cache
+  CHECK(l70->sized(catalog::dtype::f16).kv_bytes_per_token_per_block ==
+        4096); // the runtime's default F16 cache
   CHECK(l70->total_params() == Approx(69e9).epsilon(0.01));
   auto tiny = catalog::find("tinyllama-1.1b");
   REQUIRE(tiny);
   CHECK(tiny->n_blocks == 22);
   CHECK(tiny->total_params() == Approx(1.1e9).epsilon(0.02));
-  CHECK(catalog::find("llama-2-7b")->block_bytes_at(catalog::dtype::f16) ==
-        2 * 202375168ull + 8 * 4096);
+  CHECK(catalog::find("llama-2-7b")->block_bytes_at(catalog::dtype::f16) == 2 * 202375168ull + 8 * 4096);
   CHECK(catalog::find("mistral-7b")->n_ctx == 32768);
   CHECK(catalog::find("codellama-34b")->n_blocks == 48);
   CHECK(*catalog::parse_params("70B") == 70e9);

@@ -66,8 +66,7 @@ std::map<std::string, std::map<std::string, std::string>> twin_hashes() {
 
 } // namespace
 
-TEST_CASE("every tensor of every quantised file dequantises to llama.cpp's twin, bit for bit",
-          "[quant]") {
+TEST_CASE("every tensor of every quantised file dequantises to llama.cpp's twin, bit for bit", "[quant]") {
   const auto hashes = twin_hashes();
   REQUIRE(hashes.size() >= 15);
   int tensors = 0;
@@ -92,8 +91,7 @@ TEST_CASE("every tensor of every quantised file dequantises to llama.cpp's twin,
   CHECK(types.size() == 14);
 }
 
-TEST_CASE("the first rows of each tensor match llama.cpp's dequantisation element by element",
-          "[quant]") {
+TEST_CASE("the first rows of each tensor match llama.cpp's dequantisation element by element", "[quant]") {
   int files = 0;
   for (const auto& e : fs::recursive_directory_iterator(quant_dir)) {
     const std::string name = e.path().filename().string();
@@ -207,10 +205,11 @@ std::vector<float> decode_activation(quant::act_format f, const std::vector<uint
   using quant::act_format;
   std::vector<float> out(static_cast<size_t>(n));
   switch (f) {
-  case act_format::f32: case act_format::f16: case act_format::bf16:
-    std::memcpy(out.data(), enc.data(), size_t(n) * 4);
-    break;
-  case act_format::q8_0: case act_format::q8_1: {
+  case act_format::f32:
+  case act_format::f16:
+  case act_format::bf16: std::memcpy(out.data(), enc.data(), size_t(n) * 4); break;
+  case act_format::q8_0:
+  case act_format::q8_1: {
     const bool with_sum = f == act_format::q8_1;
     const size_t bytes = size_t(quant::q8_32_bytes(with_sum)), values = size_t(quant::q8_32_values(with_sum));
     for (size_t b = 0; b < size_t(n / 32); ++b) {
@@ -237,14 +236,14 @@ std::vector<float> decode_activation(quant::act_format f, const std::vector<uint
 TEST_CASE("every kernel equals the exact product of its encoded operands, on every path", "[quant]") {
   // One 2-D tensor of each supported type from the pack (rows of 64, 172, 256 or 768 values).
   const std::vector<std::pair<std::string, std::string>> sources = {
-      {"stories260K.gguf", "blk.0.attn_q.weight"},      {"s260k-f16.gguf", "blk.1.ffn_down.weight"},
-      {"s260k-bf16.gguf", "blk.1.ffn_gate.weight"},     {"s260k-q8_0.gguf", "blk.2.attn_q.weight"},
-      {"s260k-q4_0.gguf", "blk.2.ffn_up.weight"},       {"s260k-q4_0.gguf", "blk.1.attn_k.weight"},
-      {"s260k-q4_1.gguf", "blk.3.attn_k.weight"},
-      {"s260k-q5_0.gguf", "blk.3.ffn_gate.weight"},     {"s260k-q5_1.gguf", "blk.4.attn_v.weight"},
-      {"kq-q2_k.gguf", "blk.0.ffn_up.weight"},          {"kq-q2_k.gguf", "blk.0.ffn_down.weight"},
-      {"kq-q4_k_m.gguf", "blk.1.attn_q.weight"},        {"kq-q5_k_m.gguf", "blk.0.ffn_gate.weight"},
-      {"kq-q6_k.gguf", "blk.2.ffn_down.weight"},        {"kq-iq4_nl.gguf", "blk.3.attn_output.weight"},
+      {"stories260K.gguf", "blk.0.attn_q.weight"},    {"s260k-f16.gguf", "blk.1.ffn_down.weight"},
+      {"s260k-bf16.gguf", "blk.1.ffn_gate.weight"},   {"s260k-q8_0.gguf", "blk.2.attn_q.weight"},
+      {"s260k-q4_0.gguf", "blk.2.ffn_up.weight"},     {"s260k-q4_0.gguf", "blk.1.attn_k.weight"},
+      {"s260k-q4_1.gguf", "blk.3.attn_k.weight"},     {"s260k-q5_0.gguf", "blk.3.ffn_gate.weight"},
+      {"s260k-q5_1.gguf", "blk.4.attn_v.weight"},     {"kq-q2_k.gguf", "blk.0.ffn_up.weight"},
+      {"kq-q2_k.gguf", "blk.0.ffn_down.weight"},      {"kq-q4_k_m.gguf", "blk.1.attn_q.weight"},
+      {"kq-q5_k_m.gguf", "blk.0.ffn_gate.weight"},    {"kq-q6_k.gguf", "blk.2.ffn_down.weight"},
+      {"kq-iq4_nl.gguf", "blk.3.attn_output.weight"},
   };
   std::vector<quant::isa> paths;
   for (quant::isa i : {quant::isa::scalar, quant::isa::avx2, quant::isa::avx512vnni})
@@ -269,8 +268,8 @@ TEST_CASE("every kernel equals the exact product of its encoded operands, on eve
       x[0] = 0.f; // a zero block start and a lone large value exercise the scales
       x[size_t(w.cols / 2)] = 9.f;
       for (quant::isa path : paths) {
-        INFO(file << " " << tensor << " (" << gguf::type_name(w.type) << "), " << n
-                  << " rows, kernels " << quant::isa_name(path));
+        INFO(file << " " << tensor << " (" << gguf::type_name(w.type) << "), " << n << " rows, kernels "
+                  << quant::isa_name(path));
         std::vector<float> y(size_t(n * (w.rows + 3)), -1.f);
         quant::matmul(w, x.data(), n, y.data(), w.rows + 3, false, path);
         double worst = 0;
@@ -291,7 +290,8 @@ TEST_CASE("every kernel equals the exact product of its encoded operands, on eve
                 int sum = 0;
                 for (int j = 0; j < 32; ++j)
                   sum += int8_t(e8[quant::q8_32_values(true) + j]);
-                const double m = quant::load_half(w.row(r) + w.row_bytes / size_t(w.cols / 32) * size_t(blk) + 2);
+                const double m =
+                    quant::load_half(w.row(r) + w.row_bytes / size_t(w.cols / 32) * size_t(blk) + 2);
                 want += m * (double(quant::load_f32(e8 + 4)) - double(quant::load_f32(e8)) * sum);
               }
             }
@@ -374,9 +374,8 @@ TEST_CASE("teacher-forced logits agree with llama.cpp's for every file in the pa
       }
     }
     const float tolerance = quantised ? 0.2f : 1e-3f;
-    WARN(model << ": max |logit - llama.cpp's| over the top-8 of " << rows.size()
-               << " positions: " << worst << " (first above 0.001 at position " << first_off
-               << ")");
+    WARN(model << ": max |logit - llama.cpp's| over the top-8 of " << rows.size() << " positions: " << worst
+               << " (first above 0.001 at position " << first_off << ")");
     CHECK(worst < tolerance);
     ++files;
   }
@@ -396,15 +395,20 @@ TEST_CASE("several activation rows at once give each row's product bit for bit",
       vector_sets.push_back(i);
   std::mt19937 rng(11);
   std::normal_distribution<float> normal(0.f, 1.f);
-  for (const auto& [file, tensor] : std::vector<std::pair<std::string, std::string>>{
-           {"stories260K.gguf", "blk.0.ffn_down.weight"}, {"s260k-f16.gguf", "blk.1.attn_v.weight"},
-           {"s260k-bf16.gguf", "blk.2.ffn_up.weight"},
-           {"s260k-q8_0.gguf", "blk.1.attn_q.weight"}, {"s260k-q4_1.gguf", "blk.1.ffn_up.weight"},
-           {"s260k-q5_0.gguf", "blk.2.attn_output.weight"}, {"kq-q4_k_m.gguf", "blk.0.ffn_gate.weight"},
-           {"s260k-q4_0.gguf", "blk.3.attn_q.weight"},
-           {"kq-q5_k_m.gguf", "blk.1.attn_q.weight"}, {"kq-q6_k.gguf", "blk.3.ffn_up.weight"},
-           {"kq-iq4_nl.gguf", "blk.2.attn_k.weight"}, {"kq-q3_k_m.gguf", "blk.0.ffn_up.weight"},
-           {"kq-q2_k.gguf", "blk.0.ffn_down.weight"}}) {
+  for (const auto& [file, tensor] :
+       std::vector<std::pair<std::string, std::string>>{{"stories260K.gguf", "blk.0.ffn_down.weight"},
+                                                        {"s260k-f16.gguf", "blk.1.attn_v.weight"},
+                                                        {"s260k-bf16.gguf", "blk.2.ffn_up.weight"},
+                                                        {"s260k-q8_0.gguf", "blk.1.attn_q.weight"},
+                                                        {"s260k-q4_1.gguf", "blk.1.ffn_up.weight"},
+                                                        {"s260k-q5_0.gguf", "blk.2.attn_output.weight"},
+                                                        {"kq-q4_k_m.gguf", "blk.0.ffn_gate.weight"},
+                                                        {"s260k-q4_0.gguf", "blk.3.attn_q.weight"},
+                                                        {"kq-q5_k_m.gguf", "blk.1.attn_q.weight"},
+                                                        {"kq-q6_k.gguf", "blk.3.ffn_up.weight"},
+                                                        {"kq-iq4_nl.gguf", "blk.2.attn_k.weight"},
+                                                        {"kq-q3_k_m.gguf", "blk.0.ffn_up.weight"},
+                                                        {"kq-q2_k.gguf", "blk.0.ffn_down.weight"}}) {
     const auto f = gguf::file::open(find_model(file));
     const quant::weight_matrix w = quant::map_matrix(f, tensor, f.require_tensor(tensor).dims);
     for (int64_t n : {2, 3, 4, 5, 11, 45}) {
@@ -417,8 +421,8 @@ TEST_CASE("several activation rows at once give each row's product bit for bit",
         quant::matmul(w, x.data(), n, together.data(), w.rows, false, set);
         for (int64_t b = 0; b < n; ++b)
           quant::matmul(w, x.data() + b * w.cols, 1, alone.data() + b * w.rows, w.rows, false, set);
-        INFO(file << " " << tensor << " (" << gguf::type_name(w.type) << "), " << n
-                  << " rows, kernels " << quant::isa_name(set));
+        INFO(file << " " << tensor << " (" << gguf::type_name(w.type) << "), " << n << " rows, kernels "
+                  << quant::isa_name(set));
         if (n < 16 || quant::sums_in_eights(w))
           CHECK(std::memcmp(together.data(), alone.data(), together.size() * 4) == 0);
         if (first.empty())
@@ -481,7 +485,8 @@ TEST_CASE("an F16 KV cache takes half the bytes of an F32 one and nearly its log
     // more where a rounded key moves an encoded activation to its neighbour
     CHECK(worst < (model == "stories260K.gguf" ? 0.1f : 0.5f));
     CHECK(2 * half.kv_bytes() == full.kv_bytes());
-    CHECK(half.kv_bytes() == uint64_t(cfg.n_blocks) * 2 * uint64_t(cfg.kv_dim()) * 2 * 32); // 24 tokens: capacity 32
+    CHECK(half.kv_bytes() ==
+          uint64_t(cfg.n_blocks) * 2 * uint64_t(cfg.kv_dim()) * 2 * 32); // 24 tokens: capacity 32
   }
   CHECK(parse_kv_type("f32") == kv_type::f32);
   CHECK_THROWS_WITH(parse_kv_type("q8"), Catch::Contains("unknown KV cache type 'q8'"));
@@ -495,8 +500,10 @@ TEST_CASE("make-model's K-quant writer: rows come back within the format's error
     v = normal(rng);
   x[3] = 0.f;
   std::fill(x.begin() + 256, x.begin() + 512, 0.f); // an all-zero super-block
-  for (auto [type, tolerance] : {std::pair{gguf::tensor_type::q4_k, 0.12}, {gguf::tensor_type::q6_k, 0.03},
-                                 {gguf::tensor_type::q8_0, 0.01}, {gguf::tensor_type::q4_0, 0.15}}) {
+  for (auto [type, tolerance] : {std::pair{gguf::tensor_type::q4_k, 0.12},
+                                 {gguf::tensor_type::q6_k, 0.03},
+                                 {gguf::tensor_type::q8_0, 0.01},
+                                 {gguf::tensor_type::q4_0, 0.15}}) {
     INFO(gguf::type_name(type));
     std::vector<uint8_t> q(gguf::row_bytes(type, x.size()));
     quant::quantize_row(type, x.data(), q.data(), int64_t(x.size()));
@@ -531,8 +538,10 @@ TEST_CASE("make-model writes llama-quantize's Q4_K_M mix", "[quant]") {
   // Six bits for attn_v and ffn_down in blocks 0 (first eighth), 7 (last eighth), 3 and 6.
   for (int b = 0; b < 8; ++b) {
     const bool more = b == 0 || b == 3 || b == 6 || b == 7;
-    CHECK(type_of("blk." + std::to_string(b) + ".attn_v.weight") == (more ? gguf::tensor_type::q6_k : gguf::tensor_type::q4_k));
-    CHECK(type_of("blk." + std::to_string(b) + ".ffn_down.weight") == (more ? gguf::tensor_type::q6_k : gguf::tensor_type::q4_k));
+    CHECK(type_of("blk." + std::to_string(b) + ".attn_v.weight") ==
+          (more ? gguf::tensor_type::q6_k : gguf::tensor_type::q4_k));
+    CHECK(type_of("blk." + std::to_string(b) + ".ffn_down.weight") ==
+          (more ? gguf::tensor_type::q6_k : gguf::tensor_type::q4_k));
   }
   CHECK(f.get_int("general.file_type") == 15);
   CHECK_THROWS_WITH(set_weight_type(o, "q3_k"), Catch::Contains("unknown weight type 'q3_k'"));

@@ -30,7 +30,8 @@ std::vector<int32_t> draws(sampler& s, const std::vector<float>& logits, int n) 
 
 std::vector<double> frequencies(const std::vector<int32_t>& ids, size_t n_vocab) {
   std::vector<double> f(n_vocab, 0.0);
-  for (int32_t id : ids) f.at(id) += 1.0 / ids.size();
+  for (int32_t id : ids)
+    f.at(id) += 1.0 / ids.size();
   return f;
 }
 
@@ -52,7 +53,8 @@ TEST_CASE("greedy picks the argmax, ties to the lowest id") {
 TEST_CASE("top-k 1 equals greedy at any temperature") {
   for (float t : {0.1f, 0.8f, 1.0f, 5.0f, 1000.0f}) {
     sampler s(params(t, 0.9f, 1, 7));
-    for (int32_t id : draws(s, logits, 200)) CHECK(id == 1);
+    for (int32_t id : draws(s, logits, 200))
+      CHECK(id == 1);
   }
 }
 
@@ -69,7 +71,8 @@ TEST_CASE("temperature 1 without truncation draws from the softmax") {
   const int n = 20000;
   const auto f = frequencies(draws(s, logits, n), logits.size());
   double sum = 0;
-  for (float l : logits) sum += std::exp(l);
+  for (float l : logits)
+    sum += std::exp(l);
   for (size_t i = 0; i < logits.size(); i++) {
     const double p = std::exp(logits[i]) / sum;
     // 5 standard deviations of a frequency over n draws
@@ -106,7 +109,8 @@ TEST_CASE("top-p keeps the smallest set above p and renormalises") {
 TEST_CASE("top-p on a flat distribution with a tiny p keeps one token") {
   sampler s(params(1.0f, 0.01f, 0));
   const std::vector<float> flat = {0.0f, 0.0f};
-  for (int32_t id : draws(s, flat, 100)) CHECK(id == 0);
+  for (int32_t id : draws(s, flat, 100))
+    CHECK(id == 0);
 }
 
 TEST_CASE("top-k keeps the k most likely") {
@@ -126,7 +130,8 @@ TEST_CASE("top-k then top-p work on the renormalised survivors") {
   // first (4/7 > 0.5), though 0.4 alone would not pass p over the full distribution.
   const std::vector<float> l = {std::log(0.4f), std::log(0.3f), std::log(0.2f), std::log(0.1f)};
   sampler s(params(1.0f, 0.5f, 2, 8));
-  for (int32_t id : draws(s, l, 500)) CHECK(id == 0);
+  for (int32_t id : draws(s, l, 500))
+    CHECK(id == 0);
 }
 
 TEST_CASE("empty logits are an error") {

@@ -27,20 +27,23 @@ const tokenizer& stories() {
 std::vector<int32_t> ids_of(const std::string& s) {
   std::vector<int32_t> out;
   std::istringstream in(s);
-  for (int32_t id; in >> id;) out.push_back(id);
+  for (int32_t id; in >> id;)
+    out.push_back(id);
   return out;
 }
 
 std::string show(const std::vector<int32_t>& ids) {
   std::string s;
-  for (int32_t id : ids) s += std::to_string(id) + " ";
+  for (int32_t id : ids)
+    s += std::to_string(id) + " ";
   return s;
 }
 
 int32_t id_of(const std::string& token) {
   const auto& tokens = *stories_file().get_string_array("tokenizer.ggml.tokens");
   for (size_t i = 0; i < tokens.size(); i++)
-    if (tokens[i] == token) return static_cast<int32_t>(i);
+    if (tokens[i] == token)
+      return static_cast<int32_t>(i);
   FAIL("no token " << token);
   return -1;
 }
@@ -53,16 +56,20 @@ std::vector<int32_t> reference_encode(const std::string& text) {
   const auto scores = stories_file().get_float_array("tokenizer.ggml.scores");
   auto find = [&](const std::string& s) -> int32_t {
     for (size_t i = 0; i < vocab.size(); i++)
-      if (vocab[i] == s) return static_cast<int32_t>(i);
+      if (vocab[i] == s)
+        return static_cast<int32_t>(i);
     return -1;
   };
   std::vector<int32_t> ids = {1};
-  if (text.empty()) return ids;
+  if (text.empty())
+    return ids;
   std::string s = "\xE2\x96\x81";
-  for (char c : text) s += c == ' ' ? std::string("\xE2\x96\x81") : std::string(1, c);
+  for (char c : text)
+    s += c == ' ' ? std::string("\xE2\x96\x81") : std::string(1, c);
   for (size_t i = 0; i < s.size();) {
     size_t len = 1;
-    while (len < 4 && i + len < s.size() && (static_cast<unsigned char>(s[i + len]) & 0xC0) == 0x80) len++;
+    while (len < 4 && i + len < s.size() && (static_cast<unsigned char>(s[i + len]) & 0xC0) == 0x80)
+      len++;
     const int32_t id = find(s.substr(i, len));
     if (id >= 0) {
       ids.push_back(id);
@@ -87,7 +94,8 @@ std::vector<int32_t> reference_encode(const std::string& text) {
         best_at = i;
       }
     }
-    if (best_id < 0) return ids;
+    if (best_id < 0)
+      return ids;
     ids[best_at] = best_id;
     ids.erase(ids.begin() + best_at + 1);
   }
@@ -98,7 +106,8 @@ struct gguf_image {
   std::vector<uint8_t> bytes;
   uint64_t n_kv = 0;
 
-  template <typename T> void put(T v) {
+  template <typename T>
+  void put(T v) {
     const auto* p = reinterpret_cast<const uint8_t*>(&v);
     bytes.insert(bytes.end(), p, p + sizeof v);
   }
@@ -123,13 +132,15 @@ struct gguf_image {
     key(k, gguf::value_type::array);
     put(static_cast<uint32_t>(gguf::value_type::string));
     put<uint64_t>(v.size());
-    for (const auto& s : v) put_str(s);
+    for (const auto& s : v)
+      put_str(s);
   }
   void floats(const std::string& k, const std::vector<float>& v) {
     key(k, gguf::value_type::array);
     put(static_cast<uint32_t>(gguf::value_type::float32));
     put<uint64_t>(v.size());
-    for (float f : v) put(f);
+    for (float f : v)
+      put(f);
   }
   gguf::file open() const {
     std::vector<uint8_t> all = {'G', 'G', 'U', 'F', 3, 0, 0, 0};
@@ -176,8 +187,9 @@ TEST_CASE("the README prompt encodes as llama.cpp and llama2.c do") {
 TEST_CASE("the README reference ids decode to the README text") {
   const std::string text_a = "Once upon a time, there was a little girl named Lily. She loved to play "
                              "outside in the park. One day, she saw a big, red ball.";
-  const auto a = ids_of("1 403 407 261 378 432 383 286 261 376 298 315 421 395 317 426 338 401 396 267 "
-                        "337 410 408 419 292 411 322 265 282 295 433 426 385 328 432 358 394 261 370 432 352");
+  const auto a =
+      ids_of("1 403 407 261 378 432 383 286 261 376 298 315 421 395 317 426 338 401 396 267 "
+             "337 410 408 419 292 411 322 265 282 295 433 426 385 328 432 358 394 261 370 432 352");
   const std::string decoded_a = stories().decode(a);
   CHECK(decoded_a == "Once upon a time, there was a little girl named Lily. She loved to play outside "
                      "in the park. One day, she saw a big, r");
@@ -195,7 +207,8 @@ TEST_CASE("the README reference ids decode to the README text") {
 TEST_CASE("streaming pieces concatenate to decode") {
   const auto ids = stories().encode("Once upon a time, Lily saw a big ball.\nThe end.", true);
   std::string streamed;
-  for (size_t i = 1; i < ids.size(); i++) streamed += stories().piece(ids[i - 1], ids[i]);
+  for (size_t i = 1; i < ids.size(); i++)
+    streamed += stories().piece(ids[i - 1], ids[i]);
   CHECK(streamed == stories().decode(ids));
   CHECK(stories().piece(1, 2).empty()); // EOS prints nothing
 }
@@ -215,9 +228,10 @@ TEST_CASE("encode then decode gives the text back") {
       "line one\nline two\n\nline four\n",
       "\n",
       "tab\there",
-      "caf\xC3\xA9 cr\xC3\xA8me br\xC3\xBBl\xC3\xA9" "e \xC3\xBC",  // é è û ü
-      "\xE6\x97\xA5\xE6\x9C\xAC",                          // 日本
-      "emoji \xF0\x9F\x98\x80 and \xF0\x9F\x8E\x89!",     // 😀 🎉
+      "caf\xC3\xA9 cr\xC3\xA8me br\xC3\xBBl\xC3\xA9"
+      "e \xC3\xBC",                                   // é è û ü
+      "\xE6\x97\xA5\xE6\x9C\xAC",                     // 日本
+      "emoji \xF0\x9F\x98\x80 and \xF0\x9F\x8E\x89!", // 😀 🎉
       "digits 0123456789 and punctuation !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~",
       std::string("nul\0byte", 8),
       "\xFF\xFE broken utf-8 \xC3",
@@ -260,21 +274,22 @@ TEST_CASE("decode drops the prefix space only after BOS") {
 
 TEST_CASE("agrees with a naive llama2.c-style encoder on random text") {
   // An alphabet that exercises merges, spaces, newlines and byte fallback.
-  const std::vector<std::string> alphabet = {"a", "e", "t", "h", "o", "n", " ", " ", " ", ".", ",", "\n",
-                                             "T", "L", "i", "l", "y", "s", "d", "\xC3\xA9", "!", "w"};
+  const std::vector<std::string> alphabet = {"a",  "e", "t", "h", "o", "n", " ", " ", " ",        ".", ",",
+                                             "\n", "T", "L", "i", "l", "y", "s", "d", "\xC3\xA9", "!", "w"};
   std::mt19937 rng(2024);
   for (int round = 0; round < 300; round++) {
     std::string text;
     const int len = static_cast<int>(rng() % 40);
-    for (int i = 0; i < len; i++) text += alphabet[rng() % alphabet.size()];
+    for (int i = 0; i < len; i++)
+      text += alphabet[rng() % alphabet.size()];
     INFO("text: \"" << text << "\"");
     CHECK(show(stories().encode(text, true)) == show(reference_encode(text)));
     CHECK(stories().decode(stories().encode(text, true)) == text);
   }
   // and on real sentences
-  for (const std::string text : {"Once upon a time, there was a little girl named Lily.",
-                                 "She loved to play outside in the park.",
-                                 "The box was very small and small. Tom want"}) {
+  for (const std::string text :
+       {"Once upon a time, there was a little girl named Lily.", "She loved to play outside in the park.",
+        "The box was very small and small. Tom want"}) {
     INFO("text: \"" << text << "\"");
     CHECK(show(stories().encode(text, true)) == show(reference_encode(text)));
   }
@@ -282,7 +297,8 @@ TEST_CASE("agrees with a naive llama2.c-style encoder on random text") {
 
 TEST_CASE("long text encodes in O(n log n)") {
   std::string text;
-  while (text.size() < 400000) text += "Once upon a time, there was a little girl named Lily. ";
+  while (text.size() < 400000)
+    text += "Once upon a time, there was a little girl named Lily. ";
   const auto start = std::chrono::steady_clock::now();
   const auto ids = stories().encode(text, true);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

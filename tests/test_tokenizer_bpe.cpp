@@ -24,15 +24,19 @@ gguf::file written(const vocab& v, const std::string& name) {
   gguf::writer w;
   w.set_string("general.architecture", "llama");
   w.set_string("tokenizer.ggml.model", v.model);
-  if (v.pre) w.set_string("tokenizer.ggml.pre", *v.pre);
+  if (v.pre)
+    w.set_string("tokenizer.ggml.pre", *v.pre);
   std::vector<std::string> tokens;
-  for (int b = 0; b < 256; b++) tokens.push_back(byte_level_char(static_cast<uint8_t>(b)));
+  for (int b = 0; b < 256; b++)
+    tokens.push_back(byte_level_char(static_cast<uint8_t>(b)));
   tokens.insert(tokens.end(), v.extra.begin(), v.extra.end());
   std::vector<int32_t> types(tokens.size(), 1);
-  for (size_t i = 0; i < v.extra_types.size(); i++) types[256 + i] = v.extra_types[i];
+  for (size_t i = 0; i < v.extra_types.size(); i++)
+    types[256 + i] = v.extra_types[i];
   w.set_string_array("tokenizer.ggml.tokens", tokens);
   w.set_int32_array("tokenizer.ggml.token_type", types);
-  if (v.merges) w.set_string_array("tokenizer.ggml.merges", *v.merges);
+  if (v.merges)
+    w.set_string_array("tokenizer.ggml.merges", *v.merges);
   w.set_uint32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(tokens.size() - 1));
   w.set_uint32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(tokens.size() - 1));
   const std::string path = gguf_test::tmp_path(name);
@@ -51,7 +55,8 @@ void expect_error(const vocab& v, const std::string& name, const std::vector<std
     const std::string what = e.what();
     INFO(what);
     CHECK(what.find(name) != std::string::npos);
-    for (const auto& w : words) CHECK(what.find(w) != std::string::npos);
+    for (const auto& w : words)
+      CHECK(what.find(w) != std::string::npos);
     CHECK(what.find('\n') == std::string::npos);
   }
 }

@@ -41,7 +41,8 @@ std::string read_all(const std::string& path) {
 
 std::string show(const std::vector<int32_t>& ids) {
   std::string s;
-  for (int32_t id : ids) s += std::to_string(id) + " ";
+  for (int32_t id : ids)
+    s += std::to_string(id) + " ";
   return s;
 }
 
@@ -49,7 +50,8 @@ std::vector<nlohmann::json> corpus(const std::string& v) {
   std::vector<nlohmann::json> rows;
   std::istringstream in(read_all(families + "/tokenizer/tok_" + v + ".jsonl"));
   for (std::string line; std::getline(in, line);)
-    if (!line.empty()) rows.push_back(nlohmann::json::parse(line));
+    if (!line.empty())
+      rows.push_back(nlohmann::json::parse(line));
   return rows;
 }
 
@@ -70,7 +72,8 @@ TEST_CASE("llama.cpp's .inp strings give its .out ids on every vocabulary") {
       REQUIRE(std::getline(out, line));
       std::vector<int32_t> expected;
       std::istringstream ids(line);
-      for (int32_t id; ids >> id;) expected.push_back(id);
+      for (int32_t id; ids >> id;)
+        expected.push_back(id);
       INFO(v << " string " << n << ": \"" << text << "\"");
       CHECK(show(tok.encode(text, false, false)) == show(expected));
     }
@@ -168,10 +171,12 @@ TEST_CASE("each pre-tokenizer splits as llama.cpp's does") {
   std::map<std::string, tokenizer> by_pre;
   auto with_pre = [&](const std::string& pre) -> const tokenizer& {
     auto it = by_pre.find(pre);
-    if (it != by_pre.end()) return it->second;
+    if (it != by_pre.end())
+      return it->second;
     gguf::writer w;
     for (const auto& [key, value] : base.metadata())
-      if (key != "tokenizer.ggml.pre") w.set_value(key, value);
+      if (key != "tokenizer.ggml.pre")
+        w.set_value(key, value);
     w.set_string("tokenizer.ggml.pre", pre);
     const std::string path = gguf_test::tmp_path("vocab-gpt-2-" + pre + ".gguf");
     w.write(path);
@@ -187,8 +192,10 @@ TEST_CASE("each pre-tokenizer splits as llama.cpp's does") {
   }
   CHECK(n == 8 * 91);
   // Names llama.cpp gives the same expressions.
-  for (const auto& [alias, same] : {std::pair<std::string, std::string>{"mpt", "gpt-2"}, {"gpt-neox", "gpt-2"},
-                                    {"refact", "starcoder"}, {"llama3", "llama-bpe"}}) {
+  for (const auto& [alias, same] : {std::pair<std::string, std::string>{"mpt", "gpt-2"},
+                                    {"gpt-neox", "gpt-2"},
+                                    {"refact", "starcoder"},
+                                    {"llama3", "llama-bpe"}}) {
     INFO(alias);
     const std::string text = "Hello 12345 world's  \n\n\t<|endoftext|> 漢字 ∑x²";
     CHECK(with_pre(alias).encode(text, false, true) == with_pre(same).encode(text, false, true));

@@ -12,15 +12,15 @@ using namespace llamps;
 namespace {
 
 const tokenizer& llama3() {
-  static const tokenizer t = tokenizer::from_gguf(gguf::file::open(
-      std::string(LLAMPS_SHARED_MODELS) + "/families/vocab/ggml-vocab-llama3.gguf"));
+  static const tokenizer t = tokenizer::from_gguf(
+      gguf::file::open(std::string(LLAMPS_SHARED_MODELS) + "/families/vocab/ggml-vocab-llama3.gguf"));
   return t;
 }
 
 struct streamed {
   std::vector<int32_t> tokens; // as the callback saw them
   std::vector<std::string> chunks;
-  std::vector<int32_t> ids;    // the loop's ids at the end
+  std::vector<int32_t> ids; // the loop's ids at the end
 };
 
 // Runs a fresh generation in which the model "chooses" `script`, one token per step.
@@ -40,7 +40,8 @@ streamed run(const std::vector<int32_t>& script, int max_new_tokens = 0) {
     REQUIRE(step < script.size());
     std::vector<float> logits(llama3().vocab_size(), 0.0f);
     logits[script[step]] = 1.0f;
-    if (!loop.next(logits, on_token)) break;
+    if (!loop.next(logits, on_token))
+      break;
   }
   out.ids = loop.ids();
   return out;
@@ -90,12 +91,14 @@ TEST_CASE("an unfinished character is flushed at the end") {
   REQUIRE(script.size() > 1);
   const std::vector<int32_t> head(script.begin(), script.end() - 1);
   std::string head_bytes;
-  for (int32_t id : head) head_bytes += tok.piece(-1, id);
+  for (int32_t id : head)
+    head_bytes += tok.piece(-1, id);
 
   // Stopped by the token limit: the last token's call carries what is left.
   streamed s = run(head, static_cast<int>(head.size()));
   std::string all;
-  for (const auto& c : s.chunks) all += c;
+  for (const auto& c : s.chunks)
+    all += c;
   CHECK(all == head_bytes);
   CHECK(s.chunks.back() == head_bytes);
 

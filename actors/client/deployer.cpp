@@ -30,10 +30,9 @@ using namespace deployer_detail;
 constexpr uint64_t max_fetch_bytes = 8u << 20; // the streaming window
 
 // Unloads `id` on each of `nodes`, through the known handle or by asking the registry.
-void unload_everywhere(deployer_pointer self, const std::string& id,
-                       const std::set<std::string>& nodes,
-                       const std::map<std::string, contributor_actor>& known,
-                       std::function<void()> done = [] {}) {
+void unload_everywhere(
+    deployer_pointer self, const std::string& id, const std::set<std::string>& nodes,
+    const std::map<std::string, contributor_actor>& known, std::function<void()> done = [] {}) {
   // `done` runs once every node answered (or is known gone): an undeploy answers only then,
   // so that a shell that quits right after it does not take the unload orders with it.
   auto pending = std::make_shared<size_t>(nodes.size() + 1);
@@ -43,10 +42,11 @@ void unload_everywhere(deployer_pointer self, const std::string& id,
   };
   auto unload = [=](contributor_actor contributor, std::string node) {
     self->request(contributor, ask_timeout, unload_atom::value, id)
-        .then([=](bool) { one_done(); }, [=](caf::error& err) {
-          self->state.log->warn("unloading {} on {} failed: {}", id, node, error_text(err));
-          one_done();
-        });
+        .then([=](bool) { one_done(); },
+              [=](caf::error& err) {
+                self->state.log->warn("unloading {} on {} failed: {}", id, node, error_text(err));
+                one_done();
+              });
   };
   for (const std::string& node : nodes) {
     auto handle = known.find(node);
@@ -56,14 +56,15 @@ void unload_everywhere(deployer_pointer self, const std::string& id,
     }
     self->request(self->state.registry, ask_timeout, contributor_atom::value, node)
         .then([=](contributor_actor& c) { unload(c, node); },
-              [=](caf::error&) { one_done(); /* the node is gone, and its hosts with it */ });
+              [=](caf::error&) {
+                one_done(); /* the node is gone, and its hosts with it */
+              });
   }
   one_done();
 }
 
 // Rolls back a deployment that cannot complete, and answers the deploy request.
-void fail(deployer_pointer self, const std::string& model, const std::string& id,
-          const std::string& reason) {
+void fail(deployer_pointer self, const std::string& model, const std::string& id, const std::string& reason) {
   deployment_record* r = self->state.deploying(model, id);
   if (!r)
     return;
@@ -99,8 +100,8 @@ void complete(deployer_pointer self, deployment_record& r) {
 }
 
 // Orders one contributor to load its plan entry.
-void load_entry(deployer_pointer self, const std::string& model, const std::string& id,
-                size_t index, contributor_actor contributor) {
+void load_entry(deployer_pointer self, const std::string& model, const std::string& id, size_t index,
+                contributor_actor contributor) {
   deployment_record* r = self->state.deploying(model, id);
   if (!r)
     return;
@@ -131,8 +132,7 @@ void load_entry(deployer_pointer self, const std::string& model, const std::stri
 }
 
 // The plan arrived: look up every chosen contributor and start all loads at once.
-void execute(deployer_pointer self, const std::string& model, const std::string& id,
-             placement_plan plan) {
+void execute(deployer_pointer self, const std::string& model, const std::string& id, placement_plan plan) {
   deployment_record* r = self->state.deploying(model, id);
   if (!r)
     return;
@@ -156,10 +156,12 @@ void execute(deployer_pointer self, const std::string& model, const std::string&
   for (size_t i = 0; i < r->plan.entries.size(); ++i) {
     const plan_entry& e = r->plan.entries[i];
     reach_contributor(
-        self, e.node_id, e.address, [=](contributor_actor c) { load_entry(self, model, id, i, std::move(c)); },
+        self, e.node_id, e.address,
+        [=](contributor_actor c) { load_entry(self, model, id, i, std::move(c)); },
         [=, node = e.node_id](const caf::error& err) {
           const std::string why = error_text(err);
-          fail(self, model, id, why.find(node) == std::string::npos ? "cannot reach " + node + ": " + why : why);
+          fail(self, model, id,
+               why.find(node) == std::string::npos ? "cannot reach " + node + ": " + why : why);
         });
   }
 }
@@ -169,10 +171,9 @@ caf::result<deploy_status> deploy(deployer_pointer self, const plan_request& req
   auto existing = self->state.records.find(model);
   if (existing != self->state.records.end() &&
       (existing->second.deploying() || existing->second.status.state == "ready"))
-    return make_llamps_error("model " + model + " is already " +
-                             (existing->second.deploying() ? "being deployed" : "deployed") +
-                             " (deployment " + existing->second.status.deployment_id +
-                             "); undeploy it first");
+    return make_llamps_error(
+        "model " + model + " is already " + (existing->second.deploying() ? "being deployed" : "deployed") +
+        " (deployment " + existing->second.status.deployment_id + "); undeploy it first");
   const std::string id = "d-" + std::to_string(self->state.next_number++) + "-" + model;
   deployment_record& r = self->state.records[model];
   r = deployment_record{};
@@ -187,8 +188,8 @@ caf::result<deploy_status> deploy(deployer_pointer self, const plan_request& req
               if (d.model == model) {
                 if (deployment_record* r = self->state.deploying(model, id)) {
                   r->promise.deliver(make_llamps_error("model " + model +
-                                                       " is already deployed (deployment " +
-                                                       d.deployment_id + "); undeploy it first"));
+                                                       " is already deployed (deployment " + d.deployment_id +
+                                                       "); undeploy it first"));
                   self->state.records.erase(model);
                 }
                 return;
@@ -197,15 +198,14 @@ caf::result<deploy_status> deploy(deployer_pointer self, const plan_request& req
                 .then([=](placement_plan& plan) { execute(self, model, id, std::move(plan)); },
                       [=](caf::error& err) { fail(self, model, id, error_text(err)); });
           },
-          [=](caf::error& err) {
-            fail(self, model, id, "the registry did not answer: " + error_text(err));
-          });
+          [=](caf::error& err) { fail(self, model, id, "the registry did not answer: " + error_text(err)); });
   return r.promise;
 }
 
 // Unloads a deployment from its nodes and marks this deployer's record of it undeployed.
-void release(deployer_pointer self, const std::string& model, const std::string& id,
-             const std::set<std::string>& nodes, std::function<void()> done = [] {}) {
+void release(
+    deployer_pointer self, const std::string& model, const std::string& id,
+    const std::set<std::string>& nodes, std::function<void()> done = [] {}) {
   std::map<std::string, contributor_actor> known;
   auto rec = self->state.records.find(model);
   if (rec != self->state.records.end() && rec->second.status.deployment_id == id) {
@@ -227,14 +227,14 @@ caf::result<bool> undeploy(deployer_pointer self, const std::string& model) {
   self->request(self->state.registry, ask_timeout, undeploy_atom::value, model)
       .then(
           [=](const deployment& d) mutable {
-            release(self, model, d.deployment_id, nodes_of(d.hosts), [=]() mutable { promise.deliver(true); });
+            release(self, model, d.deployment_id, nodes_of(d.hosts),
+                    [=]() mutable { promise.deliver(true); });
           },
           [=](caf::error& err) mutable {
             // A registry that restarted may have lost the record this deployer still has.
             auto rec = self->state.records.find(model);
             if (rec == self->state.records.end() || rec->second.status.state != "ready") {
-              promise.deliver(make_llamps_error("cannot undeploy " + model + ": " +
-                                                error_text(err)));
+              promise.deliver(make_llamps_error("cannot undeploy " + model + ": " + error_text(err)));
               return;
             }
             std::set<std::string> nodes;
@@ -247,8 +247,8 @@ caf::result<bool> undeploy(deployer_pointer self, const std::string& model) {
 }
 
 // Bytes of the model file for a host of the plan, within its own blocks (or the header).
-caf::result<std::vector<char>> fetch(deployer_pointer self, const std::string& id,
-                                     const std::string& node, uint64_t offset, uint64_t length) {
+caf::result<std::vector<char>> fetch(deployer_pointer self, const std::string& id, const std::string& node,
+                                     uint64_t offset, uint64_t length) {
   deployment_record* r = self->state.by_id(id);
   if (!r || !r->source)
     return make_llamps_error("deployment " + id + " is not loading: nothing to fetch");
@@ -265,9 +265,8 @@ caf::result<std::vector<char>> fetch(deployer_pointer self, const std::string& i
                              " does not come from that node: refusing to stream weights");
   length = std::min(length, max_fetch_bytes);
   if (!r->source->may_read(node, offset, length))
-    return make_llamps_error("bytes [" + std::to_string(offset) + ", " +
-                             std::to_string(offset + length) + ") of " + r->status.model +
-                             " lie outside the header and the blocks of " + node);
+    return make_llamps_error("bytes [" + std::to_string(offset) + ", " + std::to_string(offset + length) +
+                             ") of " + r->status.model + " lie outside the header and the blocks of " + node);
   std::vector<char> bytes(length);
   if (!r->source->read(offset, bytes))
     return make_llamps_error("reading " + r->request.model.path + " failed");
@@ -308,9 +307,12 @@ deployer_actor::behavior_type deployer(deployer_pointer self, registry_actor reg
           if (mine.node_id == p.node_id && mine.state != "ready")
             mine = p;
       },
-      [=](fetch_atom, const std::string& id, const std::string& node, uint64_t offset,
-          uint64_t length) { return fetch(self, id, node, offset, length); },
-      [=](move_atom, const std::string& id, const caf::actor_addr& host) { return move_host(self, id, host); },
+      [=](fetch_atom, const std::string& id, const std::string& node, uint64_t offset, uint64_t length) {
+        return fetch(self, id, node, offset, length);
+      },
+      [=](move_atom, const std::string& id, const caf::actor_addr& host) {
+        return move_host(self, id, host);
+      },
   };
 }
 
@@ -320,20 +322,21 @@ deployer_actor::behavior_type deployer(deployer_pointer self, registry_actor reg
 void deployer_detail::publish(deployer_pointer self, const deployment_record& r, outcome_fn done) {
   deployment d = r.published();
   self->request(self->state.registry, ask_timeout, deployed_atom::value, d) // d is used below
-      .then([=](bool) { done({}); }, [=](caf::error& err) {
-        // Undeployed elsewhere meanwhile: unload it here too, a new host included.
-        if (error_text(err).find("was undeployed") != std::string::npos)
-          release(self, d.model, d.deployment_id, nodes_of(d.hosts));
-        done(make_llamps_error("the registry did not record it: " + error_text(err)));
-      });
+      .then([=](bool) { done({}); },
+            [=](caf::error& err) {
+              // Undeployed elsewhere meanwhile: unload it here too, a new host included.
+              if (error_text(err).find("was undeployed") != std::string::npos)
+                release(self, d.model, d.deployment_id, nodes_of(d.hosts));
+              done(make_llamps_error("the registry did not record it: " + error_text(err)));
+            });
 }
 
-deployer_actor spawn_deployer(caf::actor_system& sys, registry_actor registry,
-                              planner_actor planner) {
+deployer_actor spawn_deployer(caf::actor_system& sys, registry_actor registry, planner_actor planner) {
   return sys.spawn(deployer, std::move(registry), std::move(planner));
 }
 
-void deployer_detail::reach_contributor(deployer_pointer self, const std::string& node, const std::string& address,
+void deployer_detail::reach_contributor(deployer_pointer self, const std::string& node,
+                                        const std::string& address,
                                         std::function<void(contributor_actor)> then, outcome_fn otherwise) {
   self->request(self->state.registry, ask_timeout, contributor_atom::value, node)
       .then(

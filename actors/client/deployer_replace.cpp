@@ -14,7 +14,8 @@ void replace_host(deployer_pointer self, const std::string& model, size_t index,
   deployment_record& rec = self->state.records.at(model);
   const std::string id = rec.status.deployment_id;
   const host_ref old = rec.hosts[index];
-  const std::string blocks = "blocks " + std::to_string(old.range.first) + "-" + std::to_string(old.range.last - 1);
+  const std::string blocks =
+      "blocks " + std::to_string(old.range.first) + "-" + std::to_string(old.range.last - 1);
   // A host that is being moved and then released (or dies) needs no second load.
   if (!rec.replacing.insert(old.host.address()).second)
     return done(make_llamps_error(id + ": " + blocks + " are already being moved"));
@@ -66,15 +67,18 @@ void replace_host(deployer_pointer self, const std::string& model, size_t index,
               return finish(make_llamps_error("no spare server can take " + blocks));
             }
             const std::string node = spare->node_id;
-            reach_contributor(self, node, spare->address, [=](contributor_actor c) { load_on(node, c); }, finish);
+            reach_contributor(
+                self, node, spare->address, [=](contributor_actor c) { load_on(node, c); }, finish);
           },
           finish);
 }
 
-caf::result<bool> move_host(deployer_pointer self, const std::string& deployment_id, const caf::actor_addr& host) {
+caf::result<bool> move_host(deployer_pointer self, const std::string& deployment_id,
+                            const caf::actor_addr& host) {
   auto found = self->state.find_host(host);
   if (!found || self->state.records.at(found->model).status.deployment_id != deployment_id)
-    return make_llamps_error("deployment " + deployment_id + " is not ready here with that host: nothing to move");
+    return make_llamps_error("deployment " + deployment_id +
+                             " is not ready here with that host: nothing to move");
   // Only the node that runs the host may give it up.
   auto sender = self->current_sender();
   if (!sender || sender->node() != host.node())

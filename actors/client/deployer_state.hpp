@@ -20,13 +20,13 @@ namespace llamps::deployer_detail {
 
 // One deployment as this deployer runs it.
 struct deployment_record {
-  deploy_status status;          // model, id, state, one load_progress per plan entry
+  deploy_status status; // model, id, state, one load_progress per plan entry
   plan_request request;
   placement_plan plan;
-  std::vector<host_ref> hosts;   // by plan entry, filled as the hosts report ready
-  size_t awaiting = 0;           // plan entries still loading
+  std::vector<host_ref> hosts;                           // by plan entry, filled as the hosts report ready
+  size_t awaiting = 0;                                   // plan entries still loading
   std::map<std::string, contributor_actor> contributors; // by node id, as they are looked up
-  std::shared_ptr<weight_source> source; // kept while deployed: replacement hosts pull too
+  std::shared_ptr<weight_source> source;                 // kept while deployed: replacement hosts pull too
   caf::typed_response_promise<deploy_status> promise;
   // Hosts whose blocks are being loaded on a spare server (a repair or a move): a host that
   // is moved and then dies must not start a second load of the same blocks.
@@ -70,8 +70,7 @@ struct deployer_state {
   // since failed or been replaced are stale and must change nothing).
   deployment_record* deploying(const std::string& model, const std::string& id) {
     auto found = records.find(model);
-    if (found == records.end() || found->second.status.deployment_id != id ||
-        !found->second.deploying())
+    if (found == records.end() || found->second.status.deployment_id != id || !found->second.deploying())
       return nullptr;
     return &found->second;
   }
@@ -98,8 +97,8 @@ struct deployer_state {
   deployment_record* serving(const std::string& model, const std::string& id, size_t index,
                              const block_host_actor& host) {
     auto r = records.find(model);
-    return r != records.end() && r->second.status.deployment_id == id &&
-                   r->second.status.state == "ready" && r->second.hosts[index].host == host
+    return r != records.end() && r->second.status.deployment_id == id && r->second.status.state == "ready" &&
+                   r->second.hosts[index].host == host
                ? &r->second
                : nullptr;
   }
@@ -150,6 +149,6 @@ void replace_host(deployer_pointer self, const std::string& model, size_t index,
 
 // A contributor drains a host: move its blocks, answer once they are served elsewhere.
 caf::result<bool> move_host(deployer_pointer self, const std::string& deployment_id,
-                       const caf::actor_addr& host);
+                            const caf::actor_addr& host);
 
 } // namespace llamps::deployer_detail

@@ -49,26 +49,27 @@ void flush(batcher_pointer self) {
 head_actor::behavior_type head_batcher(batcher_pointer self, std::shared_ptr<const client_model> model) {
   self->state.model = std::move(model);
   return {
-    [=](logits_atom, std::vector<float>& hidden, uint64_t batch,
-        int32_t batch_size) -> caf::result<std::vector<float>> {
-      auto& st = self->state;
-      if (hidden.size() != static_cast<size_t>(st.model->config.n_embd))
-        return make_llamps_error("output head: a row of " + std::to_string(hidden.size()) +
-                                 " values, the model is " + std::to_string(st.model->config.n_embd) + " wide");
-      auto promise = self->make_response_promise<std::vector<float>>();
-      st.queue.push_back({std::move(hidden), promise});
-      st.arriving.arrived(batch, batch_size);
-      // Now (once the mailbox's other requests are in) or when the rest had time to come.
-      if (st.arriving.complete())
-        st.flush.now(self);
-      else
-        st.flush.schedule(self, max_batch_rest_wait);
-      return promise;
-    },
-    [=](flush_atom, uint64_t round) {
-      if (self->state.flush.take(round))
-        flush(self);
-    },
+      [=](logits_atom, std::vector<float>& hidden, uint64_t batch,
+          int32_t batch_size) -> caf::result<std::vector<float>> {
+        auto& st = self->state;
+        if (hidden.size() != static_cast<size_t>(st.model->config.n_embd))
+          return make_llamps_error("output head: a row of " + std::to_string(hidden.size()) +
+                                   " values, the model is " + std::to_string(st.model->config.n_embd) +
+                                   " wide");
+        auto promise = self->make_response_promise<std::vector<float>>();
+        st.queue.push_back({std::move(hidden), promise});
+        st.arriving.arrived(batch, batch_size);
+        // Now (once the mailbox's other requests are in) or when the rest had time to come.
+        if (st.arriving.complete())
+          st.flush.now(self);
+        else
+          st.flush.schedule(self, max_batch_rest_wait);
+        return promise;
+      },
+      [=](flush_atom, uint64_t round) {
+        if (self->state.flush.take(round))
+          flush(self);
+      },
   };
 }
 

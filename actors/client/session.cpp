@@ -32,10 +32,10 @@ struct generation_in_flight {
   caf::typed_response_promise<generation_report> promise;
   clock_type::time_point started, first_token;
   bool prefilled = false;
-  int32_t fed = 0;                   // positions whose K/V the hosts hold
-  std::vector<std::string> stop;     // the order's stop strings
-  std::string text;                  // the generated text so far, searched for them
-  size_t searched = 0;               // text before this offset holds no stop string's end
+  int32_t fed = 0;               // positions whose K/V the hosts hold
+  std::vector<std::string> stop; // the order's stop strings
+  std::string text;              // the generated text so far, searched for them
+  size_t searched = 0;           // text before this offset holds no stop string's end
   std::string stopped_by;
   // Where a step's time goes: in the chain (sent until its result is back), in the head (the
   // logits), and the rest here (sampling, embedding, scheduling). Logged at debug level.
@@ -48,21 +48,21 @@ struct session_state {
   session_options options;
   registry_actor registry;
   std::shared_ptr<const client_model> model;
-  head_actor head;                   // computes logits, batched with this process's other sessions
+  head_actor head; // computes logits, batched with this process's other sessions
   std::optional<session_route> route;
   std::optional<session_route> linking; // a new route whose hosts are being linked to
-  std::vector<int32_t> conversation; // ids whose K/V the hosts hold (after a generation)
+  std::vector<int32_t> conversation;    // ids whose K/V the hosts hold (after a generation)
   std::optional<generation_in_flight> current;
   // A place asked for ahead of a generation (route_atom), and who hears that it waits in line.
   std::optional<caf::typed_response_promise<std::vector<std::string>>> admitting;
   caf::actor queue_listener;
-  uint64_t attempt = 0;              // replies to older attempts are stale and ignored
+  uint64_t attempt = 0; // replies to older attempts are stale and ignored
   std::set<std::string> failed_nodes;
   int32_t recoveries = 0;
   int32_t route_retries = 0;
   clock_type::time_point rerouting_since; // the first attempt of the current re-route
-  bool rerouting = false;            // a new route is on its way: further failures of the
-                                     // old chain (its other hosts going down) are one fault
+  bool rerouting = false;                 // a new route is on its way: further failures of the
+                                          // old chain (its other hosts going down) are one fault
   std::shared_ptr<spdlog::logger> log = logger("session");
 };
 
@@ -107,13 +107,13 @@ void finish(session_pointer self) {
   report.decode_seconds = std::chrono::duration<double>(end - g.first_token).count();
   report.recoveries = st.recoveries;
   const double steps = std::max<double>(1, report.ids.size() - report.prompt_tokens);
-  st.log->debug("session {}: per step {:.2f} ms in the chain, {:.2f} ms in the head, {:.2f} ms here", report.session,
-                1e3 * g.chain_s / steps, 1e3 * g.head_s / steps, 1e3 * g.client_s / steps);
+  st.log->debug("session {}: per step {:.2f} ms in the chain, {:.2f} ms in the head, {:.2f} ms here",
+                report.session, 1e3 * g.chain_s / steps, 1e3 * g.head_s / steps, 1e3 * g.client_s / steps);
   // The last sampled token was never fed (nor an end-of-turn token, which is not in the ids).
   st.conversation.assign(report.ids.begin(), report.ids.begin() + std::min<size_t>(g.fed, report.ids.size()));
-  self->send(st.registry, report_atom::value,
-             session_info{report.session, st.options.model, static_cast<int32_t>(report.ids.size()),
-                          report.route});
+  self->send(
+      st.registry, report_atom::value,
+      session_info{report.session, st.options.model, static_cast<int32_t>(report.ids.size()), report.route});
   g.promise.deliver(std::move(report));
   st.current.reset();
 }
@@ -257,7 +257,8 @@ void reroute(session_pointer self) {
         // Bounded in time too: a registry that is gone may let each request run into its
         // timeout instead of refusing it at once.
         const auto patience = st.options.route_retries * st.options.route_retry_interval;
-        if (++st.route_retries > st.options.route_retries || clock_type::now() - st.rerouting_since > patience)
+        if (++st.route_retries > st.options.route_retries ||
+            clock_type::now() - st.rerouting_since > patience)
           return fail(self, e);
         self->delayed_send(self, st.options.route_retry_interval, tick_atom::value);
       });
@@ -347,12 +348,13 @@ void start(session_pointer self, const generation_order& order) {
   try {
     auto req = to_request(order);
     if (!order.messages.empty()) {
-      auto chat = make_chat_prompt(st.model->tok, st.model->chat_template, order.chat_template, order.messages,
-                                   order.add_generation_prompt);
+      auto chat = make_chat_prompt(st.model->tok, st.model->chat_template, order.chat_template,
+                                   order.messages, order.add_generation_prompt);
       req.prompt_ids = std::move(chat.ids);
       req.stop_tokens = std::move(chat.stop_tokens);
     }
-    st.current->loop = std::make_unique<generation_loop>(st.model->tok, st.model->config.n_ctx, req, st.conversation);
+    st.current->loop =
+        std::make_unique<generation_loop>(st.model->tok, st.model->config.n_ctx, req, st.conversation);
   } catch (const std::exception& e) {
     return fail(self, e.what());
   }
@@ -381,65 +383,67 @@ session_actor::behavior_type session(session_pointer self, registry_actor regist
     }
   });
   return {
-    [=](generate_atom, generation_order& order) -> caf::result<generation_report> {
-      auto& st = self->state;
-      if (st.current || st.admitting)
-        return make_llamps_error("this session is already generating");
-      st.current.emplace();
-      st.current->listener = order.listener;
-      st.current->promise = self->make_response_promise<generation_report>();
-      auto promise = st.current->promise;
-      st.recoveries = 0;
-      if (st.route)
-        start(self, order);
-      else
-        request_route(self, true, [=] { start(self, order); }, [=](const caf::error& e) { fail(self, e); });
-      return promise;
-    },
-    [=](route_atom) -> caf::result<std::vector<std::string>> {
-      auto& st = self->state;
-      if (st.route)
-        return route_nodes(st);
-      if (st.current || st.admitting)
-        return make_llamps_error("this session is already asking for a route");
-      st.queue_listener = caf::actor_cast<caf::actor>(self->current_sender());
-      st.admitting = self->make_response_promise<std::vector<std::string>>();
-      auto promise = *st.admitting;
-      auto settle = [=](const caf::error& e) {
+      [=](generate_atom, generation_order& order) -> caf::result<generation_report> {
         auto& st = self->state;
-        if (!st.admitting)
-          return;
-        if (e)
-          st.admitting->deliver(e);
+        if (st.current || st.admitting)
+          return make_llamps_error("this session is already generating");
+        st.current.emplace();
+        st.current->listener = order.listener;
+        st.current->promise = self->make_response_promise<generation_report>();
+        auto promise = st.current->promise;
+        st.recoveries = 0;
+        if (st.route)
+          start(self, order);
         else
-          st.admitting->deliver(route_nodes(st));
-        st.admitting.reset();
-      };
-      request_route(self, true, [=] { settle(caf::error{}); }, settle);
-      return promise;
-    },
-    [=](queued_atom, int32_t position) {
-      auto& st = self->state;
-      auto listener = st.current ? st.current->listener : st.queue_listener;
-      if (listener)
-        caf::anon_send(listener, queued_atom::value, position);
-    },
-    [=](close_atom) {
-      auto& st = self->state;
-      for (auto* r : {&st.route, &st.linking})
-        if (*r) {
-          drop_on(self, (*r)->hosts, (*r)->session);
-          self->send(st.registry, close_atom::value, (*r)->session);
-        }
-      fail(self, "session closed");
-      if (st.admitting)
-        st.admitting->deliver(make_llamps_error("session closed"));
-      self->quit();
-    },
-    [=](tick_atom) {
-      if (self->state.current)
-        reroute(self);
-    },
+          request_route(
+              self, true, [=] { start(self, order); }, [=](const caf::error& e) { fail(self, e); });
+        return promise;
+      },
+      [=](route_atom) -> caf::result<std::vector<std::string>> {
+        auto& st = self->state;
+        if (st.route)
+          return route_nodes(st);
+        if (st.current || st.admitting)
+          return make_llamps_error("this session is already asking for a route");
+        st.queue_listener = caf::actor_cast<caf::actor>(self->current_sender());
+        st.admitting = self->make_response_promise<std::vector<std::string>>();
+        auto promise = *st.admitting;
+        auto settle = [=](const caf::error& e) {
+          auto& st = self->state;
+          if (!st.admitting)
+            return;
+          if (e)
+            st.admitting->deliver(e);
+          else
+            st.admitting->deliver(route_nodes(st));
+          st.admitting.reset();
+        };
+        request_route(
+            self, true, [=] { settle(caf::error{}); }, settle);
+        return promise;
+      },
+      [=](queued_atom, int32_t position) {
+        auto& st = self->state;
+        auto listener = st.current ? st.current->listener : st.queue_listener;
+        if (listener)
+          caf::anon_send(listener, queued_atom::value, position);
+      },
+      [=](close_atom) {
+        auto& st = self->state;
+        for (auto* r : {&st.route, &st.linking})
+          if (*r) {
+            drop_on(self, (*r)->hosts, (*r)->session);
+            self->send(st.registry, close_atom::value, (*r)->session);
+          }
+        fail(self, "session closed");
+        if (st.admitting)
+          st.admitting->deliver(make_llamps_error("session closed"));
+        self->quit();
+      },
+      [=](tick_atom) {
+        if (self->state.current)
+          reroute(self);
+      },
   };
 }
 

@@ -42,9 +42,8 @@ bool weight_source::may_read(const std::string& node, uint64_t offset, uint64_t 
   auto found = allowed_.find(node);
   if (found == allowed_.end() || offset > size_ || length > size_ - offset)
     return false;
-  return std::any_of(found->second.begin(), found->second.end(), [&](const span& s) {
-    return offset >= s.begin && offset + length <= s.end;
-  });
+  return std::any_of(found->second.begin(), found->second.end(),
+                     [&](const span& s) { return offset >= s.begin && offset + length <= s.end; });
 }
 
 bool weight_source::read(uint64_t offset, std::vector<char>& out) const {

@@ -14,7 +14,9 @@ const std::vector<double>& admission_queue::wait_bounds_s() {
   return bounds;
 }
 
-admission_queue::admission_queue(limits l) : limits_(l) { stats_.wait_counts.assign(wait_bounds_s().size() + 1, 0); }
+admission_queue::admission_queue(limits l) : limits_(l) {
+  stats_.wait_counts.assign(wait_bounds_s().size() + 1, 0);
+}
 
 bool admission_queue::push(uint64_t ticket, clock::time_point now, std::chrono::milliseconds wait) {
   if (full()) {
@@ -86,7 +88,8 @@ size_t admission_queue::position(uint64_t ticket) const {
 }
 
 std::chrono::seconds admission_queue::retry_after(clock::time_point now) const {
-  const auto longest = std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(limits_.max_wait).count());
+  const auto longest =
+      std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(limits_.max_wait).count());
   // An admission long ago says little about the line now: count the time since the last one.
   if (recent_admissions_.size() < 2)
     return std::chrono::seconds(longest);

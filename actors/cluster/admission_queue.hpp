@@ -27,9 +27,9 @@ public:
   // What the line has seen, for /metrics.
   struct figures {
     uint64_t admitted = 0;
-    uint64_t rejected_full = 0;     // refused on arrival: the line was full
-    uint64_t rejected_deadline = 0; // their deadline passed while they waited
-    uint64_t cancelled = 0;         // their requester left
+    uint64_t rejected_full = 0;        // refused on arrival: the line was full
+    uint64_t rejected_deadline = 0;    // their deadline passed while they waited
+    uint64_t cancelled = 0;            // their requester left
     std::vector<uint64_t> wait_counts; // admitted requests' waits: at or below each bound, then the rest
     double wait_sum_s = 0;
   };

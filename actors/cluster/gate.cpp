@@ -28,20 +28,20 @@ gate_actor::behavior_type gate(gate_actor::stateful_pointer<gate_state> self, re
   if (owner)
     self->link_to(owner);
   return {
-    [=](hello_atom, const std::string& token) -> caf::result<registry_actor> {
-      auto sender = self->current_sender();
-      auto from = sender ? caf::to_string(sender->node()) : std::string("an anonymous sender");
-      if (!same_token(token, join_token)) {
-        auto& st = self->state;
-        st.log->warn("refused a hello from node {}: {} join token (refusal {})", from,
-                     token.empty() ? "no" : "wrong", ++st.refused);
-        return make_llamps_error("the cluster refused this process: " +
-                                 std::string(token.empty() ? "it needs the join token (--join-token)"
-                                                           : "wrong join token"));
-      }
-      self->state.log->debug("hello from node {}", from);
-      return registry;
-    },
+      [=](hello_atom, const std::string& token) -> caf::result<registry_actor> {
+        auto sender = self->current_sender();
+        auto from = sender ? caf::to_string(sender->node()) : std::string("an anonymous sender");
+        if (!same_token(token, join_token)) {
+          auto& st = self->state;
+          st.log->warn("refused a hello from node {}: {} join token (refusal {})", from,
+                       token.empty() ? "no" : "wrong", ++st.refused);
+          return make_llamps_error(
+              "the cluster refused this process: " +
+              std::string(token.empty() ? "it needs the join token (--join-token)" : "wrong join token"));
+        }
+        self->state.log->debug("hello from node {}", from);
+        return registry;
+      },
   };
 }
 

@@ -43,7 +43,7 @@ struct link_keeper_state {
   // that a link that drops is made again when next asked for.
   std::map<std::string, caf::actor_addr> linked;
   std::map<std::string, std::vector<caf::typed_response_promise<bool>>> pending; // by address
-  std::map<std::string, std::pair<clock_type::time_point, std::string>> failed; // when, why
+  std::map<std::string, std::pair<clock_type::time_point, std::string>> failed;  // when, why
   std::shared_ptr<spdlog::logger> log = logger("links");
 };
 
@@ -67,15 +67,17 @@ void settle(link_keeper_pointer self, const std::string& address, const caf::err
 }
 
 void open_link(link_keeper_pointer self, const std::string& node_id, const std::string& address,
-             const std::pair<std::string, uint16_t>& where) {
+               const std::pair<std::string, uint16_t>& where) {
   const auto started = clock_type::now();
-  self->request(network_of(self->system()), connect_timeout, caf::connect_atom::value, where.first, where.second)
+  self->request(network_of(self->system()), connect_timeout, caf::connect_atom::value, where.first,
+                where.second)
       .then(
           [=](const caf::node_id& node, const caf::strong_actor_ptr& gate, const std::set<std::string>&) {
             auto& st = self->state;
             // Another process on that address, or this one (0.0.0.0 or 127.0.0.1 from afar).
             if (node == self->node() || !gate) {
-              auto why = "cannot link to " + node_id + " at " + address + ": that address leads to this process";
+              auto why =
+                  "cannot link to " + node_id + " at " + address + ": that address leads to this process";
               st.failed[address] = {clock_type::now(), why};
               return settle(self, address, make_llamps_error(why));
             }
@@ -108,7 +110,8 @@ link_keeper_actor::behavior_type link_keeper(link_keeper_pointer self) {
         if (address.empty() || !should_link(st.rank, node_id) || !self->system().has_middleman() ||
             st.linked.count(address))
           return true;
-        if (auto f = st.failed.find(address); f != st.failed.end() && clock_type::now() - f->second.first < retry_after)
+        if (auto f = st.failed.find(address);
+            f != st.failed.end() && clock_type::now() - f->second.first < retry_after)
           return make_llamps_error(f->second.second);
         std::pair<std::string, uint16_t> where;
         try {

@@ -38,7 +38,8 @@ void take_report(registry_state& st, const std::string& node_id, const std::vect
       for (auto& reported : hosts)
         if (h.node_id == node_id && h.host == reported.host && reported.range.draining && !h.range.draining) {
           h.range.draining = true;
-          st.log->info("{}: blocks {}-{} of {} are draining", node_id, h.range.first, h.range.last - 1, model);
+          st.log->info("{}: blocks {}-{} of {} are draining", node_id, h.range.first, h.range.last - 1,
+                       model);
         }
   for (auto& model : st.rebuilding) {
     auto& d = st.deployments[model];
@@ -149,7 +150,8 @@ registry_actor::behavior_type registry(registry_pointer self, registry_options o
                                        std::vector<deployment> restored) {
   self->state.options = std::move(options);
   for (auto& d : restored) {
-    self->state.log->info("restored deployment {} of {}; waiting for its hosts to report", d.deployment_id, d.model);
+    self->state.log->info("restored deployment {} of {}; waiting for its hosts to report", d.deployment_id,
+                          d.model);
     self->state.rebuilding.insert(d.model);
     self->state.deployments.emplace(d.model, std::move(d));
   }
@@ -162,149 +164,151 @@ registry_actor::behavior_type registry(registry_pointer self, registry_options o
     requester_down(self, down.source); // a session that waited in a queue
   });
   return {
-    [=](join_atom, node_offer& offer, contributor_actor& contributor) -> caf::result<bool> {
-      auto& st = self->state;
-      if (!same_token(offer.join_token, st.options.join_token)) {
-        st.log->warn("refused node {} from {}: wrong join token", offer.node_id, offer.address);
-        return make_llamps_error("join refused: wrong join token");
-      }
-      if (offer.node_id.empty())
-        return make_llamps_error("join refused: empty node id");
-      auto& entry = st.servers[offer.node_id];
-      entry.offer = offer;
-      entry.offer.join_token.clear(); // never echo the secret in server lists
-      entry.contributor = contributor;
-      entry.last_seen = clock_type::now();
-      entry.healthy = true;
-      self->monitor(contributor);
-      st.log->info("node {} joined from {} ({:.1f} GB, {} cores)", offer.node_id, offer.address,
-                   offer.memory_bytes / 1e9, offer.cores);
-      learn_address(self, offer.node_id, contributor);
-      return true;
-    },
-    [=](heartbeat_atom, node_offer& offer, std::vector<host_ref>& hosts) {
-      auto& st = self->state;
-      auto i = st.servers.find(offer.node_id);
-      if (i == st.servers.end() || !same_token(offer.join_token, st.options.join_token))
-        return; // unknown nodes must join first
-      i->second.offer.memory_bytes = offer.memory_bytes;
-      i->second.offer.total_memory_bytes = offer.total_memory_bytes; // the share may change (SIGHUP)
-      i->second.offer.cores = offer.cores;
-      i->second.last_seen = clock_type::now();
-      if (!i->second.healthy)
-        st.peers_changed = true; // back after a pause: the others may have to link again
-      i->second.healthy = true;
-      take_report(st, offer.node_id, hosts);
-      auto freed = models_with_fewer_sessions(i->second.hosts, hosts);
-      i->second.hosts = std::move(hosts);
-      for (auto& model : freed)
-        pump(self, model);
-    },
-    [=](leave_atom, const std::string& node_id) {
-      self->state.servers.erase(node_id);
-      self->state.peers_changed = true;
-      self->state.log->info("node {} left", node_id);
-    },
-    [=](servers_atom) {
-      auto& st = self->state;
-      std::vector<server_status> out;
-      auto now = clock_type::now();
-      for (auto& [id, s] : st.servers) {
-        server_status row{s.offer, s.healthy,
-                          std::chrono::duration_cast<std::chrono::milliseconds>(now - s.last_seen).count(), {}};
-        if (!s.link_address.empty())
-          row.offer.address = s.link_address; // where it is reached (0.0.0.0 made concrete)
-        for (auto& h : s.hosts)
-          row.hosting.push_back(h.range);
-        out.push_back(std::move(row));
-      }
-      return out;
-    },
-    [=](contributor_atom, const std::string& node_id) -> caf::result<contributor_actor> {
-      auto i = self->state.servers.find(node_id);
-      if (i == self->state.servers.end() || !i->second.healthy)
-        return make_llamps_error("node '" + node_id + "' is not an available server");
-      return i->second.contributor;
-    },
-    [=](deployed_atom, deployment& d) -> caf::result<bool> {
-      auto& st = self->state;
-      auto existing = st.deployments.find(d.model);
-      if (existing != st.deployments.end() && existing->second.deployment_id == d.deployment_id) {
-        st.log->info("deployment {} updated: {} hosts", d.deployment_id, d.hosts.size());
-        existing->second = std::move(d); // a repair replaced a host
-        st.rebuilding.erase(existing->first); // the deployer's record is authoritative again
-        persist(st);
-        pump(self, existing->first); // a new host may take the next in line
+      [=](join_atom, node_offer& offer, contributor_actor& contributor) -> caf::result<bool> {
+        auto& st = self->state;
+        if (!same_token(offer.join_token, st.options.join_token)) {
+          st.log->warn("refused node {} from {}: wrong join token", offer.node_id, offer.address);
+          return make_llamps_error("join refused: wrong join token");
+        }
+        if (offer.node_id.empty())
+          return make_llamps_error("join refused: empty node id");
+        auto& entry = st.servers[offer.node_id];
+        entry.offer = offer;
+        entry.offer.join_token.clear(); // never echo the secret in server lists
+        entry.contributor = contributor;
+        entry.last_seen = clock_type::now();
+        entry.healthy = true;
+        self->monitor(contributor);
+        st.log->info("node {} joined from {} ({:.1f} GB, {} cores)", offer.node_id, offer.address,
+                     offer.memory_bytes / 1e9, offer.cores);
+        learn_address(self, offer.node_id, contributor);
         return true;
-      }
-      if (existing != st.deployments.end())
-        return make_llamps_error("model '" + d.model + "' is already deployed (deployment " +
-                                 existing->second.deployment_id + "); undeploy it first");
-      if (auto gone = st.undeployed.find(d.deployment_id); gone != st.undeployed.end()) {
-        for (auto& h : d.hosts)
-          if (gone->second.count(h.host.address()))
-            return make_llamps_error("deployment " + d.deployment_id + " was undeployed");
-        st.undeployed.erase(gone);
-      }
-      st.log->info("model {} deployed on {} hosts", d.model, d.hosts.size());
-      st.deployments.emplace(d.model, std::move(d));
-      persist(st);
-      return true;
-    },
-    [=](undeploy_atom, const std::string& model) -> caf::result<deployment> {
-      auto& st = self->state;
-      auto i = st.deployments.find(model);
-      if (i == st.deployments.end())
-        return make_llamps_error(unknown_model(model));
-      auto d = std::move(i->second);
-      st.deployments.erase(i);
-      auto& hosts = st.undeployed[d.deployment_id];
-      for (auto& h : d.hosts)
-        hosts.insert(h.host.address());
-      st.rebuilding.erase(model);
-      persist(st);
-      fail_waiting(self, model, "model '" + model + "' was undeployed while the request waited");
-      return d;
-    },
-    [=](deployments_atom) {
-      std::vector<deployment> out;
-      for (auto& [name, d] : self->state.deployments)
-        out.push_back(d);
-      return out;
-    },
-    [=](route_atom, const std::string& model, const std::vector<std::string>& avoid, int32_t max_wait_ms) {
-      return request_route(self, model, avoid, max_wait_ms);
-    },
-    [=](queue_atom) { return queue_report(self->state); },
-    [=](expire_atom, const std::string& model) { expire_waiting(self, model); },
-    [=](failed_atom, const std::string& node_id) { check_reported_failure(self, node_id); },
-    [=](sessions_atom) {
-      std::vector<session_info> out;
-      for (auto& [id, s] : self->state.sessions)
-        out.push_back(s.info);
-      return out;
-    },
-    [=](report_atom, session_info& info) {
-      auto i = self->state.sessions.find(info.session);
-      if (i != self->state.sessions.end())
-        i->second.info.tokens = info.tokens;
-    },
-    [=](close_atom, uint64_t session) { close_session(self, session); },
-    [=](tick_atom) {
-      auto& st = self->state;
-      auto now = clock_type::now();
-      for (auto& [id, s] : st.servers)
-        if (s.healthy && now - s.last_seen > st.options.heartbeat_timeout)
-          mark_gone(st, id, "no heartbeat");
-      if (st.peers_changed)
-        send_peers(self);
-      // Capacity can free without a word to the registry (a host's drop arriving after the
-      // admission that needed it): the first in every line that waits is tried again.
-      for (auto& [model, q] : st.queues)
-        if (q.line.size() > 0)
+      },
+      [=](heartbeat_atom, node_offer& offer, std::vector<host_ref>& hosts) {
+        auto& st = self->state;
+        auto i = st.servers.find(offer.node_id);
+        if (i == st.servers.end() || !same_token(offer.join_token, st.options.join_token))
+          return; // unknown nodes must join first
+        i->second.offer.memory_bytes = offer.memory_bytes;
+        i->second.offer.total_memory_bytes = offer.total_memory_bytes; // the share may change (SIGHUP)
+        i->second.offer.cores = offer.cores;
+        i->second.last_seen = clock_type::now();
+        if (!i->second.healthy)
+          st.peers_changed = true; // back after a pause: the others may have to link again
+        i->second.healthy = true;
+        take_report(st, offer.node_id, hosts);
+        auto freed = models_with_fewer_sessions(i->second.hosts, hosts);
+        i->second.hosts = std::move(hosts);
+        for (auto& model : freed)
           pump(self, model);
-      self->delayed_send(self, tick_every, tick_atom::value);
-    },
+      },
+      [=](leave_atom, const std::string& node_id) {
+        self->state.servers.erase(node_id);
+        self->state.peers_changed = true;
+        self->state.log->info("node {} left", node_id);
+      },
+      [=](servers_atom) {
+        auto& st = self->state;
+        std::vector<server_status> out;
+        auto now = clock_type::now();
+        for (auto& [id, s] : st.servers) {
+          server_status row{s.offer,
+                            s.healthy,
+                            std::chrono::duration_cast<std::chrono::milliseconds>(now - s.last_seen).count(),
+                            {}};
+          if (!s.link_address.empty())
+            row.offer.address = s.link_address; // where it is reached (0.0.0.0 made concrete)
+          for (auto& h : s.hosts)
+            row.hosting.push_back(h.range);
+          out.push_back(std::move(row));
+        }
+        return out;
+      },
+      [=](contributor_atom, const std::string& node_id) -> caf::result<contributor_actor> {
+        auto i = self->state.servers.find(node_id);
+        if (i == self->state.servers.end() || !i->second.healthy)
+          return make_llamps_error("node '" + node_id + "' is not an available server");
+        return i->second.contributor;
+      },
+      [=](deployed_atom, deployment& d) -> caf::result<bool> {
+        auto& st = self->state;
+        auto existing = st.deployments.find(d.model);
+        if (existing != st.deployments.end() && existing->second.deployment_id == d.deployment_id) {
+          st.log->info("deployment {} updated: {} hosts", d.deployment_id, d.hosts.size());
+          existing->second = std::move(d);      // a repair replaced a host
+          st.rebuilding.erase(existing->first); // the deployer's record is authoritative again
+          persist(st);
+          pump(self, existing->first); // a new host may take the next in line
+          return true;
+        }
+        if (existing != st.deployments.end())
+          return make_llamps_error("model '" + d.model + "' is already deployed (deployment " +
+                                   existing->second.deployment_id + "); undeploy it first");
+        if (auto gone = st.undeployed.find(d.deployment_id); gone != st.undeployed.end()) {
+          for (auto& h : d.hosts)
+            if (gone->second.count(h.host.address()))
+              return make_llamps_error("deployment " + d.deployment_id + " was undeployed");
+          st.undeployed.erase(gone);
+        }
+        st.log->info("model {} deployed on {} hosts", d.model, d.hosts.size());
+        st.deployments.emplace(d.model, std::move(d));
+        persist(st);
+        return true;
+      },
+      [=](undeploy_atom, const std::string& model) -> caf::result<deployment> {
+        auto& st = self->state;
+        auto i = st.deployments.find(model);
+        if (i == st.deployments.end())
+          return make_llamps_error(unknown_model(model));
+        auto d = std::move(i->second);
+        st.deployments.erase(i);
+        auto& hosts = st.undeployed[d.deployment_id];
+        for (auto& h : d.hosts)
+          hosts.insert(h.host.address());
+        st.rebuilding.erase(model);
+        persist(st);
+        fail_waiting(self, model, "model '" + model + "' was undeployed while the request waited");
+        return d;
+      },
+      [=](deployments_atom) {
+        std::vector<deployment> out;
+        for (auto& [name, d] : self->state.deployments)
+          out.push_back(d);
+        return out;
+      },
+      [=](route_atom, const std::string& model, const std::vector<std::string>& avoid, int32_t max_wait_ms) {
+        return request_route(self, model, avoid, max_wait_ms);
+      },
+      [=](queue_atom) { return queue_report(self->state); },
+      [=](expire_atom, const std::string& model) { expire_waiting(self, model); },
+      [=](failed_atom, const std::string& node_id) { check_reported_failure(self, node_id); },
+      [=](sessions_atom) {
+        std::vector<session_info> out;
+        for (auto& [id, s] : self->state.sessions)
+          out.push_back(s.info);
+        return out;
+      },
+      [=](report_atom, session_info& info) {
+        auto i = self->state.sessions.find(info.session);
+        if (i != self->state.sessions.end())
+          i->second.info.tokens = info.tokens;
+      },
+      [=](close_atom, uint64_t session) { close_session(self, session); },
+      [=](tick_atom) {
+        auto& st = self->state;
+        auto now = clock_type::now();
+        for (auto& [id, s] : st.servers)
+          if (s.healthy && now - s.last_seen > st.options.heartbeat_timeout)
+            mark_gone(st, id, "no heartbeat");
+        if (st.peers_changed)
+          send_peers(self);
+        // Capacity can free without a word to the registry (a host's drop arriving after the
+        // admission that needed it): the first in every line that waits is tried again.
+        for (auto& [model, q] : st.queues)
+          if (q.line.size() > 0)
+            pump(self, model);
+        self->delayed_send(self, tick_every, tick_atom::value);
+      },
   };
 }
 

@@ -14,7 +14,9 @@
 
 namespace llamps::registry_detail {
 
-std::string unknown_model(const std::string& model) { return "unknown model '" + model + "': it is not deployed"; }
+std::string unknown_model(const std::string& model) {
+  return "unknown model '" + model + "': it is not deployed";
+}
 
 namespace {
 
@@ -70,8 +72,8 @@ std::optional<std::vector<host_ref>> pick_route(const registry_state& st, const 
 }
 
 // Sessions per host, so that new routes go to the least busy replica.
-void count_route_sessions(registry_state& st, const std::string& model, const std::vector<std::string>& route_nodes,
-                          int delta) {
+void count_route_sessions(registry_state& st, const std::string& model,
+                          const std::vector<std::string>& route_nodes, int delta) {
   auto d = st.deployments.find(model);
   if (d == st.deployments.end())
     return;
@@ -109,8 +111,8 @@ caf::error queue_refusal(const std::string& model, const model_queue& q, failure
                          std::chrono::milliseconds waited) {
   auto retry = static_cast<int32_t>(q.line.retry_after(clock_type::now()).count());
   std::string text = kind == failure_kind::queue_full
-                         ? "queue full: " + std::to_string(q.line.size()) + " requests already wait for model '" +
-                               model + "'"
+                         ? "queue full: " + std::to_string(q.line.size()) +
+                               " requests already wait for model '" + model + "'"
                          : "no session of model '" + model + "' freed within " +
                                std::to_string((waited.count() + 500) / 1000) + " s in its queue";
   return make_llamps_error(text + "; try again in " + std::to_string(retry) + " s", kind, retry);
@@ -182,7 +184,8 @@ void refused(registry_pointer self, const std::string& model, uint64_t ticket, c
 
 // Admits the session on every host of its route before handing the route out: hosts refuse
 // steps of sessions they were not told about, and admission when their KV budget is full.
-void try_admit(registry_pointer self, const std::string& model, uint64_t ticket, std::vector<host_ref> hosts) {
+void try_admit(registry_pointer self, const std::string& model, uint64_t ticket,
+               std::vector<host_ref> hosts) {
   auto& st = self->state;
   for (auto& h : hosts)
     if (auto s = st.servers.find(h.node_id); s != st.servers.end())

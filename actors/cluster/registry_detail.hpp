@@ -43,8 +43,8 @@ struct waiting_route {
   caf::typed_response_promise<session_route> promise;
   std::vector<std::string> avoid;
   std::chrono::milliseconds wait{0}; // its deadline, after it arrived
-  caf::strong_actor_ptr requester; // monitored: when it goes, so does its place in line
-  bool told = false;               // the requester knows it waits (queued_atom)
+  caf::strong_actor_ptr requester;   // monitored: when it goes, so does its place in line
+  bool told = false;                 // the requester knows it waits (queued_atom)
 };
 
 struct model_queue {

@@ -58,8 +58,7 @@ std::optional<std::string> plan_request_problem(const plan_request& r) {
 namespace detail {
 
 uint64_t usable_bytes(const server_offer& s, const plan_request& r) {
-  return s.memory_bytes > r.per_server_overhead_bytes ? s.memory_bytes - r.per_server_overhead_bytes
-                                                      : 0;
+  return s.memory_bytes > r.per_server_overhead_bytes ? s.memory_bytes - r.per_server_overhead_bytes : 0;
 }
 
 uint64_t kv_bytes_per_block_session(const plan_request& r) {
@@ -67,8 +66,7 @@ uint64_t kv_bytes_per_block_session(const plan_request& r) {
 }
 
 uint64_t block_cost(const plan_request& r) {
-  return r.model.block_bytes +
-         kv_bytes_per_block_session(r) * static_cast<uint64_t>(std::max(r.sessions, 0));
+  return r.model.block_bytes + kv_bytes_per_block_session(r) * static_cast<uint64_t>(std::max(r.sessions, 0));
 }
 
 int whole_blocks(uint64_t usable, uint64_t cost, int n_blocks) {
@@ -140,9 +138,9 @@ std::string shortage_reason(const std::vector<server_offer>& offers, const std::
   int64_t more = (missing + best_cap - 1) / best_cap;
   return "the servers hold " + std::to_string(held) + " of " + std::to_string(need) +
          " blocks: " + std::to_string(missing) + " more blocks need " +
-         gb_text(static_cast<double>(missing) * static_cast<double>(cost)) + " more memory (" +
-         per_block + " each), e.g. " + std::to_string(more) + " more server(s) like " +
-         offers[best].name + " (" + gb_text(static_cast<double>(offers[best].memory_bytes)) + ")";
+         gb_text(static_cast<double>(missing) * static_cast<double>(cost)) + " more memory (" + per_block +
+         " each), e.g. " + std::to_string(more) + " more server(s) like " + offers[best].name + " (" +
+         gb_text(static_cast<double>(offers[best].memory_bytes)) + ")";
 }
 
 plan build_plan(const std::vector<server_offer>& offers, const plan_request& r,
@@ -167,8 +165,8 @@ plan build_plan(const std::vector<server_offer>& offers, const plan_request& r,
       a.first = next_block;
       a.last = next_block + chains[c].counts[k];
       next_block = a.last;
-      a.bytes_used = std::min<uint64_t>(s.memory_bytes, r.per_server_overhead_bytes +
-                                                            r.model.block_bytes * a.blocks());
+      a.bytes_used =
+          std::min<uint64_t>(s.memory_bytes, r.per_server_overhead_bytes + r.model.block_bytes * a.blocks());
       a.bytes_left = s.memory_bytes - a.bytes_used;
       a.sessions_capacity = sessions_held(usable_bytes(s, r), a.blocks(), r);
       a.tokens_per_s = block_rate(s, r) / a.blocks();
@@ -191,8 +189,8 @@ plan build_plan(const std::vector<server_offer>& offers, const plan_request& r,
 
 namespace {
 
-detail::chain_result place_chain(const std::vector<server_offer>& offers,
-                                 const std::vector<int>& allowed, const plan_request& r) {
+detail::chain_result place_chain(const std::vector<server_offer>& offers, const std::vector<int>& allowed,
+                                 const plan_request& r) {
   switch (r.goal) {
   case objective::max_sessions: return detail::max_sessions(offers, allowed, r);
   case objective::max_throughput: return detail::max_throughput(offers, allowed, r);

@@ -80,7 +80,7 @@ struct plan {
   std::string model;
   std::string objective;
   bool feasible = false;
-  std::string reason; // why not, when infeasible: what is missing
+  std::string reason;                  // why not, when infeasible: what is missing
   std::vector<assignment> assignments; // chain 0 in block order, then chain 1, ...
   int replicas = 1;
   int servers_used = 0;
@@ -118,7 +118,6 @@ struct replan_result {
 };
 // Keeps every block whose host is still there and still fits; only orphaned blocks move.
 // Servers are matched to the old plan by name.
-replan_result replan(const plan& old, const std::vector<server_offer>& servers,
-                     const plan_request& request);
+replan_result replan(const plan& old, const std::vector<server_offer>& servers, const plan_request& request);
 
 } // namespace llamps::opa

@@ -42,17 +42,16 @@ struct chain_result {
 };
 
 // The objectives, each over the offers whose indices are in `allowed` (ascending).
-chain_result fewest_servers(const std::vector<server_offer>& offers,
-                            const std::vector<int>& allowed, const plan_request& r);
+chain_result fewest_servers(const std::vector<server_offer>& offers, const std::vector<int>& allowed,
+                            const plan_request& r);
 chain_result max_sessions(const std::vector<server_offer>& offers, const std::vector<int>& allowed,
                           const plan_request& r);
-chain_result max_throughput(const std::vector<server_offer>& offers,
-                            const std::vector<int>& allowed, const plan_request& r);
+chain_result max_throughput(const std::vector<server_offer>& offers, const std::vector<int>& allowed,
+                            const plan_request& r);
 
 // "What is missing" when the allowed servers cannot hold the model at `cost` per block.
-std::string shortage_reason(const std::vector<server_offer>& offers,
-                            const std::vector<int>& allowed, const plan_request& r,
-                            uint64_t cost);
+std::string shortage_reason(const std::vector<server_offer>& offers, const std::vector<int>& allowed,
+                            const plan_request& r, uint64_t cost);
 
 // Turns chains into a plan: ranges, bytes, sessions, speeds, totals.
 plan build_plan(const std::vector<server_offer>& offers, const plan_request& r,

@@ -63,8 +63,7 @@ class fewest_search {
 public:
   static constexpr long node_budget = 20'000'000;
 
-  fewest_search(std::vector<cand> cs, int k, int n_blocks)
-      : cs_(std::move(cs)), k_(k), blocks_(n_blocks) {}
+  fewest_search(std::vector<cand> cs, int k, int n_blocks) : cs_(std::move(cs)), k_(k), blocks_(n_blocks) {}
 
   bool run() {
     seed_from_sweep();
@@ -98,13 +97,17 @@ private:
     std::priority_queue<entry, std::vector<entry>, std::greater<entry>> heap;
     uint64_t heap_mem = 0;
     int64_t heap_cap = 0;
-    struct seed { double value; int j; std::vector<int> partners; };
+    struct seed {
+      double value;
+      int j;
+      std::vector<int> partners;
+    };
     std::vector<seed> seeds;
     const size_t keep = 8;
     for (int j : order) {
       if (static_cast<int>(heap.size()) == k_ - 1 && heap_cap + cs_[j].cap >= blocks_) {
-        double value = static_cast<double>(cs_[j].mem) / cs_[j].cores /
-                       static_cast<double>(heap_mem + cs_[j].mem);
+        double value =
+            static_cast<double>(cs_[j].mem) / cs_[j].cores / static_cast<double>(heap_mem + cs_[j].mem);
         if (seeds.size() < keep || value < seeds.back().value) {
           seed s{value, j, {}};
           for (auto copy = heap; !copy.empty(); copy.pop())
@@ -143,8 +146,7 @@ private:
       m_max += mems[i];
     std::vector<cand> kept;
     for (const cand& c : cs_)
-      if (compare_ratio(scaled_floor(blocks_, c.mem, m_max), c.cores, best_.worst_n,
-                        best_.worst_c) <= 0)
+      if (compare_ratio(scaled_floor(blocks_, c.mem, m_max), c.cores, best_.worst_n, best_.worst_c) <= 0)
         kept.push_back(c);
     cs_ = std::move(kept);
   }
@@ -195,9 +197,8 @@ private:
     int64_t worst_n = 0, worst_c = 1;
     for (int i = 0; i < d; ++i) {
       const cand& c = cs_[chosen_[i]];
-      int64_t lb = std::max(scaled_floor(blocks_, c.mem, m_hi),
-                            scaled_floor(blocks_, prefix_[i + 1], m_hi) -
-                                scaled_floor(blocks_, prefix_[i], m_lo));
+      int64_t lb = std::max(scaled_floor(blocks_, c.mem, m_hi), scaled_floor(blocks_, prefix_[i + 1], m_hi) -
+                                                                    scaled_floor(blocks_, prefix_[i], m_lo));
       if (lb > c.cap)
         return false;
       if (compare_ratio(lb, c.cores, worst_n, worst_c) > 0)

@@ -40,8 +40,7 @@ chain fewest_covering(const std::vector<int>& allowed, int n_blocks, const Holds
   for (int i : allowed)
     if (int h = holds(i); h > 0)
       by_holding.push_back({h, i});
-  std::stable_sort(by_holding.begin(), by_holding.end(),
-                   [](auto& a, auto& b) { return a.first > b.first; });
+  std::stable_sort(by_holding.begin(), by_holding.end(), [](auto& a, auto& b) { return a.first > b.first; });
   std::vector<std::pair<int, int>> chosen; // index, holding
   int64_t sum = 0;
   for (auto [h, i] : by_holding) {
@@ -100,8 +99,8 @@ chain_result max_sessions(const std::vector<server_offer>& offers, const std::ve
   return out;
 }
 
-chain_result max_throughput(const std::vector<server_offer>& offers,
-                            const std::vector<int>& allowed, const plan_request& r) {
+chain_result max_throughput(const std::vector<server_offer>& offers, const std::vector<int>& allowed,
+                            const plan_request& r) {
   const int n_blocks = r.model.n_blocks;
   const uint64_t cost = block_cost(r);
   std::vector<int> usable; // servers that hold a block and compute

@@ -23,8 +23,7 @@ struct repair_state {
 
 // The host of every block of chain c, -1 for orphans.
 std::vector<int> surviving_owners(const plan& old, int c, int n_blocks,
-                                  const std::map<std::string, int>& by_name,
-                                  const repair_state& st) {
+                                  const std::map<std::string, int>& by_name, const repair_state& st) {
   std::vector<int> owner(n_blocks, -1);
   for (const assignment& a : old.assignments) {
     auto it = by_name.find(a.server);
@@ -79,8 +78,7 @@ chain owners_to_chain(const std::vector<int>& owner) {
 
 // Host name of every (chain, block).
 std::vector<std::vector<std::string>> hosts_by_block(const plan& p, int n_blocks) {
-  std::vector<std::vector<std::string>> hosts(std::max(p.replicas, 1),
-                                              std::vector<std::string>(n_blocks));
+  std::vector<std::vector<std::string>> hosts(std::max(p.replicas, 1), std::vector<std::string>(n_blocks));
   for (const assignment& a : p.assignments)
     if (a.replica < static_cast<int>(hosts.size()))
       for (int b = a.first; b < a.last && b < n_blocks; ++b)
@@ -97,8 +95,8 @@ void list_moves(const plan& old, replan_result& out, int n_blocks) {
         continue;
       ++out.blocks_moved;
       block_move* last = out.moves.empty() ? nullptr : &out.moves.back();
-      if (last && last->replica == static_cast<int>(c) && last->last == b &&
-          last->from == from && last->to == after[c][b])
+      if (last && last->replica == static_cast<int>(c) && last->last == b && last->from == from &&
+          last->to == after[c][b])
         last->last = b + 1;
       else
         out.moves.push_back({static_cast<int>(c), b, b + 1, from, after[c][b]});
@@ -108,8 +106,7 @@ void list_moves(const plan& old, replan_result& out, int n_blocks) {
 
 } // namespace
 
-replan_result replan(const plan& old, const std::vector<server_offer>& servers,
-                     const plan_request& request) {
+replan_result replan(const plan& old, const std::vector<server_offer>& servers, const plan_request& request) {
   const int n_blocks = request.model.n_blocks;
   replan_result out;
   repair_state st{servers, {}, std::vector<int>(servers.size(), -1)};

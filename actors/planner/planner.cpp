@@ -40,8 +40,7 @@ uint64_t kv_per_session_block(const plan_request& req) {
          static_cast<uint64_t>(std::max<int32_t>(opa::context_tokens(req), 0));
 }
 
-plan_entry to_entry(const opa::assignment& a, const opa::server_offer& server,
-                    const plan_request& req) {
+plan_entry to_entry(const opa::assignment& a, const opa::server_offer& server, const plan_request& req) {
   plan_entry e;
   e.node_id = server.name;
   e.address = server.address;
@@ -50,13 +49,11 @@ plan_entry to_entry(const opa::assignment& a, const opa::server_offer& server,
   e.weight_bytes = req.model.block_bytes * static_cast<uint64_t>(a.blocks());
   const uint64_t per_session = kv_per_session_block(req) * static_cast<uint64_t>(a.blocks());
   const uint64_t reserved = per_session * static_cast<uint64_t>(std::max<int32_t>(req.sessions, 0));
-  e.kv_budget_bytes = reserved > 0 ? reserved
-                                   : static_cast<uint64_t>(static_cast<double>(a.bytes_left) *
-                                                           unknown_kv_share);
+  e.kv_budget_bytes =
+      reserved > 0 ? reserved : static_cast<uint64_t>(static_cast<double>(a.bytes_left) * unknown_kv_share);
   // -1: the model does not say how big its KV cache is, so sessions are not counted.
   e.sessions_capacity =
-      per_session > 0 ? static_cast<int32_t>(std::min<uint64_t>(e.kv_budget_bytes / per_session,
-                                                                INT32_MAX))
+      per_session > 0 ? static_cast<int32_t>(std::min<uint64_t>(e.kv_budget_bytes / per_session, INT32_MAX))
                       : -1;
   return e;
 }
@@ -78,15 +75,15 @@ std::string infeasible_reason(const plan_request& req, const std::vector<opa::se
   for (const auto& s : healthy)
     offered += s.memory_bytes;
   const uint64_t needed =
-      (req.model.block_bytes + kv_per_session_block(req) *
-                                   static_cast<uint64_t>(std::max<int32_t>(req.sessions, 0))) *
+      (req.model.block_bytes +
+       kv_per_session_block(req) * static_cast<uint64_t>(std::max<int32_t>(req.sessions, 0))) *
       static_cast<uint64_t>(req.model.n_blocks) * static_cast<uint64_t>(std::max(req.replicas, 1));
   std::string text = "model " + req.model.name + " needs " + human_bytes(needed) + " for " +
                      std::to_string(req.model.n_blocks) + " blocks";
   if (req.replicas > 1)
     text += " x " + std::to_string(req.replicas) + " replicas";
-  text += " but the " + std::to_string(healthy.size()) + " healthy server(s) (of " +
-          std::to_string(known) + " known) offer " + human_bytes(offered);
+  text += " but the " + std::to_string(healthy.size()) + " healthy server(s) (of " + std::to_string(known) +
+          " known) offer " + human_bytes(offered);
   if (needed > offered)
     text += "; add about " + human_bytes(needed - offered);
   return text + " (" + opa_reason + ")";
@@ -149,8 +146,7 @@ planner_actor::behavior_type planner(planner_actor::stateful_pointer<planner_sta
                 [=](const std::vector<server_status>& servers) mutable {
                   auto plan = make_placement(req, servers);
                   if (!plan) {
-                    self->state.log->warn("no plan for {}: {}", req.model.name,
-                                          error_text(plan.error()));
+                    self->state.log->warn("no plan for {}: {}", req.model.name, error_text(plan.error()));
                     promise.deliver(plan.error());
                     return;
                   }
@@ -159,8 +155,8 @@ planner_actor::behavior_type planner(planner_actor::stateful_pointer<planner_sta
                 },
                 [=](caf::error& err) mutable {
                   promise.deliver(make_llamps_error("cannot plan " + req.model.name +
-                                                    ": the registry did not answer (" +
-                                                    error_text(err) + ")"));
+                                                    ": the registry did not answer (" + error_text(err) +
+                                                    ")"));
                 });
         return promise;
       },

@@ -18,9 +18,9 @@
 namespace llamps {
 
 struct registry_options {
-  std::string join_token;                                  // "" = no token required
-  std::chrono::milliseconds heartbeat_timeout{3000};      // a silent node is marked gone
-  std::string state_file;                                  // "" = keep deployments in memory only
+  std::string join_token;                            // "" = no token required
+  std::chrono::milliseconds heartbeat_timeout{3000}; // a silent node is marked gone
+  std::string state_file;                            // "" = keep deployments in memory only
   // Sessions that find their model's hosts full wait in a queue per model, this many at most,
   // each this long at most (actors/cluster/admission_queue.hpp).
   size_t queue_length = 256;
@@ -29,14 +29,14 @@ struct registry_options {
 registry_actor spawn_registry(caf::actor_system& sys, const registry_options& opts);
 
 struct contributor_options {
-  std::string node_id;             // unique; defaults to hostname:port
-  std::string address;             // host:port where this node is reachable
-  uint64_t share_memory_bytes = 0; // cap on what it offers (0 = what the machine has free)
-  int32_t share_cores = 0;         // cap on cores (0 = all)
+  std::string node_id;                        // unique; defaults to hostname:port
+  std::string address;                        // host:port where this node is reachable
+  uint64_t share_memory_bytes = 0;            // cap on what it offers (0 = what the machine has free)
+  int32_t share_cores = 0;                    // cap on cores (0 = all)
   cpu_priority priority = cpu_priority::idle; // its block hosts' compute threads
-  std::string model_dir;           // local GGUF copies, used when the identity matches
-  std::string cache_dir;           // where fetched block bytes are kept
-  bool use_local_copies = true;    // false: always pull blocks from the deployer (tests, demo)
+  std::string model_dir;                      // local GGUF copies, used when the identity matches
+  std::string cache_dir;                      // where fetched block bytes are kept
+  bool use_local_copies = true;               // false: always pull blocks from the deployer (tests, demo)
   std::string join_token;
   std::chrono::milliseconds heartbeat_interval{1000};
   std::chrono::milliseconds session_idle_timeout{std::chrono::minutes(10)}; // for its hosts
@@ -63,21 +63,21 @@ struct block_host_options {
   std::string node_id;
   std::string cache_dir = "/tmp/llamps-cache"; // where pulled block bytes are written
   std::chrono::milliseconds session_idle_timeout{std::chrono::minutes(10)};
-  int32_t compute_threads = 0;     // threads for its forward passes (0 = every core)
+  int32_t compute_threads = 0;                  // threads for its forward passes (0 = every core)
   cpu_priority priority = cpu_priority::normal; // of those threads; pinned to compute_threads CPUs
-  caf::actor_addr owner;           // the host ends when this actor (its contributor) ends
+  caf::actor_addr owner;                        // the host ends when this actor (its contributor) ends
 };
 // A block host starts empty; a load_atom message gives it its blocks. It runs detached (its
 // own thread): forward passes block, and must not stall the scheduler's workers.
 block_host_actor spawn_block_host(caf::actor_system& sys, const block_host_options& opts);
 
 struct session_options {
-  std::string model;               // deployed model name
-  std::string model_path;          // local GGUF with the tokenizer and head ("" = the
-                                   // deployment's path, when it exists on this machine)
+  std::string model;      // deployed model name
+  std::string model_path; // local GGUF with the tokenizer and head ("" = the
+                          // deployment's path, when it exists on this machine)
   std::chrono::milliseconds step_timeout{std::chrono::seconds(30)};
-  int32_t max_recoveries = 3;      // re-routes (with replay) before giving up
-  int32_t route_retries = 60;      // while no host serves some blocks, ask again this often,
+  int32_t max_recoveries = 3; // re-routes (with replay) before giving up
+  int32_t route_retries = 60; // while no host serves some blocks, ask again this often,
   std::chrono::milliseconds route_retry_interval{500}; // this far apart
   // The longest it waits in the model's queue for a place (the registry's queue-seconds may
   // end the wait sooner). It also bounds how long a route request waits for an answer at all

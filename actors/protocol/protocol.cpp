@@ -58,10 +58,10 @@ failure_kind kind_of(const caf::error& e) {
   if (e.category() != error_category)
     return failure_kind::failed;
   switch (static_cast<failure_kind>(e.code())) {
-    case failure_kind::busy: return failure_kind::busy;
-    case failure_kind::queue_full: return failure_kind::queue_full;
-    case failure_kind::queue_deadline: return failure_kind::queue_deadline;
-    default: return failure_kind::failed;
+  case failure_kind::busy: return failure_kind::busy;
+  case failure_kind::queue_full: return failure_kind::queue_full;
+  case failure_kind::queue_deadline: return failure_kind::queue_deadline;
+  default: return failure_kind::failed;
   }
 }
 
@@ -82,18 +82,19 @@ std::string error_text(const caf::error& e) {
     return message_of(e.context());
   if (e.category() == caf::atom("system")) {
     switch (static_cast<caf::sec>(e.code())) {
-      case caf::sec::request_timeout: return "request timed out";
-      case caf::sec::request_receiver_down: return "the actor that was asked is gone";
-      case caf::sec::cannot_connect_to_node: return "cannot connect to the node";
-      case caf::sec::unexpected_message: return "the receiver does not understand this request";
-      default: break;
+    case caf::sec::request_timeout: return "request timed out";
+    case caf::sec::request_receiver_down: return "the actor that was asked is gone";
+    case caf::sec::cannot_connect_to_node: return "cannot connect to the node";
+    case caf::sec::unexpected_message: return "the receiver does not understand this request";
+    default: break;
     }
   }
   return caf::to_string(e);
 }
 
 void register_protocol(caf::actor_system_config& cfg) {
-  cfg.add_error_category(error_category, [](uint8_t, caf::atom_value, const caf::message& ctx) { return message_of(ctx); });
+  cfg.add_error_category(error_category,
+                         [](uint8_t, caf::atom_value, const caf::message& ctx) { return message_of(ctx); });
   cfg.add_message_type<node_offer>("llamps::node_offer")
       .add_message_type<hosted_range>("llamps::hosted_range")
       .add_message_type<server_status>("llamps::server_status")

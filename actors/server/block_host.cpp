@@ -44,7 +44,7 @@ struct block_host_state {
   uint64_t kv_bytes_per_session = 0; // what admitting one more session reserves
   std::map<uint64_t, session_rhythm> admitted;
   std::vector<queued_step> decode_queue;
-  batch_assembler arriving;          // batches the previous host sent together
+  batch_assembler arriving; // batches the previous host sent together
   std::mt19937_64 batch_ids{std::random_device{}()};
   flush_timer flush;
   std::shared_ptr<spdlog::logger> log = logger("block_host");
@@ -103,7 +103,8 @@ clock_type::time_point expected_arrivals(const block_host_state& st, clock_type:
 // When the queued decode steps should run: at hop 0, once the sessions due back soon are
 // here (expected_arrivals); further down the chain, once the rest of every batch the
 // previous host sent is here.
-clock_type::time_point flush_time(const block_host_state& st, bool entering_chain, clock_type::time_point now) {
+clock_type::time_point flush_time(const block_host_state& st, bool entering_chain,
+                                  clock_type::time_point now) {
   if (entering_chain)
     return expected_arrivals(st, now);
   return st.arriving.complete() ? now : now + max_batch_rest_wait;
@@ -176,8 +177,8 @@ void flush_decodes(host_pointer self) {
     // A session cannot have two decode steps in one batch; the protocol never sends that,
     // but a confused client must not corrupt its own cache.
     if (!seen.insert(q.request.session).second) {
-      q.promise.deliver(make_llamps_error("session " + std::to_string(q.request.session) +
-                                          " sent two steps at once"));
+      q.promise.deliver(
+          make_llamps_error("session " + std::to_string(q.request.session) + " sent two steps at once"));
       continue;
     }
     steps.push_back({q.request.session, q.request.pos, from_wire(q.request.hidden).values});
@@ -190,7 +191,8 @@ void flush_decodes(host_pointer self) {
     record_latency(st, forward, steps.size());
     st.log->debug("{}: batch of {} (hop {}) waited {:.1f} ms, forward {:.1f} ms", host_name(st), batch.size(),
                   batch.front()->request.hop,
-                  std::chrono::duration<double, std::milli>(started - batch.front()->arrived).count(), forward * 1e3);
+                  std::chrono::duration<double, std::milli>(started - batch.front()->arrived).count(),
+                  forward * 1e3);
     const uint64_t id = st.batch_ids() | 1; // never 0 ("no batch")
     auto per_next = steps_per_next_stop(batch);
     for (size_t i = 0; i < batch.size(); ++i)
@@ -207,8 +209,7 @@ std::optional<std::string> check_step(const block_host_state& st, const step_req
   if (!st.blocks)
     return st.options.node_id + ": this host has no blocks loaded";
   if (st.admitted.count(req.session) == 0)
-    return host_name(st) + ": session " + std::to_string(req.session) +
-           " is unknown or expired here";
+    return host_name(st) + ": session " + std::to_string(req.session) + " is unknown or expired here";
   // Every size comes from a peer: check it before multiplying (no overflow) and before
   // the forward pass reads the bytes.
   const auto& cfg = st.blocks->config();
@@ -274,90 +275,90 @@ block_host_actor::behavior_type block_host(host_pointer self, block_host_options
                                                         self->state.options.session_idle_timeout / 2);
   self->delayed_send(self, idle_check, tick_atom::value);
   return {
-    [=](load_atom, load_order& order, deployer_actor& deployer) -> caf::result<hosted_range> {
-      if (self->state.blocks)
-        return make_llamps_error(host_name(self->state) + ": already holds blocks");
-      try {
-        return load(self, std::move(order), deployer);
-      } catch (const std::exception& e) {
-        self->state.log->error("{}: load failed: {}", self->state.options.node_id, e.what());
-        return make_llamps_error(self->state.options.node_id + ": " + e.what());
-      }
-    },
-    [=](step_atom, step_request& req) -> caf::result<step_result> {
-      auto& st = self->state;
-      if (auto problem = check_step(st, req))
-        return make_llamps_error(*problem);
-      note_step(st, req.session);
-      queued_step q{std::move(req), self->make_response_promise<step_result>()};
-      auto promise = q.promise;
-      if (q.request.hidden.shape[0] == 1) {
-        // Decode: batched with the other sessions' steps (see schedule_flush).
-        const bool entering_chain = q.request.hop == 0;
-        st.arriving.arrived(q.request.batch, q.request.batch_size);
-        st.decode_queue.push_back(std::move(q));
-        schedule_flush(self, entering_chain);
-        return promise;
-      }
-      try {
-        auto started = clock_type::now();
-        auto output = st.blocks->forward(q.request.session, q.request.pos, from_wire(q.request.hidden));
-        record_latency(st, std::chrono::duration<double>(clock_type::now() - started).count(), 1);
-        pass_on(q, std::move(output));
-      } catch (const std::exception& e) {
-        q.promise.deliver(make_llamps_error(host_name(st) + ": " + e.what()));
-      }
-      return promise;
-    },
-    [=](flush_atom, uint64_t round) {
-      if (self->state.flush.take(round))
-        flush_decodes(self);
-    },
-    [=](admit_atom, uint64_t session) -> caf::result<bool> {
-      auto& st = self->state;
-      if (!st.blocks)
-        return make_llamps_error(st.options.node_id + ": this host has no blocks loaded");
-      if (st.range.draining)
-        return make_llamps_error(host_name(st) + ": draining, not taking new sessions");
-      auto budget = st.blocks->kv_budget_bytes();
-      if (budget > 0 && st.admitted.count(session) == 0 &&
-          (st.admitted.size() + 1) * st.kv_bytes_per_session > budget)
-        return make_llamps_error(host_name(st) + ": busy: its KV budget holds " +
-                                     std::to_string(st.admitted.size()) + " sessions, all in use",
-                                 failure_kind::busy);
-      st.admitted[session].last_step = clock_type::now();
-      return true;
-    },
-    [=](drop_atom, uint64_t session) {
-      self->state.admitted.erase(session);
-      if (self->state.blocks)
-        self->state.blocks->drop(session);
-    },
-    [=](status_atom) -> hosted_range {
-      auto& st = self->state;
-      auto r = st.range;
-      if (st.blocks) {
-        r.kv_bytes = st.blocks->kv_bytes();
-        r.sessions = static_cast<int32_t>(st.admitted.size());
-      }
-      return r;
-    },
-    [=](tick_atom) {
-      // Idle sessions are freed: a client that vanished must not pin KV memory forever.
-      auto& st = self->state;
-      auto now = clock_type::now();
-      for (auto i = st.admitted.begin(); i != st.admitted.end();) {
-        if (now - i->second.last_step > st.options.session_idle_timeout) {
-          st.log->info("{}: session {} idle, freed", host_name(st), i->first);
-          if (st.blocks)
-            st.blocks->drop(i->first);
-          i = st.admitted.erase(i);
-        } else {
-          ++i;
+      [=](load_atom, load_order& order, deployer_actor& deployer) -> caf::result<hosted_range> {
+        if (self->state.blocks)
+          return make_llamps_error(host_name(self->state) + ": already holds blocks");
+        try {
+          return load(self, std::move(order), deployer);
+        } catch (const std::exception& e) {
+          self->state.log->error("{}: load failed: {}", self->state.options.node_id, e.what());
+          return make_llamps_error(self->state.options.node_id + ": " + e.what());
         }
-      }
-      self->delayed_send(self, idle_check, tick_atom::value);
-    },
+      },
+      [=](step_atom, step_request& req) -> caf::result<step_result> {
+        auto& st = self->state;
+        if (auto problem = check_step(st, req))
+          return make_llamps_error(*problem);
+        note_step(st, req.session);
+        queued_step q{std::move(req), self->make_response_promise<step_result>()};
+        auto promise = q.promise;
+        if (q.request.hidden.shape[0] == 1) {
+          // Decode: batched with the other sessions' steps (see schedule_flush).
+          const bool entering_chain = q.request.hop == 0;
+          st.arriving.arrived(q.request.batch, q.request.batch_size);
+          st.decode_queue.push_back(std::move(q));
+          schedule_flush(self, entering_chain);
+          return promise;
+        }
+        try {
+          auto started = clock_type::now();
+          auto output = st.blocks->forward(q.request.session, q.request.pos, from_wire(q.request.hidden));
+          record_latency(st, std::chrono::duration<double>(clock_type::now() - started).count(), 1);
+          pass_on(q, std::move(output));
+        } catch (const std::exception& e) {
+          q.promise.deliver(make_llamps_error(host_name(st) + ": " + e.what()));
+        }
+        return promise;
+      },
+      [=](flush_atom, uint64_t round) {
+        if (self->state.flush.take(round))
+          flush_decodes(self);
+      },
+      [=](admit_atom, uint64_t session) -> caf::result<bool> {
+        auto& st = self->state;
+        if (!st.blocks)
+          return make_llamps_error(st.options.node_id + ": this host has no blocks loaded");
+        if (st.range.draining)
+          return make_llamps_error(host_name(st) + ": draining, not taking new sessions");
+        auto budget = st.blocks->kv_budget_bytes();
+        if (budget > 0 && st.admitted.count(session) == 0 &&
+            (st.admitted.size() + 1) * st.kv_bytes_per_session > budget)
+          return make_llamps_error(host_name(st) + ": busy: its KV budget holds " +
+                                       std::to_string(st.admitted.size()) + " sessions, all in use",
+                                   failure_kind::busy);
+        st.admitted[session].last_step = clock_type::now();
+        return true;
+      },
+      [=](drop_atom, uint64_t session) {
+        self->state.admitted.erase(session);
+        if (self->state.blocks)
+          self->state.blocks->drop(session);
+      },
+      [=](status_atom) -> hosted_range {
+        auto& st = self->state;
+        auto r = st.range;
+        if (st.blocks) {
+          r.kv_bytes = st.blocks->kv_bytes();
+          r.sessions = static_cast<int32_t>(st.admitted.size());
+        }
+        return r;
+      },
+      [=](tick_atom) {
+        // Idle sessions are freed: a client that vanished must not pin KV memory forever.
+        auto& st = self->state;
+        auto now = clock_type::now();
+        for (auto i = st.admitted.begin(); i != st.admitted.end();) {
+          if (now - i->second.last_step > st.options.session_idle_timeout) {
+            st.log->info("{}: session {} idle, freed", host_name(st), i->first);
+            if (st.blocks)
+              st.blocks->drop(i->first);
+            i = st.admitted.erase(i);
+          } else {
+            ++i;
+          }
+        }
+        self->delayed_send(self, idle_check, tick_atom::value);
+      },
   };
 }
 

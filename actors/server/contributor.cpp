@@ -26,8 +26,7 @@ namespace contributor_detail {
 // can rebuild its deployments from the reports).
 void send_heartbeat(contributor_pointer self) {
   if (self->state.joined)
-    self->send(self->state.registry, heartbeat_atom::value, self->state.offer(),
-               self->state.host_refs());
+    self->send(self->state.registry, heartbeat_atom::value, self->state.offer(), self->state.host_refs());
 }
 
 // With the hosts' fresh figures: drain what no longer fits, tell the registry, release what
@@ -88,7 +87,7 @@ void try_join(contributor_pointer self) {
     return;
   st.join_pending = true;
   self->request(st.registry, join_timeout, join_atom::value, st.offer(),
-               caf::actor_cast<contributor_actor>(self))
+                caf::actor_cast<contributor_actor>(self))
       .then(
           [=](bool accepted) {
             self->state.join_pending = false;
@@ -96,8 +95,7 @@ void try_join(contributor_pointer self) {
             self->state.last_join_error.clear();
             if (accepted)
               self->state.log->info("{} joined the registry offering {} and {} cores",
-                                    self->state.opts.node_id,
-                                    human_bytes(self->state.offer().memory_bytes),
+                                    self->state.opts.node_id, human_bytes(self->state.offer().memory_bytes),
                                     self->state.offer().cores);
             else
               self->state.log->error("the registry refused {} (wrong join token?); retrying",
@@ -109,8 +107,8 @@ void try_join(contributor_pointer self) {
             // Said loudly once, then quietly on every retry until the reason changes.
             const std::string why = error_text(err);
             st.log->log(why == st.last_join_error ? spdlog::level::debug : spdlog::level::err,
-                        "{} cannot join the registry: {}; retrying every {} ms", st.opts.node_id,
-                        why, st.opts.heartbeat_interval.count());
+                        "{} cannot join the registry: {}; retrying every {} ms", st.opts.node_id, why,
+                        st.opts.heartbeat_interval.count());
             st.last_join_error = why;
           });
 }
@@ -169,8 +167,9 @@ void watch_owner(contributor_pointer self) {
   if (after == before)
     return;
   quant::set_team_size(std::max(1, after));
-  st.log->info("{}: the machine's own work takes {:.1f} cores: offering {} of {} shared cores", st.opts.node_id,
-               st.owner_busy_cores, after, st.opts.share_cores > 0 ? st.opts.share_cores : int32_t(std::thread::hardware_concurrency()));
+  st.log->info("{}: the machine's own work takes {:.1f} cores: offering {} of {} shared cores",
+               st.opts.node_id, st.owner_busy_cores, after,
+               st.opts.share_cores > 0 ? st.opts.share_cores : int32_t(std::thread::hardware_concurrency()));
 }
 
 caf::result<host_ref> load(contributor_pointer self, load_order order, deployer_actor deployer) {
@@ -184,10 +183,10 @@ caf::result<host_ref> load(contributor_pointer self, load_order order, deployer_
   const uint64_t needed = weights + order.kv_budget_bytes;
   const uint64_t left = st.offer().memory_bytes;
   if (left < needed)
-    return make_llamps_error("node " + st.opts.node_id + " has only " + human_bytes(left) +
-                             " left but " + blocks + " of " + order.model.name + " need " +
-                             human_bytes(needed));
-  order.local_path = st.copies.find(order.model, st.opts.use_local_copies, st.opts.model_dir, st.opts.cache_dir);
+    return make_llamps_error("node " + st.opts.node_id + " has only " + human_bytes(left) + " left but " +
+                             blocks + " of " + order.model.name + " need " + human_bytes(needed));
+  order.local_path =
+      st.copies.find(order.model, st.opts.use_local_copies, st.opts.model_dir, st.opts.cache_dir);
   block_host_options host_opts;
   host_opts.node_id = st.opts.node_id;
   host_opts.compute_threads = st.opts.share_cores;
@@ -219,8 +218,8 @@ caf::result<host_ref> load(contributor_pointer self, load_order order, deployer_
             // The deployment may have been unloaded while its host was loading.
             hosted_blocks* mine = self->state.find(deployment_id, host);
             if (!mine) {
-              promise.deliver(make_llamps_error("node " + self->state.opts.node_id + ": " +
-                                                deployment_id + " was unloaded while loading"));
+              promise.deliver(make_llamps_error("node " + self->state.opts.node_id + ": " + deployment_id +
+                                                " was unloaded while loading"));
               return;
             }
             mine->range = loaded;
@@ -233,16 +232,15 @@ caf::result<host_ref> load(contributor_pointer self, load_order order, deployer_
             // A host that failed to load holds nothing useful: stop it and free its share.
             self->state.forget(caf::actor_cast<caf::actor_addr>(host));
             self->send_exit(host, caf::exit_reason::kill);
-            self->state.log->error("loading {} for {} failed: {}", blocks, deployment_id,
-                                   error_text(err));
-            promise.deliver(make_llamps_error("node " + self->state.opts.node_id + ": loading " +
-                                              blocks + " failed: " + error_text(err)));
+            self->state.log->error("loading {} for {} failed: {}", blocks, deployment_id, error_text(err));
+            promise.deliver(make_llamps_error("node " + self->state.opts.node_id + ": loading " + blocks +
+                                              " failed: " + error_text(err)));
           });
   return promise;
 }
 
-contributor_actor::behavior_type contributor(contributor_pointer self,
-                                             contributor_options opts, registry_actor registry) {
+contributor_actor::behavior_type contributor(contributor_pointer self, contributor_options opts,
+                                             registry_actor registry) {
   self->state.opts = std::move(opts);
   self->state.registry = std::move(registry);
   self->monitor(self->state.registry);
@@ -295,7 +293,8 @@ contributor_actor::behavior_type contributor(contributor_pointer self,
         if (st.leaving)
           return make_llamps_error(st.opts.node_id + " is already draining");
         st.log->info("{} draining: no new sessions; moving its blocks, then releasing them once the "
-                     "sessions in flight end (at most {} s)", st.opts.node_id, seconds);
+                     "sessions in flight end (at most {} s)",
+                     st.opts.node_id, seconds);
         st.leaving = true;
         st.leave_promise = self->make_response_promise<bool>();
         auto promise = st.leave_promise;

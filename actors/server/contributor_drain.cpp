@@ -31,8 +31,8 @@ bool note_move_answer(contributor_state& st, hosted_blocks& h, const std::string
 }
 
 // The deployer answered the move of a draining host, or is found not to answer.
-void move_answered(contributor_pointer self, const std::string& deployment_id,
-                   const block_host_actor& host, const std::string& problem) {
+void move_answered(contributor_pointer self, const std::string& deployment_id, const block_host_actor& host,
+                   const std::string& problem) {
   auto& st = self->state;
   hosted_blocks* h = st.find(deployment_id, host);
   if (!h || !note_move_answer(st, *h, problem))
@@ -50,13 +50,14 @@ void move_answered(contributor_pointer self, const std::string& deployment_id,
 // another node. So while a move is pending, the deployer must answer a status question
 // within a heartbeat interval, at the drain's start and on every tick.
 void check_mover(contributor_pointer self, const std::string& deployment_id, const hosted_blocks& h) {
-  const auto patience =
-      std::max<std::chrono::milliseconds>(self->state.opts.heartbeat_interval, std::chrono::milliseconds(500));
+  const auto patience = std::max<std::chrono::milliseconds>(self->state.opts.heartbeat_interval,
+                                                            std::chrono::milliseconds(500));
   const block_host_actor host = h.host;
   self->request(h.deployer, patience, progress_atom::value)
-      .then([](const std::vector<deploy_status>&) {}, [=](caf::error& err) {
-        move_answered(self, deployment_id, host, "its deployer does not answer: " + error_text(err));
-      });
+      .then([](const std::vector<deploy_status>&) {},
+            [=](caf::error& err) {
+              move_answered(self, deployment_id, host, "its deployer does not answer: " + error_text(err));
+            });
 }
 
 } // namespace
@@ -160,8 +161,9 @@ void drain_to_fit(contributor_pointer self) {
   for (size_t i : chosen) {
     auto& [id, h] = serving[i];
     st.log->warn("{}: share limit now {}, {} usable; leftover shrank below the {} its hosts hold: "
-                 "draining {}", st.opts.node_id, share_limit_text(st.opts.share_memory_bytes),
-                 human_bytes(usable), human_bytes(held), blocks_of(h->range));
+                 "draining {}",
+                 st.opts.node_id, share_limit_text(st.opts.share_memory_bytes), human_bytes(usable),
+                 human_bytes(held), blocks_of(h->range));
     drain(self, id, *h, st.drain_time);
   }
 }

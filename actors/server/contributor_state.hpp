@@ -48,13 +48,15 @@ inline std::string blocks_of(const hosted_range& r) {
   return "blocks " + std::to_string(r.first) + "-" + std::to_string(r.last - 1) + " of " + r.model;
 }
 
-inline std::string share_limit_text(uint64_t bytes) { return bytes > 0 ? human_bytes(bytes) : "all free memory"; }
+inline std::string share_limit_text(uint64_t bytes) {
+  return bytes > 0 ? human_bytes(bytes) : "all free memory";
+}
 
 // A block host this node runs (or is starting) for one deployment.
 struct hosted_blocks {
   block_host_actor host;
-  hosted_range range;   // the order's range and budgets until loaded, then the host's report;
-                        // range.draining: no new sessions are routed here
+  hosted_range range; // the order's range and budgets until loaded, then the host's report;
+                      // range.draining: no new sessions are routed here
   bool ready = false;
   deployer_actor deployer;           // ordered the load: asked to move the blocks before release
   clock_type::time_point release_by; // draining: released then at the latest
@@ -80,7 +82,8 @@ inline std::vector<size_t> hosts_to_drain(const std::vector<uint64_t>& committed
   std::stable_sort(left.begin(), left.end(), [&](size_t a, size_t b) { return committed[a] < committed[b]; });
   uint64_t total = std::accumulate(committed.begin(), committed.end(), uint64_t{0});
   while (total > usable && !left.empty()) {
-    auto enough = std::find_if(left.begin(), left.end(), [&](size_t i) { return committed[i] >= total - usable; });
+    auto enough =
+        std::find_if(left.begin(), left.end(), [&](size_t i) { return committed[i] >= total - usable; });
     auto pick = enough != left.end() ? enough : std::prev(left.end());
     chosen.push_back(*pick);
     total -= committed[*pick];
@@ -94,24 +97,24 @@ struct contributor_state {
   registry_actor registry;
   bool joined = false;
   bool join_pending = false;
-  bool registry_lost = false;     // its process ended: find it again (opts.reconnect)
+  bool registry_lost = false; // its process ended: find it again (opts.reconnect)
   bool reconnect_pending = false;
-  bool leaving = false;           // every host drains; the node leaves once all are released
-  bool left_in_time = true;       // no host was released with sessions still running
+  bool leaving = false;     // every host drains; the node leaves once all are released
+  bool left_in_time = true; // no host was released with sessions still running
   caf::typed_response_promise<bool> leave_promise;
   // How long sessions in flight may take when hosts are drained to fit a smaller leftover
   // (the node's drain-seconds, given with the share limits).
   std::chrono::milliseconds drain_time{std::chrono::seconds(60)};
-  int shortfall_ticks = 0;        // heartbeat ticks in a row on which the hosts did not fit
+  int shortfall_ticks = 0; // heartbeat ticks in a row on which the hosts did not fit
   cpu_times cpu_at_last_tick = read_cpu_times();
-  double owner_reading = 0;       // cores the machine's own work took over the last tick
-  double owner_busy_cores = 0;    // over each of the last two ticks (a burst does not count)
+  double owner_reading = 0;    // cores the machine's own work took over the last tick
+  double owner_busy_cores = 0; // over each of the last two ticks (a burst does not count)
   std::string last_join_error; // so a registry that keeps refusing does not flood the log
   std::map<std::string, std::vector<hosted_blocks>> hosts; // by deployment id
-  link_keeper_actor links;                // this process's (actors/cluster/link_keeper.cpp)
+  link_keeper_actor links;                                 // this process's (actors/cluster/link_keeper.cpp)
   std::map<std::string, std::string> peers; // the contributors this one links to (id -> address)
-  std::set<std::string> linking;          // their links being made now
-  local_copies copies;                                       // model files on this machine
+  std::set<std::string> linking;            // their links being made now
+  local_copies copies;                      // model files on this machine
   std::shared_ptr<spdlog::logger> log = logger("contributor");
   const char* name = "contributor";
 
@@ -220,9 +223,9 @@ void refresh_and_heartbeat(contributor_pointer self);
 // loaded it moves its blocks to a spare server; then it is released once its sessions ended.
 void drain(contributor_pointer self, const std::string& deployment_id, hosted_blocks& h,
            std::chrono::milliseconds within);
-void drain_to_fit(contributor_pointer self);       // when the leftover shrank
-void release_drained(contributor_pointer self);    // those that may go now
-void check_movers(contributor_pointer self);       // each tick: do the deployers still answer?
+void drain_to_fit(contributor_pointer self);    // when the leftover shrank
+void release_drained(contributor_pointer self); // those that may go now
+void check_movers(contributor_pointer self);    // each tick: do the deployers still answer?
 void forget_deployer(contributor_pointer self, const caf::actor_addr& gone);
 void finish_leave_when_empty(contributor_pointer self);
 

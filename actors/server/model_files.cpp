@@ -49,14 +49,14 @@ void write_at(int fd, const std::vector<char>& bytes, uint64_t offset, const std
 
 } // namespace
 
-std::string fetch_blocks(caf::actor_system& sys, const deployer_actor& deployer,
-                         const load_order& order, const std::string& node_id,
-                         const std::string& cache_dir, const progress_fn& progress) {
+std::string fetch_blocks(caf::actor_system& sys, const deployer_actor& deployer, const load_order& order,
+                         const std::string& node_id, const std::string& cache_dir,
+                         const progress_fn& progress) {
   fs::create_directories(cache_dir);
-  auto path = (fs::path(cache_dir) / (order.model.name + "-" + order.model.identity.substr(0, 16) +
-                                      "-" + std::to_string(order.first) + "-" +
-                                      std::to_string(order.last) + ".gguf"))
-                  .string();
+  auto path =
+      (fs::path(cache_dir) / (order.model.name + "-" + order.model.identity.substr(0, 16) + "-" +
+                              std::to_string(order.first) + "-" + std::to_string(order.last) + ".gguf"))
+          .string();
   auto partial = path + ".part";
   int fd = ::open(partial.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644);
   if (fd < 0)

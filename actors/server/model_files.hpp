@@ -19,8 +19,8 @@ model_profile profile_of(const std::string& path, kv_type kv = kv_type::f16);
 // original's size at the original's offsets, so the ordinary GGUF reader opens it. Returns
 // its path. `progress(done, total)` is called after every chunk.
 using progress_fn = std::function<void(uint64_t done, uint64_t total)>;
-std::string fetch_blocks(caf::actor_system& sys, const deployer_actor& deployer,
-                         const load_order& order, const std::string& node_id,
-                         const std::string& cache_dir, const progress_fn& progress);
+std::string fetch_blocks(caf::actor_system& sys, const deployer_actor& deployer, const load_order& order,
+                         const std::string& node_id, const std::string& cache_dir,
+                         const progress_fn& progress);
 
 } // namespace llamps

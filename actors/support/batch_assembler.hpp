@@ -49,7 +49,8 @@ public:
     if (wait < std::chrono::microseconds(50))
       self->send(self, flush_atom::value, round);
     else
-      self->delayed_send(self, std::chrono::duration_cast<std::chrono::microseconds>(wait), flush_atom::value, round);
+      self->delayed_send(self, std::chrono::duration_cast<std::chrono::microseconds>(wait), flush_atom::value,
+                         round);
   }
   // Sends a flush now, overtaking a delayed one.
   template <class Self>

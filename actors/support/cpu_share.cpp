@@ -55,8 +55,8 @@ std::string place_compute_thread(cpu_priority p, int cores) {
     for (size_t i = cpus.size() - size_t(cores); i < cpus.size(); ++i)
       CPU_SET(cpus[i], &pinned);
     if (sched_setaffinity(0, sizeof pinned, &pinned) == 0)
-      done += (done.empty() ? "" : ", ") + std::string("CPUs ") + std::to_string(cpus[cpus.size() - size_t(cores)]) +
-              "-" + std::to_string(cpus.back());
+      done += (done.empty() ? "" : ", ") + std::string("CPUs ") +
+              std::to_string(cpus[cpus.size() - size_t(cores)]) + "-" + std::to_string(cpus.back());
   }
 #endif
   return done.empty() ? "normal priority, any CPU" : done;

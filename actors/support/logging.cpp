@@ -33,5 +33,4 @@ void set_log_level(const std::string& level) {
   spdlog::set_level(parsed);
 }
 
-
 } // namespace llamps

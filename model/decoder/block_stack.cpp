@@ -26,9 +26,9 @@ namespace {
 // one row of gate_up: a fused file (Phi-3) has one matrix for each row, a split one (Llama,
 // Qwen2) several whose types may differ (llama-quantize's mixes give attn_v more bits).
 struct block_weights {
-  std::vector<float> attn_norm;              // [n_embd]
-  std::vector<quant::weight_matrix> qkv;     // attn_qkv, or attn_q, attn_k, attn_v
-  std::vector<float> qkv_bias;               // [n_embd + 2 kv_dim], or empty
+  std::vector<float> attn_norm;          // [n_embd]
+  std::vector<quant::weight_matrix> qkv; // attn_qkv, or attn_q, attn_k, attn_v
+  std::vector<float> qkv_bias;           // [n_embd + 2 kv_dim], or empty
   quant::weight_matrix wo;
   std::vector<float> ffn_norm;               // [n_embd]
   std::vector<quant::weight_matrix> gate_up; // ffn_up (gate and up), or ffn_gate, ffn_up
@@ -66,7 +66,7 @@ struct block_stack::impl {
   uint64_t kv_in_use = 0;
   uint64_t weight_bytes = 0;
   std::vector<block_weights> blocks;
-  std::vector<float> rope_cos, rope_sin; // [n_ctx, n_rot / 2]
+  std::vector<float> rope_cos, rope_sin;  // [n_ctx, n_rot / 2]
   float query_scale = 1, score_scale = 1; // 1/sqrt(head_dim) on one of them (cfg.scale_queries)
   std::unordered_map<session_id, session_cache> sessions;
   bool profiling = false;
@@ -156,18 +156,16 @@ struct block_stack::impl {
     if (n < 1)
       throw model_error(who + ": no tokens to run");
     if (pos < 0 || pos + n > cfg.n_ctx)
-      throw model_error(who + ": positions " + std::to_string(pos) + ".." +
-                        std::to_string(pos + n - 1) + " are outside the context of " +
-                        std::to_string(cfg.n_ctx));
+      throw model_error(who + ": positions " + std::to_string(pos) + ".." + std::to_string(pos + n - 1) +
+                        " are outside the context of " + std::to_string(cfg.n_ctx));
     auto it = sessions.find(s);
     int32_t cached = it == sessions.end() ? 0 : it->second.length;
     if (it == sessions.end() && pos > 0)
       throw model_error(who + " has no cache on blocks [" + std::to_string(first) + ", " +
-                        std::to_string(last) + "): it must start at position 0, not " +
-                        std::to_string(pos));
+                        std::to_string(last) + "): it must start at position 0, not " + std::to_string(pos));
     if (pos > cached)
-      throw model_error(who + " has " + std::to_string(cached) +
-                        " tokens cached: cannot run from position " + std::to_string(pos));
+      throw model_error(who + " has " + std::to_string(cached) + " tokens cached: cannot run from position " +
+                        std::to_string(pos));
     reserve(s, it == sessions.end() ? nullptr : &it->second, int32_t(pos + n));
     return sessions[s];
   }
@@ -189,8 +187,8 @@ struct block_stack::impl {
     if (!fits(want))
       throw model_error("KV budget exhausted: session " + std::to_string(s) + " needs " +
                         std::to_string(per_token * needed - old_bytes) + " more bytes for " +
-                        std::to_string(needed) + " tokens; " + std::to_string(kv_in_use) +
-                        " of " + std::to_string(budget) + " bytes in use");
+                        std::to_string(needed) + " tokens; " + std::to_string(kv_in_use) + " of " +
+                        std::to_string(budget) + " bytes in use");
     // [blocks, 2, n_head_kv, capacity, head_dim]: the cached tokens of each (block, K or V,
     // head) plane move to the start of the same plane of the larger cache.
     const size_t planes = blocks.size() * 2 * size_t(cfg.n_head_kv);
@@ -198,8 +196,8 @@ struct block_stack::impl {
     auto grown = std::make_unique<uint8_t[]>(planes * size_t(want) * token_bytes);
     if (c && c->length > 0)
       for (size_t i = 0; i < planes; ++i)
-        std::memcpy(grown.get() + i * size_t(want) * token_bytes,
-                    c->kv.get() + i * size_t(cap) * token_bytes, size_t(c->length) * token_bytes);
+        std::memcpy(grown.get() + i * size_t(want) * token_bytes, c->kv.get() + i * size_t(cap) * token_bytes,
+                    size_t(c->length) * token_bytes);
     session_cache& dst = sessions[s];
     dst.kv = std::move(grown);
     dst.capacity = want;
@@ -209,7 +207,8 @@ struct block_stack::impl {
 
   // The cache's [n_head_kv, capacity, head_dim] keys (which = 0) or values (1) of local block blk.
   uint8_t* cache_plane(const session_cache& c, int blk, int which) const {
-    const size_t plane = size_t(cfg.n_head_kv) * size_t(c.capacity) * size_t(cfg.head_dim()) * kv_value_bytes(kv);
+    const size_t plane =
+        size_t(cfg.n_head_kv) * size_t(c.capacity) * size_t(cfg.head_dim()) * kv_value_bytes(kv);
     return c.kv.get() + (size_t(blk) * 2 + size_t(which)) * plane;
   }
 
@@ -222,7 +221,8 @@ struct block_stack::impl {
     const float* in = qkv.row(sg.row);
     float* qo = q.data();
     // Pair i is (2i, 2i+1) or (i, i + R), as cfg.rope says.
-    const int stride = cfg.rope == rope_pairs::adjacent ? 2 : 1, other = cfg.rope == rope_pairs::adjacent ? 1 : R;
+    const int stride = cfg.rope == rope_pairs::adjacent ? 2 : 1,
+              other = cfg.rope == rope_pairs::adjacent ? 1 : R;
     auto rotate = [&](const float* x, float* out, int32_t p, float scale) {
       const float* c = rope_cos.data() + int64_t(p) * R;
       const float* s = rope_sin.data() + int64_t(p) * R;
@@ -413,9 +413,8 @@ block_stack::block_stack(const gguf::file& f, const llama_config& cfg, int first
                          uint64_t kv_budget_bytes, kv_type kv)
     : impl_(std::make_unique<impl>()) {
   if (first < 0 || last > cfg.n_blocks || first >= last)
-    throw model_error(f.path() + ": blocks [" + std::to_string(first) + ", " +
-                      std::to_string(last) + ") are not within the model's " +
-                      std::to_string(cfg.n_blocks) + " blocks");
+    throw model_error(f.path() + ": blocks [" + std::to_string(first) + ", " + std::to_string(last) +
+                      ") are not within the model's " + std::to_string(cfg.n_blocks) + " blocks");
   impl_->cfg = cfg;
   impl_->first = first;
   impl_->last = last;
@@ -437,9 +436,9 @@ tensor_data block_stack::forward(session_id s, int32_t pos, const tensor_data& h
   const int64_t n = hidden.shape.size() == 2 ? hidden.rows() : 0;
   const int64_t width = hidden.shape.size() == 2 ? hidden.cols() : int64_t(hidden.values.size());
   if (uint64_t(n * width) != hidden.values.size())
-    throw model_error("session " + std::to_string(s) + ": hidden states of shape {" +
-                      std::to_string(n) + ", " + std::to_string(width) + "} but " +
-                      std::to_string(hidden.values.size()) + " values");
+    throw model_error("session " + std::to_string(s) + ": hidden states of shape {" + std::to_string(n) +
+                      ", " + std::to_string(width) + "} but " + std::to_string(hidden.values.size()) +
+                      " values");
   session_cache& c = impl_->admit(s, pos, n, width);
   // x is our own copy: the residual stream is updated in place.
   kernels::row_matrix x(n, width);

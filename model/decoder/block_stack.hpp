@@ -17,8 +17,8 @@ using session_id = uint64_t;
 // One decode step of one session inside a batched call.
 struct decode_step {
   session_id session = 0;
-  int32_t pos = 0;            // position of this token
-  std::vector<float> hidden;  // n_embd values
+  int32_t pos = 0;           // position of this token
+  std::vector<float> hidden; // n_embd values
 };
 
 // Where forward time went, summed over calls while profiling is on (llamps bench).
@@ -32,8 +32,8 @@ class block_stack {
 public:
   // Loads only blocks [first, last) from the file (other blocks are never read).
   // kv_budget_bytes bounds the memory all sessions' caches may take (0 = unbounded).
-  block_stack(const gguf::file& f, const llama_config& cfg, int first, int last,
-              uint64_t kv_budget_bytes = 0, kv_type kv = kv_type::f16);
+  block_stack(const gguf::file& f, const llama_config& cfg, int first, int last, uint64_t kv_budget_bytes = 0,
+              kv_type kv = kv_type::f16);
   block_stack(block_stack&&) noexcept;
   block_stack& operator=(block_stack&&) noexcept;
   ~block_stack();
@@ -53,13 +53,13 @@ public:
   // products run once for the whole batch). Results are in the order of the steps.
   std::vector<std::vector<float>> forward_batch(const std::vector<decode_step>& steps);
 
-  void drop(session_id s);            // frees the session's caches (no-op if unknown)
+  void drop(session_id s); // frees the session's caches (no-op if unknown)
   bool has(session_id s) const;
   int32_t cached_tokens(session_id s) const; // 0 if unknown
   std::vector<session_id> sessions() const;
-  uint64_t kv_bytes() const;          // bytes held by all caches now
+  uint64_t kv_bytes() const; // bytes held by all caches now
   uint64_t kv_budget_bytes() const;
-  uint64_t weight_bytes() const;      // bytes of the loaded weights
+  uint64_t weight_bytes() const; // bytes of the loaded weights
 
   // Times the phases of every forward call (resets the profile); off by default.
   void set_profiling(bool on);

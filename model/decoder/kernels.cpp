@@ -28,8 +28,8 @@ void rmsnorm(row_matrix& out, const row_matrix& x, const std::vector<float>& wei
   });
 }
 
-void linear(row_matrix& y, int64_t col, const row_matrix& x, const quant::weight_matrix& w,
-            bool accumulate, quant::row_kind rows) {
+void linear(row_matrix& y, int64_t col, const row_matrix& x, const quant::weight_matrix& w, bool accumulate,
+            quant::row_kind rows) {
   quant::matmul(w, x.data(), x.rows, y.data() + col, y.cols, accumulate, quant::active_isa(), rows);
 }
 

@@ -76,8 +76,7 @@ void check_shape(const gguf::file& f, const std::string& name, const std::vector
   while (actual.size() > expected.size() && actual.back() == 1)
     actual.pop_back();
   if (actual != expected)
-    fail(f, "tensor '" + name + "' has dims " + dims_string(t.dims) + ", expected " +
-               dims_string(expected));
+    fail(f, "tensor '" + name + "' has dims " + dims_string(t.dims) + ", expected " + dims_string(expected));
 }
 
 // Every tensor the configuration needs has its dims, and no block holds a tensor the forward
@@ -98,7 +97,8 @@ void check_tensors(const gguf::file& f, const llama_config& c) {
     }
   for (const auto& t : f.tensors())
     if (block_of_tensor(t.name) >= 0 && !known.count(t.name))
-      fail(f, "tensor '" + t.name + "' is not part of a '" + c.architecture + "' block as LLaMPS computes it");
+      fail(f,
+           "tensor '" + t.name + "' is not part of a '" + c.architecture + "' block as LLaMPS computes it");
 }
 
 // What sets the architectures apart; everything else is read the same way.

@@ -22,9 +22,9 @@ enum class rope_pairs : uint8_t { adjacent, halves };
 // .attention.head_count_kv (default head_count) and .block_count; tied = no output.weight.
 // Its sizes (block_bytes, ...) are not set here: read_block_profile gives them.
 struct llama_config : model_shape {
-  int n_rot = 0;              // <arch>.rope.dimension_count (default n_embd / n_head)
-  float rms_eps = 1e-5f;      // <arch>.attention.layer_norm_rms_epsilon
-  float rope_base = 10000.f;  // <arch>.rope.freq_base
+  int n_rot = 0;             // <arch>.rope.dimension_count (default n_embd / n_head)
+  float rms_eps = 1e-5f;     // <arch>.attention.layer_norm_rms_epsilon
+  float rope_base = 10000.f; // <arch>.rope.freq_base
   rope_pairs rope = rope_pairs::adjacent;
   bool rope_freqs = false;    // rope_freqs.weight divides each pair's frequency (Llama 3.1 scaling)
   int n_swa = 0;              // <arch>.attention.sliding_window: a query sees only the last n_swa
@@ -60,9 +60,9 @@ kv_type kv_type_of(uint64_t kv_bytes_per_token_per_block, const llama_config& cf
 // Tensors in llama.cpp's names and dims (ggml order: the row length first); used to
 // validate files, to load them and to write models.
 struct tensor_spec {
-  std::string name;            // e.g. "blk.3.attn_q.weight"
+  std::string name; // e.g. "blk.3.attn_q.weight"
   std::vector<uint64_t> dims;
-  bool matrix = true;          // false: a norm, a bias or rope factors, kept in F32
+  bool matrix = true; // false: a norm, a bias or rope factors, kept in F32
 };
 // What the forward pass reads for one block of a model of this configuration.
 std::vector<tensor_spec> block_tensors(const llama_config& c, int block);

@@ -12,14 +12,13 @@ struct model_head::impl {
   bool tied = false;
 };
 
-model_head::model_head(const gguf::file& f, const llama_config& cfg)
-    : impl_(std::make_unique<impl>()) {
+model_head::model_head(const gguf::file& f, const llama_config& cfg) : impl_(std::make_unique<impl>()) {
   impl_->cfg = cfg;
   impl_->embd = quant::map_matrix(f, "token_embd.weight", head_tensor_dims(cfg, "token_embd"));
   impl_->norm = kernels::load_vector(f, "output_norm.weight", head_tensor_dims(cfg, "output_norm"));
   impl_->tied = cfg.tied;
-  impl_->output = impl_->tied ? impl_->embd
-                              : quant::map_matrix(f, "output.weight", head_tensor_dims(cfg, "output"));
+  impl_->output =
+      impl_->tied ? impl_->embd : quant::map_matrix(f, "output.weight", head_tensor_dims(cfg, "output"));
 }
 
 model_head::model_head(model_head&&) noexcept = default;

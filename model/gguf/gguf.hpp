@@ -15,27 +15,64 @@
 namespace llamps::gguf {
 
 enum class value_type : uint32_t {
-  uint8 = 0, int8 = 1, uint16 = 2, int16 = 3, uint32 = 4, int32 = 5, float32 = 6,
-  boolean = 7, string = 8, array = 9, uint64 = 10, int64 = 11, float64 = 12,
+  uint8 = 0,
+  int8 = 1,
+  uint16 = 2,
+  int16 = 3,
+  uint32 = 4,
+  int32 = 5,
+  float32 = 6,
+  boolean = 7,
+  string = 8,
+  array = 9,
+  uint64 = 10,
+  int64 = 11,
+  float64 = 12,
 };
 
 // ggml tensor types (numbering as in ggml.h). Every type is known by its block layout (so a
 // file's offsets can be checked); the supported ones (is_supported) are computed on directly
 // by model/quant/.
 enum class tensor_type : uint32_t {
-  f32 = 0, f16 = 1, q4_0 = 2, q4_1 = 3, q5_0 = 6, q5_1 = 7, q8_0 = 8, q8_1 = 9,
-  q2_k = 10, q3_k = 11, q4_k = 12, q5_k = 13, q6_k = 14, q8_k = 15,
-  iq2_xxs = 16, iq2_xs = 17, iq3_xxs = 18, iq1_s = 19, iq4_nl = 20, iq3_s = 21, iq2_s = 22,
-  iq4_xs = 23, i8 = 24, i16 = 25, i32 = 26, i64 = 27, f64 = 28, iq1_m = 29, bf16 = 30,
-  tq1_0 = 34, tq2_0 = 35,
+  f32 = 0,
+  f16 = 1,
+  q4_0 = 2,
+  q4_1 = 3,
+  q5_0 = 6,
+  q5_1 = 7,
+  q8_0 = 8,
+  q8_1 = 9,
+  q2_k = 10,
+  q3_k = 11,
+  q4_k = 12,
+  q5_k = 13,
+  q6_k = 14,
+  q8_k = 15,
+  iq2_xxs = 16,
+  iq2_xs = 17,
+  iq3_xxs = 18,
+  iq1_s = 19,
+  iq4_nl = 20,
+  iq3_s = 21,
+  iq2_s = 22,
+  iq4_xs = 23,
+  i8 = 24,
+  i16 = 25,
+  i32 = 26,
+  i64 = 27,
+  f64 = 28,
+  iq1_m = 29,
+  bf16 = 30,
+  tq1_0 = 34,
+  tq2_0 = 35,
 };
 
 const char* type_name(tensor_type t);
-bool is_supported(tensor_type t);  // a type LLaMPS computes on
+bool is_supported(tensor_type t);   // a type LLaMPS computes on
 const char* supported_type_names(); // "f32, f16, ..." for error messages
 // Bytes taken by n elements of type t (n must be a multiple of the type's block size).
 uint64_t row_bytes(tensor_type t, uint64_t n);
-bool is_known(tensor_type t);      // a ggml type this code knows the block layout of
+bool is_known(tensor_type t);       // a ggml type this code knows the block layout of
 uint32_t block_size(tensor_type t); // elements per block (1 for f32/f16/bf16; 0 if unknown)
 
 // Half-precision conversions (round-to-nearest-even, as ggml).
@@ -58,9 +95,9 @@ struct tensor_info {
   std::string name;
   std::vector<uint64_t> dims; // ggml order: dims[0] is the contiguous (fastest) dimension
   tensor_type type = tensor_type::f32;
-  uint64_t offset = 0;        // from the start of the data section
+  uint64_t offset = 0; // from the start of the data section
   uint64_t n_elements() const;
-  uint64_t n_bytes() const;   // bytes in the file
+  uint64_t n_bytes() const; // bytes in the file
 };
 
 class file {

@@ -11,10 +11,10 @@ namespace llamps::gguf {
 
 namespace {
 
-constexpr uint32_t max_dims = 4;       // GGML_MAX_DIMS
-constexpr uint64_t max_name_len = 63;  // GGML_MAX_NAME - 1: longer names do not fit in ggml
-constexpr uint64_t min_kv_bytes = 13;  // key length + 1 key byte + type + 1 value byte
-constexpr uint64_t min_tensor_bytes = 33; // name length + 1 + n_dims + 1 dim + type + offset
+constexpr uint32_t max_dims = 4;                     // GGML_MAX_DIMS
+constexpr uint64_t max_name_len = 63;                // GGML_MAX_NAME - 1: longer names do not fit in ggml
+constexpr uint64_t min_kv_bytes = 13;                // key length + 1 key byte + type + 1 value byte
+constexpr uint64_t min_tensor_bytes = 33;            // name length + 1 + n_dims + 1 dim + type + offset
 constexpr uint64_t max_elements = uint64_t(1) << 60; // keeps byte counts far from overflow
 
 // Bounds-checked little-endian cursor over the file image.
@@ -30,11 +30,12 @@ struct cursor {
 
   void need(uint64_t n, const std::string& what) const {
     if (n > remaining())
-      fail("truncated: " + what + " at byte " + std::to_string(pos) + " needs " +
-           std::to_string(n) + " bytes but the file has " + std::to_string(size) + " bytes");
+      fail("truncated: " + what + " at byte " + std::to_string(pos) + " needs " + std::to_string(n) +
+           " bytes but the file has " + std::to_string(size) + " bytes");
   }
 
-  template <class T> T get(const std::string& what) {
+  template <class T>
+  T get(const std::string& what) {
     need(sizeof(T), what);
     T v;
     std::memcpy(&v, data + pos, sizeof v);
@@ -56,10 +57,17 @@ struct cursor {
 
 uint64_t scalar_size(value_type t) {
   switch (t) {
-  case value_type::uint8: case value_type::int8: case value_type::boolean: return 1;
-  case value_type::uint16: case value_type::int16: return 2;
-  case value_type::uint32: case value_type::int32: case value_type::float32: return 4;
-  case value_type::uint64: case value_type::int64: case value_type::float64: return 8;
+  case value_type::uint8:
+  case value_type::int8:
+  case value_type::boolean: return 1;
+  case value_type::uint16:
+  case value_type::int16: return 2;
+  case value_type::uint32:
+  case value_type::int32:
+  case value_type::float32: return 4;
+  case value_type::uint64:
+  case value_type::int64:
+  case value_type::float64: return 8;
   case value_type::string: return 8; // at least its length
   default: return 0;                 // array, or not a type at all
   }
@@ -102,7 +110,8 @@ value_type read_type(cursor& c, const std::string& what) {
   return value_type(t);
 }
 
-template <class T, class F> std::vector<T> read_elements(uint64_t n, F&& read_one) {
+template <class T, class F>
+std::vector<T> read_elements(uint64_t n, F&& read_one) {
   std::vector<T> out;
   out.reserve(n);
   for (uint64_t i = 0; i < n; ++i)
@@ -190,8 +199,8 @@ tensor_info read_tensor_info(cursor& c, uint64_t i) {
   const std::string what = "tensor '" + t.name + "'";
   const uint32_t n_dims = c.get<uint32_t>(what + " dimension count");
   if (n_dims == 0 || n_dims > max_dims)
-    c.fail(what + " has " + std::to_string(n_dims) + " dimensions (must be 1.." +
-           std::to_string(max_dims) + ")");
+    c.fail(what + " has " + std::to_string(n_dims) + " dimensions (must be 1.." + std::to_string(max_dims) +
+           ")");
   for (uint32_t d = 0; d < n_dims; ++d)
     t.dims.push_back(c.get<uint64_t>(what + " dimensions"));
   t.type = tensor_type(c.get<uint32_t>(what + " type"));
@@ -233,8 +242,8 @@ void check_tensor(const cursor& c, const tensor_info& t, const parsed_header& h)
   // Unsigned 128-bit arithmetic: offsets read from a corrupt file may be near 2^64.
   const unsigned __int128 end = (unsigned __int128)h.data_offset + t.offset + row_bytes(t.type, n);
   if (end > c.size)
-    c.fail(what + " data ends at byte " + to_string(end) + " but the file has " +
-           std::to_string(c.size) + " bytes");
+    c.fail(what + " data ends at byte " + to_string(end) + " but the file has " + std::to_string(c.size) +
+           " bytes");
 }
 
 } // namespace

@@ -18,21 +18,36 @@ struct type_traits {
 
 // Block sizes as in ggml's type_traits table; K-quants use QK_K = 256.
 constexpr type_traits traits_table[] = {
-    {tensor_type::f32, "f32", 1, 4},      {tensor_type::f16, "f16", 1, 2},
-    {tensor_type::q4_0, "q4_0", 32, 18},  {tensor_type::q4_1, "q4_1", 32, 20},
-    {tensor_type::q5_0, "q5_0", 32, 22},  {tensor_type::q5_1, "q5_1", 32, 24},
-    {tensor_type::q8_0, "q8_0", 32, 34},  {tensor_type::q8_1, "q8_1", 32, 36},
-    {tensor_type::q2_k, "q2_K", 256, 84}, {tensor_type::q3_k, "q3_K", 256, 110},
-    {tensor_type::q4_k, "q4_K", 256, 144}, {tensor_type::q5_k, "q5_K", 256, 176},
-    {tensor_type::q6_k, "q6_K", 256, 210}, {tensor_type::q8_k, "q8_K", 256, 292},
-    {tensor_type::iq2_xxs, "iq2_xxs", 256, 66}, {tensor_type::iq2_xs, "iq2_xs", 256, 74},
-    {tensor_type::iq3_xxs, "iq3_xxs", 256, 98}, {tensor_type::iq1_s, "iq1_s", 256, 50},
-    {tensor_type::iq4_nl, "iq4_nl", 32, 18},    {tensor_type::iq3_s, "iq3_s", 256, 110},
-    {tensor_type::iq2_s, "iq2_s", 256, 82},     {tensor_type::iq4_xs, "iq4_xs", 256, 136},
-    {tensor_type::i8, "i8", 1, 1},              {tensor_type::i16, "i16", 1, 2},
-    {tensor_type::i32, "i32", 1, 4},            {tensor_type::i64, "i64", 1, 8},
-    {tensor_type::f64, "f64", 1, 8},            {tensor_type::iq1_m, "iq1_m", 256, 56},
-    {tensor_type::bf16, "bf16", 1, 2},          {tensor_type::tq1_0, "tq1_0", 256, 54},
+    {tensor_type::f32, "f32", 1, 4},
+    {tensor_type::f16, "f16", 1, 2},
+    {tensor_type::q4_0, "q4_0", 32, 18},
+    {tensor_type::q4_1, "q4_1", 32, 20},
+    {tensor_type::q5_0, "q5_0", 32, 22},
+    {tensor_type::q5_1, "q5_1", 32, 24},
+    {tensor_type::q8_0, "q8_0", 32, 34},
+    {tensor_type::q8_1, "q8_1", 32, 36},
+    {tensor_type::q2_k, "q2_K", 256, 84},
+    {tensor_type::q3_k, "q3_K", 256, 110},
+    {tensor_type::q4_k, "q4_K", 256, 144},
+    {tensor_type::q5_k, "q5_K", 256, 176},
+    {tensor_type::q6_k, "q6_K", 256, 210},
+    {tensor_type::q8_k, "q8_K", 256, 292},
+    {tensor_type::iq2_xxs, "iq2_xxs", 256, 66},
+    {tensor_type::iq2_xs, "iq2_xs", 256, 74},
+    {tensor_type::iq3_xxs, "iq3_xxs", 256, 98},
+    {tensor_type::iq1_s, "iq1_s", 256, 50},
+    {tensor_type::iq4_nl, "iq4_nl", 32, 18},
+    {tensor_type::iq3_s, "iq3_s", 256, 110},
+    {tensor_type::iq2_s, "iq2_s", 256, 82},
+    {tensor_type::iq4_xs, "iq4_xs", 256, 136},
+    {tensor_type::i8, "i8", 1, 1},
+    {tensor_type::i16, "i16", 1, 2},
+    {tensor_type::i32, "i32", 1, 4},
+    {tensor_type::i64, "i64", 1, 8},
+    {tensor_type::f64, "f64", 1, 8},
+    {tensor_type::iq1_m, "iq1_m", 256, 56},
+    {tensor_type::bf16, "bf16", 1, 2},
+    {tensor_type::tq1_0, "tq1_0", 256, 54},
     {tensor_type::tq2_0, "tq2_0", 256, 66},
 };
 
@@ -64,14 +79,21 @@ const char* type_name(tensor_type t) {
 
 bool is_supported(tensor_type t) {
   switch (t) {
-  case tensor_type::f32: case tensor_type::f16: case tensor_type::bf16:
-  case tensor_type::q8_0: case tensor_type::q4_0: case tensor_type::q4_1:
-  case tensor_type::q5_0: case tensor_type::q5_1: case tensor_type::q2_k:
-  case tensor_type::q3_k: case tensor_type::q4_k: case tensor_type::q5_k:
-  case tensor_type::q6_k: case tensor_type::iq4_nl:
-    return true;
-  default:
-    return false;
+  case tensor_type::f32:
+  case tensor_type::f16:
+  case tensor_type::bf16:
+  case tensor_type::q8_0:
+  case tensor_type::q4_0:
+  case tensor_type::q4_1:
+  case tensor_type::q5_0:
+  case tensor_type::q5_1:
+  case tensor_type::q2_k:
+  case tensor_type::q3_k:
+  case tensor_type::q4_k:
+  case tensor_type::q5_k:
+  case tensor_type::q6_k:
+  case tensor_type::iq4_nl: return true;
+  default: return false;
   }
 }
 

@@ -21,7 +21,8 @@ namespace {
 struct header_buffer {
   std::vector<uint8_t> bytes;
 
-  template <class T> void put(T v) {
+  template <class T>
+  void put(T v) {
     const auto* p = reinterpret_cast<const uint8_t*>(&v);
     bytes.insert(bytes.end(), p, p + sizeof v);
   }
@@ -47,7 +48,8 @@ struct header_buffer {
     else
       put<double>(v);
   }
-  template <class T, class F> void put_array(value_type et, const std::vector<T>& xs, F&& one) {
+  template <class T, class F>
+  void put_array(value_type et, const std::vector<T>& xs, F&& one) {
     put<uint32_t>(uint32_t(et));
     put<uint64_t>(xs.size());
     for (const auto& x : xs)
@@ -59,10 +61,14 @@ struct header_buffer {
     std::visit(
         [&](const auto& d) {
           using D = std::decay_t<decltype(d)>;
-          if constexpr (std::is_same_v<D, int64_t>) put_int(t, d);
-          else if constexpr (std::is_same_v<D, double>) put_float(t, d);
-          else if constexpr (std::is_same_v<D, bool>) put<uint8_t>(d ? 1 : 0);
-          else if constexpr (std::is_same_v<D, std::string>) put_string(d);
+          if constexpr (std::is_same_v<D, int64_t>)
+            put_int(t, d);
+          else if constexpr (std::is_same_v<D, double>)
+            put_float(t, d);
+          else if constexpr (std::is_same_v<D, bool>)
+            put<uint8_t>(d ? 1 : 0);
+          else if constexpr (std::is_same_v<D, std::string>)
+            put_string(d);
           else if constexpr (std::is_same_v<D, std::vector<int64_t>>)
             put_array(et, d, [&](int64_t x) { put_int(et, x); });
           else if constexpr (std::is_same_v<D, std::vector<double>>)
@@ -161,10 +167,16 @@ void writer::set_value(const std::string& key, const value& v) {
   kvs_.push_back({key, v, v.type});
 }
 
-void writer::set_uint32(const std::string& key, uint32_t v) { set_value(key, scalar(value_type::uint32, int64_t(v))); }
-void writer::set_float32(const std::string& key, float v) { set_value(key, scalar(value_type::float32, double(v))); }
+void writer::set_uint32(const std::string& key, uint32_t v) {
+  set_value(key, scalar(value_type::uint32, int64_t(v)));
+}
+void writer::set_float32(const std::string& key, float v) {
+  set_value(key, scalar(value_type::float32, double(v)));
+}
 void writer::set_bool(const std::string& key, bool v) { set_value(key, scalar(value_type::boolean, v)); }
-void writer::set_string(const std::string& key, const std::string& v) { set_value(key, scalar(value_type::string, v)); }
+void writer::set_string(const std::string& key, const std::string& v) {
+  set_value(key, scalar(value_type::string, v));
+}
 
 void writer::set_string_array(const std::string& key, const std::vector<std::string>& v) {
   set_value(key, array(value_type::string, v));
@@ -186,8 +198,8 @@ void writer::add_tensor(const std::string& name, std::vector<uint64_t> dims, ten
   if (dims.empty() || dims.size() > 4 || std::count(dims.begin(), dims.end(), 0))
     throw model_error(what + ": needs 1..4 non-zero dimensions");
   if (!is_known(type) || dims[0] % block_size(type) != 0)
-    throw model_error(what + ": rows of " + std::to_string(dims[0]) +
-                      " elements cannot be stored as " + type_name(type));
+    throw model_error(what + ": rows of " + std::to_string(dims[0]) + " elements cannot be stored as " +
+                      type_name(type));
   pending_tensor t;
   t.info.name = name;
   t.info.dims = std::move(dims);

@@ -31,8 +31,15 @@ public:
   void write(const std::string& path, uint32_t alignment = 32) const;
 
 private:
-  struct kv { std::string key; value v; value_type type; };
-  struct pending_tensor { tensor_info info; fill_fn fill; };
+  struct kv {
+    std::string key;
+    value v;
+    value_type type;
+  };
+  struct pending_tensor {
+    tensor_info info;
+    fill_fn fill;
+  };
   std::vector<kv> kvs_;
   std::vector<pending_tensor> tensors_;
 };

@@ -20,21 +20,26 @@ act_format activation_format(tensor_type t) {
   case tensor_type::f32: return act_format::f32;
   case tensor_type::f16: return act_format::f16;
   case tensor_type::bf16: return act_format::bf16;
-  case tensor_type::q4_0: case tensor_type::q5_0: case tensor_type::q8_0:
-  case tensor_type::iq4_nl:
-    return act_format::q8_0;
-  case tensor_type::q4_1: case tensor_type::q5_1: return act_format::q8_1;
-  case tensor_type::q2_k: case tensor_type::q3_k: case tensor_type::q4_k:
-  case tensor_type::q5_k: case tensor_type::q6_k:
-    return act_format::q8_k;
-  default:
-    throw model_error(std::string("no kernels for tensor type ") + gguf::type_name(t));
+  case tensor_type::q4_0:
+  case tensor_type::q5_0:
+  case tensor_type::q8_0:
+  case tensor_type::iq4_nl: return act_format::q8_0;
+  case tensor_type::q4_1:
+  case tensor_type::q5_1: return act_format::q8_1;
+  case tensor_type::q2_k:
+  case tensor_type::q3_k:
+  case tensor_type::q4_k:
+  case tensor_type::q5_k:
+  case tensor_type::q6_k: return act_format::q8_k;
+  default: throw model_error(std::string("no kernels for tensor type ") + gguf::type_name(t));
   }
 }
 
 size_t activation_row_bytes(act_format f, int64_t n) {
   switch (f) {
-  case act_format::f32: case act_format::f16: case act_format::bf16: return size_t(n) * 4;
+  case act_format::f32:
+  case act_format::f16:
+  case act_format::bf16: return size_t(n) * 4;
   case act_format::q8_0: return size_t(n / 32) * q8_32_bytes(false);
   case act_format::q8_1: return size_t(n / 32) * q8_32_bytes(true);
   case act_format::q8_k: return size_t(n / 256) * 292;
@@ -147,8 +152,8 @@ const char* isa_name(isa i) {
 
 bool cpu_runs(isa i) {
 #if defined(__x86_64__) && defined(__GNUC__)
-  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                    __builtin_cpu_supports("f16c");
+  const bool avx2 =
+      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
   switch (i) {
   case isa::avx2: return avx2;
   case isa::avx512vnni:
@@ -205,9 +210,7 @@ dot_rows_fn find_dot_rows(tensor_type t, isa i) {
   return best_kernel(i, vnni::dot_rows, avx2::dot_rows, no_rows_kernel, t);
 }
 
-q4_0_x8_fn find_q4_0_x8(isa i) {
-  return best_kernel(i, vnni::q4_0_x8, avx2::q4_0_x8, scalar_q4_0_x8);
-}
+q4_0_x8_fn find_q4_0_x8(isa i) { return best_kernel(i, vnni::q4_0_x8, avx2::q4_0_x8, scalar_q4_0_x8); }
 
 tile_kernel find_tile_kernel(isa i) {
   if (i >= isa::avx512vnni)
@@ -238,14 +241,13 @@ std::string cpu_description() {
       model = value();
     if ((line.rfind("flags", 0) == 0 || line.rfind("Features", 0) == 0) && flags.empty()) {
       const std::string all = " " + value() + " ";
-      for (const char* f : {"avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl",
-                            "avx512_vnni", "avx_vnni", "amx_int8", "neon", "asimd"})
+      for (const char* f : {"avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
+                            "avx_vnni", "amx_int8", "neon", "asimd"})
         if (all.find(std::string(" ") + f + " ") != std::string::npos)
           flags += std::string(flags.empty() ? "" : " ") + f;
     }
   }
-  return model + " | flags: " + (flags.empty() ? "none" : flags) +
-         " | kernels: " + isa_name(active_isa());
+  return model + " | flags: " + (flags.empty() ? "none" : flags) + " | kernels: " + isa_name(active_isa());
 }
 
 } // namespace llamps::quant

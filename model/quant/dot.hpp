@@ -33,8 +33,8 @@ using dot_fn = float (*)(const uint8_t* w, const uint8_t* x, int64_t n);
 
 // The same for nx <= 4 activation rows at once (x, x + stride, ...), out[i] for row i: the
 // weight row is unpacked once for all of them, and each sum is taken as dot_fn takes it.
-using dot_rows_fn = void (*)(const uint8_t* w, const uint8_t* x, size_t stride, int nx,
-                             int64_t n, float* out);
+using dot_rows_fn = void (*)(const uint8_t* w, const uint8_t* x, size_t stride, int nx, int64_t n,
+                             float* out);
 constexpr int max_dot_rows = 4;
 
 // Instruction sets, each a superset of the one before: avx2 is AVX2 + FMA + F16C; avx512vnni
@@ -58,8 +58,8 @@ dot_rows_fn find_dot_rows(tensor_type t, isa i);
 // kernel takes eight weight rows at a time (w, w + row_bytes, ...) with nx <= 8 activation
 // rows (x, x + stride, ...) encoded as q8_0, and writes out[i * 8 + j] for activation row i
 // and weight row j. Each sum is the same at any nx and on every set.
-using q4_0_x8_fn = void (*)(const uint8_t* w, size_t row_bytes, const uint8_t* x, size_t stride,
-                            int nx, int64_t n, float* out);
+using q4_0_x8_fn = void (*)(const uint8_t* w, size_t row_bytes, const uint8_t* x, size_t stride, int nx,
+                            int64_t n, float* out);
 constexpr int q4_0_x8_rows = 8, max_x8_activations = 8;
 q4_0_x8_fn find_q4_0_x8(isa i);
 
@@ -95,13 +95,13 @@ dequantize_fn find_dequantize(tensor_type t, isa i);
 // this one is the product of the values with the attention weights:
 // out[d] = sum_j w[j] * v[j * stride + d] for d < width, the positions j < n taken as
 // llama.cpp's transposed V cache takes them (in steps of 32, padded with zeros).
-using weighted_sum_fn = void (*)(const float* w, const float* v, int64_t n, int64_t stride,
-                                 int64_t width, float* out);
+using weighted_sum_fn = void (*)(const float* w, const float* v, int64_t n, int64_t stride, int64_t width,
+                                 float* out);
 weighted_sum_fn find_weighted_sum(isa i);
 // The same over an F16 cache (v in half precision): the weights are rounded to half precision
 // first, as llama.cpp's product of an F16 V with the attention weights does.
-using weighted_sum_f16_fn = void (*)(const float* w, const uint16_t* v, int64_t n,
-                                     int64_t stride, int64_t width, float* out);
+using weighted_sum_f16_fn = void (*)(const float* w, const uint16_t* v, int64_t n, int64_t stride,
+                                     int64_t width, float* out);
 weighted_sum_f16_fn find_weighted_sum_f16(isa i);
 
 // "<CPU model> | flags: avx2 fma f16c avx512f ... | kernels: avx2" for benchmark reports.
@@ -115,13 +115,13 @@ weighted_sum_f16_fn scalar_weighted_sum_f16();
 q4_0_x8_fn scalar_q4_0_x8();
 // tiles_avx.cpp is built the same way; its AVX-512 build uses 512-bit vectors. Both builds
 // define the same entry points, each in its own namespace.
-#define LLAMPS_VECTOR_KERNEL_ENTRY_POINTS \
-  dot_fn dot(tensor_type t);              \
-  dot_rows_fn dot_rows(tensor_type t);    \
-  weighted_sum_fn weighted_sum();         \
-  weighted_sum_f16_fn weighted_sum_f16(); \
-  tile_kernel tile();                     \
-  dequantize_fn dequantize(tensor_type t); \
+#define LLAMPS_VECTOR_KERNEL_ENTRY_POINTS                                                                    \
+  dot_fn dot(tensor_type t);                                                                                 \
+  dot_rows_fn dot_rows(tensor_type t);                                                                       \
+  weighted_sum_fn weighted_sum();                                                                            \
+  weighted_sum_f16_fn weighted_sum_f16();                                                                    \
+  tile_kernel tile();                                                                                        \
+  dequantize_fn dequantize(tensor_type t);                                                                   \
   q4_0_x8_fn q4_0_x8();
 namespace avx2 {
 LLAMPS_VECTOR_KERNEL_ENTRY_POINTS

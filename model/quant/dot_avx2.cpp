@@ -37,7 +37,6 @@ void prefetch_block(const uint8_t* block) {
     _mm_prefetch(reinterpret_cast<const char*>(block + prefetch_distance + line), _MM_HINT_T0);
 }
 
-
 #if defined(__AVX512VNNI__) && defined(__AVX512VL__)
 constexpr bool vnni = true;
 #else
@@ -70,9 +69,9 @@ __m256i high_bits(const uint8_t* p) {
   uint32_t bits;
   std::memcpy(&bits, p, 4);
   // Byte j takes byte j/8 of the word, then keeps its bit j%8.
-  const __m256i spread = _mm256_shuffle_epi8(
-      _mm256_set1_epi32(int(bits)),
-      _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0));
+  const __m256i spread =
+      _mm256_shuffle_epi8(_mm256_set1_epi32(int(bits)),
+                          _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0));
   const __m256i bit = _mm256_set1_epi64x(int64_t(0x8040201008040201ull));
   const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
   return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
@@ -105,7 +104,8 @@ void weighted_sum_of(const float* w, const V* v, int64_t n, int64_t stride, int6
     for (__m256& l : lane)
       l = _mm256_setzero_ps();
     for (int64_t j = 0; j < n; ++j)
-      lane[j & 31] = _mm256_fmadd_ps(_mm256_set1_ps(weight_of(w[j], v)), values8(v + j * stride + d), lane[j & 31]);
+      lane[j & 31] =
+          _mm256_fmadd_ps(_mm256_set1_ps(weight_of(w[j], v)), values8(v + j * stride + d), lane[j & 31]);
     __m256 s[8];
     for (int e = 0; e < 8; ++e)
       s[e] = _mm256_add_ps(_mm256_add_ps(lane[e], lane[16 + e]), _mm256_add_ps(lane[8 + e], lane[24 + e]));
@@ -117,11 +117,12 @@ void weighted_sum_of(const float* w, const V* v, int64_t n, int64_t stride, int6
     rest(w, v + d, n, stride, width - d, out + d);
 }
 
-void weighted_sum_f32_values(const float* w, const float* v, int64_t n, int64_t stride, int64_t width, float* out) {
+void weighted_sum_f32_values(const float* w, const float* v, int64_t n, int64_t stride, int64_t width,
+                             float* out) {
   weighted_sum_of(w, v, n, stride, width, out, scalar_weighted_sum());
 }
 void weighted_sum_f16_values(const float* w, const uint16_t* v, int64_t n, int64_t stride, int64_t width,
-                      float* out) {
+                             float* out) {
   weighted_sum_of(w, v, n, stride, width, out, scalar_weighted_sum_f16());
 }
 
@@ -209,8 +210,8 @@ unpacked32 unpack32(const uint8_t* w) {
     const __m256i q = load32(w + 2);
     return {_mm256_sign_epi8(q, q), q};
   } else if constexpr (T == tensor_type::iq4_nl) {
-    const __m256i table = _mm256_broadcastsi128_si256(
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(iq4_nl_values)));
+    const __m256i table =
+        _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(iq4_nl_values)));
     const __m256i q = _mm256_shuffle_epi8(table, unpack_nibbles(w + 2));
     return {_mm256_sign_epi8(q, q), q};
   } else {
@@ -297,8 +298,8 @@ void dot32(const uint8_t* w, const uint8_t* x, size_t stride, int64_t n, float* 
 // the rows in lane order 0 2 4 6 1 3 5 7: the scales are put in that order, and the sums put
 // back in row order once at the end.
 template <int NX>
-void q4_0_x8_rows(const uint8_t* w, size_t row_bytes, const uint8_t* x, size_t stride,
-                  int64_t n, float* out) {
+void q4_0_x8_rows(const uint8_t* w, size_t row_bytes, const uint8_t* x, size_t stride, int64_t n,
+                  float* out) {
   constexpr int wbytes = block32_bytes(tensor_type::q4_0), xbytes = q8_32_bytes(false);
   constexpr int xq = q8_32_values(false);
   __m256 acc[NX];
@@ -342,8 +343,9 @@ void q4_0_x8_rows(const uint8_t* w, size_t row_bytes, const uint8_t* x, size_t s
         if constexpr (vnni)
           pairs[k] = _mm256_dpbusd_epi32(dot_u8_s8(low[k], x_low), high[k], x_high);
         else // two pair sums of at most 2 * 15 * 127 each: no int16 overflow
-          pairs[k] = _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(low[k], x_low),
-                                                        _mm256_maddubs_epi16(high[k], x_high)), ones);
+          pairs[k] = _mm256_madd_epi16(
+              _mm256_add_epi16(_mm256_maddubs_epi16(low[k], x_low), _mm256_maddubs_epi16(high[k], x_high)),
+              ones);
       }
       __m256i offset = dot_u8_s8(eight, _mm256_set_m128i(load16(xb + xq + 16), load16(xb + xq)));
       offset = _mm256_hadd_epi32(offset, offset);
@@ -361,8 +363,8 @@ void q4_0_x8_rows(const uint8_t* w, size_t row_bytes, const uint8_t* x, size_t s
     _mm256_storeu_ps(out + 8 * i, _mm256_permutevar8x32_ps(acc[i], row_order));
 }
 
-void q4_0_x8_any(const uint8_t* w, size_t row_bytes, const uint8_t* x, size_t stride, int nx,
-                 int64_t n, float* out) {
+void q4_0_x8_any(const uint8_t* w, size_t row_bytes, const uint8_t* x, size_t stride, int nx, int64_t n,
+                 float* out) {
   switch (nx) {
   case 1: return q4_0_x8_rows<1>(w, row_bytes, x, stride, n, out);
   case 2: return q4_0_x8_rows<2>(w, row_bytes, x, stride, n, out);
@@ -408,7 +410,8 @@ float dot_q2_k(const uint8_t* w, const uint8_t* x, int64_t n) {
     prefetch_block<84>(w);
     const q8k_block xb = read_q8k(x);
     const float d = xb.d * half(w + 80), dmin = -xb.d * half(w + 82);
-    const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(load16(w), 4), _mm_set1_epi8(0x0F)));
+    const __m256i mins =
+        _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(load16(w), 4), _mm_set1_epi8(0x0F)));
     const __m256i prod = _mm256_madd_epi16(mins, load32(xb.sums));
     acc = _mm256_fmadd_ps(_mm256_set1_ps(dmin), _mm256_cvtepi32_ps(prod), acc);
     const __m128i scales = _mm_and_si128(load16(w), _mm_set1_epi8(0x0F));
@@ -490,8 +493,10 @@ void dot_q45_k(const uint8_t* w, const uint8_t* x, size_t stride, int64_t n, flo
       q[2 * c] = _mm256_and_si256(bytes, low4);
       q[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low4);
       if (five) {
-        q[2 * c] = _mm256_or_si256(q[2 * c], _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), one), 4));
-        q[2 * c + 1] = _mm256_or_si256(q[2 * c + 1], _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), one), 4));
+        q[2 * c] = _mm256_or_si256(q[2 * c],
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), one), 4));
+        q[2 * c + 1] = _mm256_or_si256(
+            q[2 * c + 1], _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), one), 4));
       }
     }
     const float dw = half(w), dminw = half(w + 2);
@@ -583,11 +588,12 @@ void up_to_4_rows(const uint8_t* w, const uint8_t* x, size_t stride, int nx, int
   default: K4(w, x, stride, n, out); return;
   }
 }
-#define LLAMPS_ROWS(kernel, ...) \
+#define LLAMPS_ROWS(kernel, ...)                                                                             \
   up_to_4_rows<kernel<__VA_ARGS__ 1>, kernel<__VA_ARGS__ 2>, kernel<__VA_ARGS__ 3>, kernel<__VA_ARGS__ 4>>
 
 template <tensor_type T>
-constexpr dot_rows_fn float_rows = up_to_4_rows<float_dot<T, 1>, float_dot<T, 2>, float_dot<T, 3>, float_dot_4<T>>;
+constexpr dot_rows_fn float_rows =
+    up_to_4_rows<float_dot<T, 1>, float_dot<T, 2>, float_dot<T, 3>, float_dot_4<T>>;
 
 } // namespace
 
@@ -620,14 +626,14 @@ dot_rows_fn LLAMPS_KERNEL_SET::dot_rows(tensor_type t) {
   case tensor_type::f32: return float_rows<tensor_type::f32>;
   case tensor_type::f16: return float_rows<tensor_type::f16>;
   case tensor_type::bf16: return float_rows<tensor_type::bf16>;
-  case tensor_type::q8_0: return LLAMPS_ROWS(dot32, tensor_type::q8_0,);
-  case tensor_type::q4_0: return LLAMPS_ROWS(dot32, tensor_type::q4_0,);
-  case tensor_type::q4_1: return LLAMPS_ROWS(dot32, tensor_type::q4_1,);
-  case tensor_type::q5_0: return LLAMPS_ROWS(dot32, tensor_type::q5_0,);
-  case tensor_type::q5_1: return LLAMPS_ROWS(dot32, tensor_type::q5_1,);
-  case tensor_type::iq4_nl: return LLAMPS_ROWS(dot32, tensor_type::iq4_nl,);
-  case tensor_type::q4_k: return LLAMPS_ROWS(dot_q45_k, false,);
-  case tensor_type::q5_k: return LLAMPS_ROWS(dot_q45_k, true,);
+  case tensor_type::q8_0: return LLAMPS_ROWS(dot32, tensor_type::q8_0, );
+  case tensor_type::q4_0: return LLAMPS_ROWS(dot32, tensor_type::q4_0, );
+  case tensor_type::q4_1: return LLAMPS_ROWS(dot32, tensor_type::q4_1, );
+  case tensor_type::q5_0: return LLAMPS_ROWS(dot32, tensor_type::q5_0, );
+  case tensor_type::q5_1: return LLAMPS_ROWS(dot32, tensor_type::q5_1, );
+  case tensor_type::iq4_nl: return LLAMPS_ROWS(dot32, tensor_type::iq4_nl, );
+  case tensor_type::q4_k: return LLAMPS_ROWS(dot_q45_k, false, );
+  case tensor_type::q5_k: return LLAMPS_ROWS(dot_q45_k, true, );
   case tensor_type::q6_k: return LLAMPS_ROWS(dot_q6_k, );
   default: return nullptr;
   }

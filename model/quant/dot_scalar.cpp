@@ -46,8 +46,7 @@ float f32_dot(const uint8_t* w, const uint8_t* x, int64_t n) {
   return s;
 }
 
-void weighted_sum(const float* w, const float* v, int64_t n, int64_t stride, int64_t width,
-                  float* out) {
+void weighted_sum(const float* w, const float* v, int64_t n, int64_t stride, int64_t width, float* out) {
   for (int64_t d = 0; d < width; ++d) {
     float lane[32] = {};
     for (int64_t j = 0; j < n; ++j)
@@ -56,8 +55,8 @@ void weighted_sum(const float* w, const float* v, int64_t n, int64_t stride, int
   }
 }
 
-void weighted_sum_f16(const float* w, const uint16_t* v, int64_t n, int64_t stride,
-                      int64_t width, float* out) {
+void weighted_sum_f16(const float* w, const uint16_t* v, int64_t n, int64_t stride, int64_t width,
+                      float* out) {
   for (int64_t d = 0; d < width; ++d) {
     float lane[32] = {};
     for (int64_t j = 0; j < n; ++j)
@@ -229,8 +228,8 @@ float dot256(const uint8_t* w, const uint8_t* x, int64_t n) {
 }
 
 // dot.hpp's q4_0_x8: each block's integer sum whole.
-void q4_0_x8(const uint8_t* w, size_t row_bytes, const uint8_t* x, size_t stride, int nx,
-             int64_t n, float* out) {
+void q4_0_x8(const uint8_t* w, size_t row_bytes, const uint8_t* x, size_t stride, int nx, int64_t n,
+             float* out) {
   constexpr int wbytes = block32_bytes(tensor_type::q4_0), xbytes = q8_32_bytes(false);
   for (int i = 0; i < nx; ++i)
     for (int j = 0; j < q4_0_x8_rows; ++j) {

@@ -11,8 +11,7 @@
 
 namespace llamps::quant {
 
-const int8_t iq4_nl_values[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
-                                  1,    13,   25,  38,  53,  69,  89,  113};
+const int8_t iq4_nl_values[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 
 void k4_scale_min(const uint8_t* s, int j, int& scale, int& min) {
   // Sub-blocks 0..3 keep their six bits in bytes j (scale) and j+4 (min); sub-blocks 4..7
@@ -206,8 +205,7 @@ void dequantize_row(tensor_type t, const uint8_t* src, float* dst, int64_t n) {
   case tensor_type::q4_k: q45_k<false>(src, dst, n); return;
   case tensor_type::q5_k: q45_k<true>(src, dst, n); return;
   case tensor_type::q6_k: q6_k(src, dst, n); return;
-  default:
-    throw model_error(std::string("cannot dequantise tensor type ") + gguf::type_name(t));
+  default: throw model_error(std::string("cannot dequantise tensor type ") + gguf::type_name(t));
   }
 }
 

@@ -34,8 +34,8 @@ weight_matrix random_matrix(tensor_type t, int64_t rows, int64_t cols, std::mt19
 } // namespace
 
 std::vector<kernel_rate> measure_kernels(const std::vector<tensor_type>& types,
-                                         const std::vector<int>& row_counts, int64_t n_rows,
-                                         int64_t n_cols, int runs) {
+                                         const std::vector<int>& row_counts, int64_t n_rows, int64_t n_cols,
+                                         int runs) {
   std::mt19937 rng(5);
   std::normal_distribution<float> normal(0.f, 1.f);
   const int most = *std::max_element(row_counts.begin(), row_counts.end());

@@ -34,8 +34,8 @@ void split_rows(int64_t items, int64_t work, const std::function<void(int64_t, i
 // v[i * vi + j * vj] for ni activation rows i and nj weight rows j (y points at the block's
 // first element). All three products store through it, so they store alike: each element
 // once, at most one addition, no sum reordered (the floats must match llama.cpp's bit for bit).
-inline void store_sums(float* y, int64_t ldy, int64_t ni, int64_t nj, const float* v,
-                       int64_t vi, int64_t vj, bool accumulate) {
+inline void store_sums(float* y, int64_t ldy, int64_t ni, int64_t nj, const float* v, int64_t vi, int64_t vj,
+                       bool accumulate) {
   for (int64_t i = 0; i < ni; ++i)
     for (int64_t j = 0; j < nj; ++j) {
       float& out = y[i * ldy + j];
@@ -52,9 +52,8 @@ constexpr int64_t chunk_tiles = 4;
 // parallel over blocks of 16 rows (a cache line of each column: no two threads write one);
 // then each thread dequantises weight rows a tile at a time into F32 and passes every group
 // over the tile.
-void matmul_tiled(const weight_matrix& w, act_format format, const float* x_rows, int64_t n,
-                  float* y, int64_t ldy, bool accumulate, const tile_kernel& kernel,
-                  dequantize_fn dequantize) {
+void matmul_tiled(const weight_matrix& w, act_format format, const float* x_rows, int64_t n, float* y,
+                  int64_t ldy, bool accumulate, const tile_kernel& kernel, dequantize_fn dequantize) {
   const int64_t cols = w.cols, width = kernel.tokens, height = kernel.rows;
   const int64_t groups = (n + width - 1) / width, group_values = cols * width;
   thread_local std::vector<float> interleaved;
@@ -101,8 +100,8 @@ void matmul_tiled(const weight_matrix& w, act_format format, const float* x_rows
                         next_rows ? w.row(r0 + height) : nullptr, g == 0 ? next_lines : 0);
         // The kernel leaves weight row r's sum for the group's column c at sums[r * width + c].
         const int64_t t0 = g * width;
-        store_sums(y + t0 * ldy + r0, ldy, std::min(n, t0 + width) - t0, nr, sums.data(), 1,
-                   width, accumulate);
+        store_sums(y + t0 * ldy + r0, ldy, std::min(n, t0 + width) - t0, nr, sums.data(), 1, width,
+                   accumulate);
       }
     }
   };
@@ -132,8 +131,8 @@ constexpr int64_t x8_chunk = 64;
 
 // dot.hpp's q4_0_x8 at every row count: each group of eight weight rows meets the activation
 // rows up to eight at a time.
-void matmul_q4_0_x8(const weight_matrix& w, const float* x, int64_t n, float* y, int64_t ldy,
-                    bool accumulate, isa kernels) {
+void matmul_q4_0_x8(const weight_matrix& w, const float* x, int64_t n, float* y, int64_t ldy, bool accumulate,
+                    isa kernels) {
   const q4_0_x8_fn kernel = find_q4_0_x8(kernels);
   const size_t xbytes = activation_row_bytes(act_format::q8_0, w.cols);
   const uint8_t* xe = encode_rows(act_format::q8_0, x, n, w.cols);
@@ -144,8 +143,7 @@ void matmul_q4_0_x8(const weight_matrix& w, const float* x, int64_t n, float* y,
           const int nx = int(std::min<int64_t>(max_x8_activations, n - b));
           float v[max_x8_activations * q4_0_x8_rows];
           kernel(w.row(g * q4_0_x8_rows), w.row_bytes, xe + size_t(b) * xbytes, xbytes, nx, w.cols, v);
-          store_sums(y + b * ldy + g * q4_0_x8_rows, ldy, nx, q4_0_x8_rows, v, q4_0_x8_rows, 1,
-                     accumulate);
+          store_sums(y + b * ldy + g * q4_0_x8_rows, ldy, nx, q4_0_x8_rows, v, q4_0_x8_rows, 1, accumulate);
         }
   });
 }
@@ -158,8 +156,7 @@ bool sums_in_eights(const weight_matrix& w) {
 
 void weight_matrix::row_f32(int64_t r, float* out) const { dequantize_row(type, row(r), out, cols); }
 
-weight_matrix map_matrix(const gguf::file& f, const std::string& name,
-                         const std::vector<uint64_t>& dims) {
+weight_matrix map_matrix(const gguf::file& f, const std::string& name, const std::vector<uint64_t>& dims) {
   const gguf::tensor_info& t = f.require_tensor(name, dims);
   weight_matrix w;
   w.name = name;
@@ -171,14 +168,12 @@ weight_matrix map_matrix(const gguf::file& f, const std::string& name,
   return w;
 }
 
-void set_threads(int n) {
-  set_team_size(n > 0 ? n : int(std::max(1u, std::thread::hardware_concurrency())));
-}
+void set_threads(int n) { set_team_size(n > 0 ? n : int(std::max(1u, std::thread::hardware_concurrency()))); }
 
 int threads() { return team_size(); }
 
-void matmul(const weight_matrix& w, const float* x, int64_t n, float* y, int64_t ldy,
-            bool accumulate, isa kernels, row_kind kind) {
+void matmul(const weight_matrix& w, const float* x, int64_t n, float* y, int64_t ldy, bool accumulate,
+            isa kernels, row_kind kind) {
   if (sums_in_eights(w)) {
     matmul_q4_0_x8(w, x, n, y, ldy, accumulate, kernels);
     return;

@@ -28,8 +28,7 @@ struct weight_matrix {
 
 // The tensor `name` of f as a matrix, its ggml dims checked against `dims` ({cols, rows}, or
 // {cols} for a single row). Throws model_error naming the file, the tensor and the problem.
-weight_matrix map_matrix(const gguf::file& f, const std::string& name,
-                         const std::vector<uint64_t>& dims);
+weight_matrix map_matrix(const gguf::file& f, const std::string& name, const std::vector<uint64_t>& dims);
 
 // What the activation rows of a product are: consecutive positions of one sequence (a
 // prompt: from a tile's width on, the tile kernels take them), or one row of each of several
@@ -40,8 +39,8 @@ enum class row_kind : uint8_t { positions, sessions };
 // y[b * ldy + r] = W[r] . x[b] (or += when accumulate) for the n rows of x ([n, cols]
 // row-major) and every row r of W. Each activation row is encoded once; the weights are read
 // from memory once for all n rows; rows of W are split over the threads.
-void matmul(const weight_matrix& w, const float* x, int64_t n, float* y, int64_t ldy,
-            bool accumulate, isa kernels = active_isa(), row_kind rows = row_kind::positions);
+void matmul(const weight_matrix& w, const float* x, int64_t n, float* y, int64_t ldy, bool accumulate,
+            isa kernels = active_isa(), row_kind rows = row_kind::positions);
 
 // Whether matmul takes w through dot.hpp's q4_0_x8 (Q4_0 with rows in eights, as llama.cpp's
 // x86 build repacks them): then its sums are in that order at every row count and kind.

@@ -69,7 +69,8 @@ void q6_k(const float* x, uint8_t* b, int64_t n) {
     float scale[16];
     for (int g = 0; g < 16; ++g) { // the value of largest magnitude maps to -32
       const float* v = x + 16 * g;
-      const float* big = std::max_element(v, v + 16, [](float a, float c) { return std::fabs(a) < std::fabs(c); });
+      const float* big =
+          std::max_element(v, v + 16, [](float a, float c) { return std::fabs(a) < std::fabs(c); });
       scale[g] = *big / -32.f;
     }
     float amax = 0.f;
@@ -95,8 +96,8 @@ void q6_k(const float* x, uint8_t* b, int64_t n) {
 } // namespace
 
 bool can_quantize(tensor_type t) {
-  return t == tensor_type::f32 || t == tensor_type::f16 || t == tensor_type::q8_0 ||
-         t == tensor_type::q4_0 || t == tensor_type::q4_k || t == tensor_type::q6_k;
+  return t == tensor_type::f32 || t == tensor_type::f16 || t == tensor_type::q8_0 || t == tensor_type::q4_0 ||
+         t == tensor_type::q4_k || t == tensor_type::q6_k;
 }
 
 void quantize_row(tensor_type t, const float* x, uint8_t* out, int64_t n) {

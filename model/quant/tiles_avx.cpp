@@ -40,8 +40,8 @@ constexpr int tile_vectors = 2, tile_tokens = lanes * tile_vectors;
 
 // One flat array of accumulators (GCC keeps it in registers; a two-dimensional one it stores
 // to the stack at every step).
-void multiply(const float* w, int64_t ldw, const float* x, int64_t n, float* out,
-              const uint8_t* prefetch, int64_t prefetch_lines) {
+void multiply(const float* w, int64_t ldw, const float* x, int64_t n, float* out, const uint8_t* prefetch,
+              int64_t prefetch_lines) {
   vec acc[tile_rows * tile_vectors];
   for (vec& a : acc)
     a = zero();
@@ -97,7 +97,8 @@ void f16(const uint8_t* w, float* out, int64_t n) {
 void bf16(const uint8_t* w, float* out, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(out + i, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(load16(w + 2 * i)), 16)));
+    _mm256_storeu_ps(out + i,
+                     _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(load16(w + 2 * i)), 16)));
   for (; i < n; ++i)
     out[i] = gguf::bf16_to_f32(load_u16(w + 2 * i));
 }
@@ -117,8 +118,8 @@ void q4_0(const uint8_t* b, float* out, int64_t n) {
     const float d = half(b);
     const __m128i packed = load16(b + 2);
     store16<true, false>(_mm_sub_epi8(_mm_and_si128(packed, nibble), eight), d, 0.f, out);
-    store16<true, false>(_mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(packed, 4), nibble), eight), d,
-                         0.f, out + 16);
+    store16<true, false>(_mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(packed, 4), nibble), eight), d, 0.f,
+                         out + 16);
   }
 }
 
@@ -144,7 +145,8 @@ void q45_k(const uint8_t* b, float* out, int64_t n) {
       for (int s = 2 * c; s < 2 * c + 2; ++s, out += 32) {
         __m256i v = _mm256_and_si256(s & 1 ? _mm256_srli_epi16(packed, 4) : packed, nibble);
         if (five)
-          v = _mm256_or_si256(v, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high_bits, s), one), 4));
+          v = _mm256_or_si256(v,
+                              _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high_bits, s), one), 4));
         int sc, mn;
         k4_scale_min(b + 4, s, sc, mn);
         const float dl = d * float(sc);
@@ -168,10 +170,10 @@ void q6_k(const uint8_t* b, float* out, int64_t n) {
         const __m256i low_bytes = load32(b + 64 * half + 32 * (j & 1));
         const __m256i low = _mm256_and_si256(j < 2 ? low_bytes : _mm256_srli_epi16(low_bytes, 4), nibble);
         const __m256i top = _mm256_and_si256(_mm256_srli_epi16(high, 2 * j), two);
-        const __m256i q = _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(top, 4)),
-                                          _mm256_set1_epi8(32));
-        store32<true, false>(q, d * float(sc[8 * half + 2 * j]),
-                             d * float(sc[8 * half + 2 * j + 1]), 0.f, out);
+        const __m256i q =
+            _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(top, 4)), _mm256_set1_epi8(32));
+        store32<true, false>(q, d * float(sc[8 * half + 2 * j]), d * float(sc[8 * half + 2 * j + 1]), 0.f,
+                             out);
       }
     }
   }

@@ -21,8 +21,8 @@ uint64_t weight_bytes(dtype t, uint64_t n);
 // A published model's shape (or a LLaMA shape scaled to a parameter count), with what the
 // catalog alone knows: the nominal parameter count. Its sizes follow from a weight type.
 struct entry : model_shape {
-  double params = 0;    // nominal parameter count
-  bool scaled = false;  // not in the catalog: a LLaMA shape scaled to the parameter count
+  double params = 0;   // nominal parameter count
+  bool scaled = false; // not in the catalog: a LLaMA shape scaled to the parameter count
 
   uint64_t weights_per_block() const; // the 7 matrices (norms and biases excluded)
   // One block's bytes: matrices at t, the two norm vectors (and Qwen2's biases) in f32.

@@ -12,13 +12,13 @@ struct model_shape {
   std::string name;
   std::string architecture = "llama"; // general.architecture: "llama", "qwen2" or "phi3"
   int n_vocab = 0;
-  int n_ctx = 0;                      // the context it was trained for
+  int n_ctx = 0; // the context it was trained for
   int n_embd = 0;
   int n_ff = 0;
   int n_head = 0;
   int n_head_kv = 0;
   int n_blocks = 0;
-  bool tied = false;                  // the output matrix is the token embedding
+  bool tied = false; // the output matrix is the token embedding
 
   // Bytes in memory, as a GGUF header or the catalog at a weight type gives them; 0 = unknown
   // (a plan from block counts alone, or a header-less shape).
@@ -34,8 +34,8 @@ struct model_shape {
 // carries (the deployer streams blocks from `path`; hosts check `identity`). `name` is the
 // model's id everywhere (the file's stem).
 struct model_profile : model_shape {
-  std::string path;         // on the deployer's machine
-  std::string identity;     // gguf::file::identity()
+  std::string path;     // on the deployer's machine
+  std::string identity; // gguf::file::identity()
   uint64_t file_size = 0;
   uint64_t data_offset = 0; // bytes of header, metadata and tensor table
 };

@@ -14,22 +14,23 @@ const char* const space = "\xE2\x96\x81"; // U+2581, SentencePiece's word bounda
 
 // Common English words (taken with a leading "▁") and word pieces, most frequent first.
 const char* const words[] = {
-    "the", "a", "and", "to", "was", "he", "she", "it", "of", "in", "they", "her", "his", "said",
-    "day", "with", "you", "that", "on", "for", "saw", "big", "one", "time", "upon", "once",
-    "there", "little", "girl", "boy", "named", "play", "happy", "friend", "friends", "mom",
-    "is", "were", "had", "not", "but", "so", "very", "all", "went", "park", "ball", "tree",
-    "dog", "cat", "be", "at", "as", "we", "have", "are", "from", "this", "what", "like",
-    "wanted", "could", "loved", "found", "help", "home", "sun", "fun", "lily", "tom", "ben",
+    "the",    "a",       "and",  "to",   "was",   "he",     "she",   "it",    "of",    "in",   "they",
+    "her",    "his",     "said", "day",  "with",  "you",    "that",  "on",    "for",   "saw",  "big",
+    "one",    "time",    "upon", "once", "there", "little", "girl",  "boy",   "named", "play", "happy",
+    "friend", "friends", "mom",  "is",   "were",  "had",    "not",   "but",   "so",    "very", "all",
+    "went",   "park",    "ball", "tree", "dog",   "cat",    "be",    "at",    "as",    "we",   "have",
+    "are",    "from",    "this", "what", "like",  "wanted", "could", "loved", "found", "help", "home",
+    "sun",    "fun",     "lily", "tom",  "ben",
 };
 const char* const pieces[] = {
-    "in", "er", "on", "re", "an", "at", "en", "ed", "ing", "es", "or", "ar", "is", "ou", "it",
-    "le", "al", "ly", "st", "nd", "ve", "se", "ll", "ut", "ent", "ion", "ay", "ow", "ke", "ch",
+    "in", "er", "on", "re", "an", "at", "en", "ed", "ing", "es",  "or",  "ar", "is", "ou", "it",
+    "le", "al", "ly", "st", "nd", "ve", "se", "ll", "ut",  "ent", "ion", "ay", "ow", "ke", "ch",
 };
 
 // Every prefix of `s` of two or more bytes, then `s` itself, each once. `first` is the
 // length of the leading unit that must not be split (the 3-byte "▁").
-void add_with_prefixes(std::vector<std::string>& out, std::set<std::string>& seen,
-                       const std::string& s, size_t first) {
+void add_with_prefixes(std::vector<std::string>& out, std::set<std::string>& seen, const std::string& s,
+                       size_t first) {
   for (size_t n = first + 1; n <= s.size(); ++n)
     if (seen.insert(s.substr(0, n)).second)
       out.push_back(s.substr(0, n));

@@ -43,9 +43,8 @@ constexpr uint64_t chunk_elements = 32 * 1024; // a multiple of every block size
 
 // fill function for one tensor: norms are 1.0, everything else pseudo-random; quantised
 // types are produced through a small float buffer, one chunk at a time.
-gguf::writer::fill_fn make_fill(const std::string& name, bool is_norm, gguf::tensor_type type,
-                                uint64_t seed, const make_model_options& o, uint64_t& done,
-                                uint64_t total) {
+gguf::writer::fill_fn make_fill(const std::string& name, bool is_norm, gguf::tensor_type type, uint64_t seed,
+                                const make_model_options& o, uint64_t& done, uint64_t total) {
   return [=, &o, &done](uint8_t* dst, uint64_t n_bytes) {
     splitmix64 rng{seed ^ fnv1a(name)};
     const uint64_t n = n_bytes / gguf::row_bytes(type, gguf::block_size(type)) * gguf::block_size(type);
@@ -81,8 +80,8 @@ gguf::tensor_type matrix_type(const make_model_options& o, const std::string& na
     return o.type;
   if (name == "output.weight")
     return gguf::tensor_type::q6_k;
-  const bool more_bits = block >= 0 && (block < n_blocks / 8 || block >= 7 * n_blocks / 8 ||
-                                        (block - n_blocks / 8) % 3 == 2);
+  const bool more_bits =
+      block >= 0 && (block < n_blocks / 8 || block >= 7 * n_blocks / 8 || (block - n_blocks / 8) % 3 == 2);
   const bool wide = name.find("attn_v") != std::string::npos || name.find("ffn_down") != std::string::npos;
   return wide && more_bits ? gguf::tensor_type::q6_k : gguf::tensor_type::q4_k;
 }
@@ -166,8 +165,9 @@ model_shape find_preset(const std::string& name) {
 
 void set_weight_type(make_model_options& o, const std::string& name) {
   static const std::pair<const char*, gguf::tensor_type> names[] = {
-      {"f32", gguf::tensor_type::f32},   {"q8_0", gguf::tensor_type::q8_0}, {"q4_0", gguf::tensor_type::q4_0},
-      {"q4_k", gguf::tensor_type::q4_k}, {"q6_k", gguf::tensor_type::q6_k}, {"q4_k_m", gguf::tensor_type::q4_k}};
+      {"f32", gguf::tensor_type::f32},   {"q8_0", gguf::tensor_type::q8_0},
+      {"q4_0", gguf::tensor_type::q4_0}, {"q4_k", gguf::tensor_type::q4_k},
+      {"q6_k", gguf::tensor_type::q6_k}, {"q4_k_m", gguf::tensor_type::q4_k}};
   for (const auto& [n, t] : names)
     if (name == n) {
       o.type = t;
@@ -192,11 +192,17 @@ uint64_t write_preset_model(const model_shape& p, const std::string& path, const
   gguf::writer w;
   set_metadata(w, p, c, o, vocab_file ? &*vocab_file : nullptr);
 
-  struct planned { std::string name; std::vector<uint64_t> dims; bool norm; int block; };
+  struct planned {
+    std::string name;
+    std::vector<uint64_t> dims;
+    bool norm;
+    int block;
+  };
   std::vector<planned> plan;
   for (const char* head : {"token_embd", "output_norm", "output"})
     if (!(o.tied && head == std::string("output")))
-      plan.push_back({std::string(head) + ".weight", head_tensor_dims(c, head), head == std::string("output_norm"), -1});
+      plan.push_back(
+          {std::string(head) + ".weight", head_tensor_dims(c, head), head == std::string("output_norm"), -1});
   for (int b = 0; b < c.n_blocks; ++b)
     for (const tensor_spec& t : block_tensors(c, b))
       plan.push_back({t.name, t.dims, !t.matrix, b});

@@ -17,7 +17,7 @@ std::vector<std::string> preset_names();
 model_shape find_preset(const std::string& name); // throws model_error listing the names
 
 struct make_model_options {
-  int blocks = 0;                                   // > 0 overrides the preset's block count
+  int blocks = 0; // > 0 overrides the preset's block count
   // The matrices' type: f32, q8_0, q4_0, q4_k or q6_k (norms stay f32); with q4_k_m, the mix
   // llama-quantize's Q4_K_M writes (q4_k, with q6_k for the output and for attn_v and
   // ffn_down in a third of the blocks, more at both ends).
@@ -28,8 +28,8 @@ struct make_model_options {
   // the deterministic vocabulary: tokens, merges, special ids, chat template; the vocabulary
   // size follows.
   std::string vocab_from;
-  std::string chat_template;  // tokenizer.chat_template to write ("" = the vocabulary's, if any)
-  bool tied = false;          // no output.weight: the head reuses token_embd
+  std::string chat_template; // tokenizer.chat_template to write ("" = the vocabulary's, if any)
+  bool tied = false;         // no output.weight: the head reuses token_embd
   std::function<void(uint64_t done, uint64_t total)> progress; // bytes of tensor data
 };
 

@@ -48,10 +48,10 @@ const torch_probes& probes() {
         tried += "\n  " + std::string(dlerror());
         continue;
       }
-      loaded.matvec_seconds = reinterpret_cast<decltype(loaded.matvec_seconds)>(
-          dlsym(handle, "llamps_probe_matvec_seconds"));
-      loaded.matmul_seconds = reinterpret_cast<decltype(loaded.matmul_seconds)>(
-          dlsym(handle, "llamps_probe_matmul_seconds"));
+      loaded.matvec_seconds =
+          reinterpret_cast<decltype(loaded.matvec_seconds)>(dlsym(handle, "llamps_probe_matvec_seconds"));
+      loaded.matmul_seconds =
+          reinterpret_cast<decltype(loaded.matmul_seconds)>(dlsym(handle, "llamps_probe_matmul_seconds"));
       if (loaded.matvec_seconds && loaded.matmul_seconds)
         return;
       tried += "\n  " + path + ": not the probes plugin (its functions are missing)";

@@ -11,8 +11,8 @@ namespace llamps {
 
 struct matvec_probe {
   int64_t rows = 0, cols = 0;
-  uint64_t bytes = 0;       // the F32 matrix
-  double best_seconds = 0;  // best of the runs
+  uint64_t bytes = 0;      // the F32 matrix
+  double best_seconds = 0; // best of the runs
   double bytes_per_second() const { return best_seconds > 0 ? double(bytes) / best_seconds : 0; }
 };
 // y = W·x for a random F32 W of rows x cols (row-major, as the model's weights); best of

@@ -29,8 +29,8 @@ std::string utf8_of(uint32_t cp) {
 }
 
 struct alphabet {
-  std::array<std::string, 256> char_of;   // byte -> its character (UTF-8)
-  std::array<int16_t, 0x144> byte_of;     // code point < U+0144 -> byte, or -1
+  std::array<std::string, 256> char_of; // byte -> its character (UTF-8)
+  std::array<int16_t, 0x144> byte_of;   // code point < U+0144 -> byte, or -1
   alphabet() {
     byte_of.fill(-1);
     uint32_t next = 0x100;
@@ -105,14 +105,15 @@ bpe_encoder::bpe_encoder(const std::string& path, const std::vector<std::string>
     byte_token_[b] = index.find(byte_level_char(static_cast<uint8_t>(b)));
   }
   size_t size = 16;
-  while (size < 2 * merges.size()) size *= 2;
+  while (size < 2 * merges.size())
+    size *= 2;
   merges_.assign(size, merge{0, -1, -1});
   mask_ = size - 1;
   auto token_of = [&](const std::string& text, size_t rank, const std::string& what) {
     const int32_t id = index.find(text);
     if (id < 0)
-      throw model_error(path + ": tokenizer.ggml.merges[" + std::to_string(rank) + "] = \"" +
-                        merges[rank] + "\": " + what + " \"" + text + "\" is not a token");
+      throw model_error(path + ": tokenizer.ggml.merges[" + std::to_string(rank) + "] = \"" + merges[rank] +
+                        "\": " + what + " \"" + text + "\" is not a token");
     return id;
   };
   for (size_t rank = 0; rank < merges.size(); rank++) {
@@ -132,7 +133,8 @@ bpe_encoder::bpe_encoder(const std::string& path, const std::vector<std::string>
         merges_[i] = merge{pair, static_cast<int32_t>(rank), result};
         break;
       }
-      if (merges_[i].pair == pair) break; // a pair listed twice keeps its first (best) rank
+      if (merges_[i].pair == pair)
+        break; // a pair listed twice keeps its first (best) rank
     }
   }
 }
@@ -140,17 +142,21 @@ bpe_encoder::bpe_encoder(const std::string& path, const std::vector<std::string>
 const bpe_encoder::merge* bpe_encoder::find(int32_t left, int32_t right) const {
   const uint64_t pair = pair_key(left, right);
   for (uint64_t i = slot_of(pair);; i = (i + 1) & mask_) {
-    if (merges_[i].rank < 0) return nullptr;
-    if (merges_[i].pair == pair) return &merges_[i];
+    if (merges_[i].rank < 0)
+      return nullptr;
+    if (merges_[i].pair == pair)
+      return &merges_[i];
   }
 }
 
 void bpe_encoder::encode_word(std::string_view word, const token_index& index,
                               std::vector<int32_t>& out) const {
-  if (word.empty()) return;
+  if (word.empty())
+    return;
   if (ignore_merges_) {
     std::string text;
-    for (unsigned char c : word) text += byte_level_char(c);
+    for (unsigned char c : word)
+      text += byte_level_char(c);
     const int32_t id = index.find(text);
     if (id >= 0) {
       out.push_back(id);
@@ -164,11 +170,13 @@ void bpe_encoder::encode_word(std::string_view word, const token_index& index,
 
   std::priority_queue<candidate, std::vector<candidate>, later> queue;
   auto try_add = [&](int left, int right) {
-    if (left < 0 || right < 0 || sym[left].token < 0 || sym[right].token < 0) return;
+    if (left < 0 || right < 0 || sym[left].token < 0 || sym[right].token < 0)
+      return;
     if (const merge* m = find(sym[left].token, sym[right].token))
       queue.push({m->rank, left, right, sym[left].token, sym[right].token, m->result});
   };
-  for (int i = 1; i < n; i++) try_add(i - 1, i);
+  for (int i = 1; i < n; i++)
+    try_add(i - 1, i);
 
   while (!queue.empty()) {
     const candidate c = queue.top();
@@ -179,7 +187,8 @@ void bpe_encoder::encode_word(std::string_view word, const token_index& index,
       continue; // stale
     left.token = c.result;
     left.next = right.next;
-    if (right.next >= 0) sym[right.next].prev = c.left;
+    if (right.next >= 0)
+      sym[right.next].prev = c.left;
     right.token = -1;
     right.next = right.prev = -1;
     try_add(left.prev, c.left);
@@ -188,7 +197,8 @@ void bpe_encoder::encode_word(std::string_view word, const token_index& index,
   // A byte whose character is not in the vocabulary has no token and is left out, as in
   // llama.cpp (byte-level vocabularies hold all 256).
   for (int i = 0; i != -1; i = sym[i].next)
-    if (sym[i].token >= 0) out.push_back(sym[i].token);
+    if (sym[i].token >= 0)
+      out.push_back(sym[i].token);
 }
 
 } // namespace llamps

@@ -25,8 +25,8 @@ public:
   // Throws model_error naming `path` and the merge at fault: a merge that is not two strings
   // separated by a space, that names a string that is not a token, or whose result is not one.
   // With `ignore_merges` (Llama 3), a word that is itself a token is that token.
-  bpe_encoder(const std::string& path, const std::vector<std::string>& merges,
-              const token_index& index, bool ignore_merges);
+  bpe_encoder(const std::string& path, const std::vector<std::string>& merges, const token_index& index,
+              bool ignore_merges);
 
   // Appends the ids of one pre-tokenized word (raw bytes).
   void encode_word(std::string_view word, const token_index& index, std::vector<int32_t>& out) const;

@@ -14,7 +14,8 @@ chat_prompt make_chat_prompt(const tokenizer& tok, const std::string& model_temp
   out.text = render_chat(tmpl, messages, options);
   // Templates that print bos_token (Llama 2 and 3, Mistral, Gemma) already start with it: a
   // second BOS would be a prompt the model never saw.
-  bool starts_with_bos = tmpl.parse_special && !options.bos_text.empty() && out.text.rfind(options.bos_text, 0) == 0;
+  bool starts_with_bos =
+      tmpl.parse_special && !options.bos_text.empty() && out.text.rfind(options.bos_text, 0) == 0;
   out.ids = tok.encode(out.text, tok.add_bos_by_default() && !starts_with_bos, tmpl.parse_special);
   if (!tmpl.end_of_turn.empty())
     if (auto eot = tok.find_token(tmpl.end_of_turn))

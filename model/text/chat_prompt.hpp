@@ -11,10 +11,10 @@
 namespace llamps {
 
 struct chat_prompt {
-  std::string template_name;      // the family used
-  std::string text;               // the rendered conversation
-  std::vector<int32_t> ids;       // its tokens: a BOS first when the tokenizer adds one by
-                                  // default and the text does not already start with it
+  std::string template_name;        // the family used
+  std::string text;                 // the rendered conversation
+  std::vector<int32_t> ids;         // its tokens: a BOS first when the tokenizer adds one by
+                                    // default and the text does not already start with it
   std::vector<int32_t> stop_tokens; // the template's end-of-turn token (when the vocabulary has it)
 };
 

@@ -9,7 +9,8 @@ namespace llamps {
 namespace {
 
 using messages_t = std::vector<chat_message>;
-using render_fn = std::function<std::string(const chat_template&, const messages_t&, const chat_render_options&)>;
+using render_fn =
+    std::function<std::string(const chat_template&, const messages_t&, const chat_render_options&)>;
 
 const char* const whitespace = " \t\n\r\f\v";
 
@@ -22,7 +23,9 @@ std::string rstrip(const std::string& s, const char* chars = whitespace) {
   auto last = s.find_last_not_of(chars);
   return last == std::string::npos ? "" : s.substr(0, last + 1);
 }
-std::string strip(const std::string& s, const char* chars = whitespace) { return lstrip(rstrip(s, chars), chars); }
+std::string strip(const std::string& s, const char* chars = whitespace) {
+  return lstrip(rstrip(s, chars), chars);
+}
 
 bool contains(const std::string& text, const char* marker) { return text.find(marker) != std::string::npos; }
 
@@ -86,7 +89,8 @@ std::string render_qwen3(const chat_template& t, const messages_t& messages, con
         reasoning = lstrip(open == std::string::npos ? before : before.substr(open + 7), "\n");
       }
       if (i > last_query && (last || !reasoning.empty()))
-        out += "<|im_start|>assistant\n<think>\n" + strip(reasoning, "\n") + "\n</think>\n\n" + lstrip(content, "\n");
+        out += "<|im_start|>assistant\n<think>\n" + strip(reasoning, "\n") + "\n</think>\n\n" +
+               lstrip(content, "\n");
       else
         out += "<|im_start|>assistant\n" + content;
       out += "<|im_end|>\n";
@@ -150,15 +154,15 @@ std::string render_llama2(const chat_template& t, const messages_t& messages, co
 // The Mistral templates: [INST] user [/INST] answer</s>, BOS once at the start. They differ in
 // the spaces around the markers, where the system text goes, and whether answers are trimmed.
 struct mistral_style {
-  const char* inst_open;      // before the user text
-  const char* inst_close;     // after it
-  const char* answer_prefix;  // before the answer
+  const char* inst_open;     // before the user text
+  const char* inst_close;    // after it
+  const char* answer_prefix; // before the answer
   bool trim_answer = false;
   bool system_in_last_user = false; // v3: the system text joins the last user turn, not the first
 };
 
-std::string render_mistral_like(const chat_template& t, const messages_t& messages, const chat_render_options& o,
-                                const mistral_style& style) {
+std::string render_mistral_like(const chat_template& t, const messages_t& messages,
+                                const chat_render_options& o, const mistral_style& style) {
   split_system s(messages);
   std::string out = o.bos_text;
   for (size_t i = 0; i < s.rest.size(); ++i) {
@@ -176,7 +180,8 @@ std::string render_mistral_like(const chat_template& t, const messages_t& messag
 }
 
 // Mistral v7: the system text has its own [SYSTEM_PROMPT] block, in place.
-std::string render_mistral_v7(const chat_template& t, const messages_t& messages, const chat_render_options& o) {
+std::string render_mistral_v7(const chat_template& t, const messages_t& messages,
+                              const chat_render_options& o) {
   std::string out = o.bos_text;
   for (auto& m : messages) {
     if (m.role == "system")
@@ -364,7 +369,8 @@ chat_template choose_chat_template(const std::string& name, const std::string& j
   if (auto t = detect_chat_template(jinja))
     return *t;
   throw model_error("the model's chat template (tokenizer.chat_template) is not one llamps recognises: "
-                    "name one of " + known + " instead");
+                    "name one of " +
+                    known + " instead");
 }
 
 std::string render_chat(const chat_template& tmpl, const std::vector<chat_message>& messages,

@@ -21,7 +21,7 @@
 namespace llamps {
 
 struct chat_message {
-  std::string role;    // "system", "user", "assistant" ("tool" for the families that know it)
+  std::string role; // "system", "user", "assistant" ("tool" for the families that know it)
   std::string content;
 };
 
@@ -33,14 +33,14 @@ struct chat_render_options {
 };
 
 struct chat_template {
-  std::string name;             // one of chat_template_names()
+  std::string name; // one of chat_template_names()
   // The family's own end-of-turn token text (<|eot_id|>, <|im_end|>, ...); "" when the turn
   // ends with the tokenizer's EOS (llama2, mistral, zephyr, plain).
   std::string end_of_turn;
   bool always_generation_prompt = false; // the template opens the assistant turn regardless
-  std::string default_system;   // used when the conversation has no system message
-  bool parse_special = true;    // the text holds special-token texts (false only for plain)
-  bool prints_bos = true;       // false for a template text that never prints bos_token
+  std::string default_system;            // used when the conversation has no system message
+  bool parse_special = true;             // the text holds special-token texts (false only for plain)
+  bool prints_bos = true;                // false for a template text that never prints bos_token
 };
 
 const std::vector<std::string>& chat_template_names();

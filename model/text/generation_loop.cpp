@@ -36,10 +36,11 @@ generation_loop::generation_loop(const tokenizer& tok, int n_ctx, const generati
     ids_.push_back(tok_.bos());
   prompt_end_ = static_cast<int32_t>(ids_.size());
   if (prompt_end_ >= n_ctx)
-    throw model_error("prompt has " + std::to_string(prompt_end_) +
-                      " tokens but the context holds " + std::to_string(n_ctx));
+    throw model_error("prompt has " + std::to_string(prompt_end_) + " tokens but the context holds " +
+                      std::to_string(n_ctx));
   // The last prompt token is always fed: its logits give the first answer token.
-  auto same = std::mismatch(cached.begin(), cached.end(), ids_.begin(), ids_.end() - 1).first - cached.begin();
+  auto same =
+      std::mismatch(cached.begin(), cached.end(), ids_.begin(), ids_.end() - 1).first - cached.begin();
   prompt_start_ = static_cast<int32_t>(same);
   // As llama2.c's -n: `steps` positions are run through the model (BOS and the prompt
   // included); the token sampled at the last of them ends the output, so a generation has
@@ -59,7 +60,8 @@ std::optional<generation_loop::feed> generation_loop::next(std::vector<float>& l
   if (static_cast<int32_t>(ids_.size()) >= limit_)
     return std::nullopt;
   int32_t token = sampler_.sample(logits);
-  bool stop_token = std::find(req_.stop_tokens.begin(), req_.stop_tokens.end(), token) != req_.stop_tokens.end();
+  bool stop_token =
+      std::find(req_.stop_tokens.begin(), req_.stop_tokens.end(), token) != req_.stop_tokens.end();
   if (req_.stop_at_eos && (tok_.is_end_of_generation(token) || stop_token)) {
     const std::string rest = text_.flush();
     if (on_token && !rest.empty())

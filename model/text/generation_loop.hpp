@@ -19,11 +19,11 @@ namespace llamps {
 struct generation_request {
   std::string prompt;
   std::vector<int32_t> prompt_ids; // the prompt already tokenized (a rendered chat), if not empty
-  int steps = 256;            // positions run, as llama2.c's -n (BOS and prompt included);
-                              // the output has steps + 1 ids
-  int max_new_tokens = 0;     // also stop after this many generated tokens (0 = no limit)
+  int steps = 256;                 // positions run, as llama2.c's -n (BOS and prompt included);
+                                   // the output has steps + 1 ids
+  int max_new_tokens = 0;          // also stop after this many generated tokens (0 = no limit)
   sampling_params sampling;
-  bool stop_at_eos = true;    // stop at any end-of-generation token
+  bool stop_at_eos = true;          // stop at any end-of-generation token
   std::vector<int32_t> stop_tokens; // also end the generation (a chat template's end of turn)
 };
 

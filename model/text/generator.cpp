@@ -38,8 +38,8 @@ struct generator::impl {
   block_stack blocks;
 
   impl(gguf::file f, kv_type kv)
-      : file(std::move(f)), cfg(read_llama_config(file)), tok(tokenizer::from_gguf(file)),
-        head(file, cfg), blocks(file, cfg, 0, cfg.n_blocks, 0, kv) {}
+      : file(std::move(f)), cfg(read_llama_config(file)), tok(tokenizer::from_gguf(file)), head(file, cfg),
+        blocks(file, cfg, 0, cfg.n_blocks, 0, kv) {}
 };
 
 generator::generator(const std::string& model_path, kv_type kv)

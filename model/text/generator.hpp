@@ -15,8 +15,8 @@
 namespace llamps {
 
 struct generation_result {
-  std::vector<int32_t> ids;   // BOS, prompt ids, generated ids
-  int prompt_tokens = 0;      // including BOS
+  std::vector<int32_t> ids; // BOS, prompt ids, generated ids
+  int prompt_tokens = 0;    // including BOS
   double prefill_seconds = 0;
   double decode_seconds = 0;
 };

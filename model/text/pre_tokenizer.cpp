@@ -28,8 +28,8 @@ const char* const gpt2 =
     R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\x{85}\p{L}\p{N}]+|[\s\x{85}]+(?![^\s\x{85}]))";
 
 // Llama 3's; Qwen2's is the same with single digits.
-#define LLAMPS_LLAMA3_LIKE(digits)                                                              \
-  R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|)" digits \
+#define LLAMPS_LLAMA3_LIKE(digits)                                                                           \
+  R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|)" digits            \
   R"(| ?[^\s\x{85}\p{L}\p{N}]+[\r\n]*|[\s\x{85}]*[\r\n]+|[\s\x{85}]+(?![^\s\x{85}])|[\s\x{85}]+)"
 const char* const llama3 = LLAMPS_LLAMA3_LIKE(R"(\p{N}{1,3})");
 const char* const qwen2 = LLAMPS_LLAMA3_LIKE(R"(\p{N})");
@@ -64,17 +64,20 @@ const std::map<std::string, definition>& definitions() {
     m["default"] = default_def;
     for (const char* n : {"gpt-2", "gpt-neox", "mpt", "olmo", "phi-2", "jais", "roberta-bpe"})
       m[n] = gpt2_def;
-    for (const char* n : {"llama-bpe", "llama3", "llama-v3", "falcon3"}) m[n] = llama3_def;
-    for (const char* n : {"dbrx", "smaug-bpe"}) m[n] = {{llama3}}; // Llama 3's split only
-    for (const char* n : {"qwen2", "deepseek-r1-qwen", "stablelm2", "megrez"}) m[n] = qwen2_def;
+    for (const char* n : {"llama-bpe", "llama3", "llama-v3", "falcon3"})
+      m[n] = llama3_def;
+    for (const char* n : {"dbrx", "smaug-bpe"})
+      m[n] = {{llama3}}; // Llama 3's split only
+    for (const char* n : {"qwen2", "deepseek-r1-qwen", "stablelm2", "megrez"})
+      m[n] = qwen2_def;
     for (const char* n : {"starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva-7b"})
       m[n] = starcoder_def;
     m["falcon"] = {{R"([\p{P}\$\+<=>\^~\|`]+)", gpt2, "[0-9][0-9][0-9]"}};
     m["deepseek-llm"] = {{R"([\r\n])", deepseek_letters,
                           R"([\s\x{85}]?(?:(?![\s\x{85}])[!-/:-~！-／：-～‘-‟　-。])+)", R"([\s\x{85}]+$)",
                           cjk_hangul, R"(\p{N}+)"}};
-    m["deepseek-coder"] = {{R"([\r\n])", R"([\s\x{85}]?\p{L}+)", R"([\s\x{85}]?\p{P}+)", cjk_hangul,
-                            R"(\p{N})"}};
+    m["deepseek-coder"] = {
+        {R"([\r\n])", R"([\s\x{85}]?\p{L}+)", R"([\s\x{85}]?\p{P}+)", cjk_hangul, R"(\p{N})"}};
     return m;
   }();
   return d;
@@ -91,7 +94,8 @@ pre_tokenizer::~pre_tokenizer() = default;
 
 std::shared_ptr<const pre_tokenizer> pre_tokenizer::named(const std::string& name) {
   auto it = definitions().find(name);
-  if (it == definitions().end()) return nullptr;
+  if (it == definitions().end())
+    return nullptr;
   auto p = std::make_shared<pre_tokenizer>();
   p->ignore_merges_ = it->second.ignore_merges;
   p->add_bos_ = it->second.add_bos;
@@ -100,13 +104,13 @@ std::shared_ptr<const pre_tokenizer> pre_tokenizer::named(const std::string& nam
     PCRE2_SIZE at = 0;
     auto c = std::make_unique<compiled>();
     c->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(re), PCRE2_ZERO_TERMINATED,
-                            PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY | PCRE2_NO_UTF_CHECK,
-                            &error, &at, nullptr);
+                            PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY | PCRE2_NO_UTF_CHECK, &error, &at,
+                            nullptr);
     if (!c->code) {
       PCRE2_UCHAR message[256];
       pcre2_get_error_message(error, message, sizeof message);
-      throw std::logic_error("pre-tokenizer " + name + ": regex does not compile at " +
-                             std::to_string(at) + ": " + reinterpret_cast<const char*>(message));
+      throw std::logic_error("pre-tokenizer " + name + ": regex does not compile at " + std::to_string(at) +
+                             ": " + reinterpret_cast<const char*>(message));
     }
     pcre2_jit_compile(c->code, PCRE2_JIT_COMPLETE); // without JIT (unsupported CPU) it interprets
     p->regexes_.push_back(std::move(c));
@@ -116,7 +120,8 @@ std::shared_ptr<const pre_tokenizer> pre_tokenizer::named(const std::string& nam
 
 std::string pre_tokenizer::known_names() {
   std::string s;
-  for (const auto& [name, def] : definitions()) s += (s.empty() ? "" : ", ") + name;
+  for (const auto& [name, def] : definitions())
+    s += (s.empty() ? "" : ", ") + name;
   return s;
 }
 
@@ -130,7 +135,8 @@ void pre_tokenizer::split(std::string_view text, std::vector<std::string_view>& 
       size_t at = 0, gap = 0; // `gap`: where the text not matched yet begins
       while (at < piece.size()) {
         const int rc = pcre2_match(re->code, subject, piece.size(), at, PCRE2_NO_UTF_CHECK, match, nullptr);
-        if (rc == PCRE2_ERROR_NOMATCH) break;
+        if (rc == PCRE2_ERROR_NOMATCH)
+          break;
         if (rc < 0) { // a resource limit: never a silently different split
           pcre2_match_data_free(match);
           PCRE2_UCHAR message[256];
@@ -140,14 +146,17 @@ void pre_tokenizer::split(std::string_view text, std::vector<std::string_view>& 
         const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(match);
         if (ov[1] == ov[0]) { // none of these expressions matches nothing, but never loop
           at = ov[0] + 1;
-          while (at < piece.size() && (static_cast<unsigned char>(piece[at]) & 0xC0) == 0x80) at++;
+          while (at < piece.size() && (static_cast<unsigned char>(piece[at]) & 0xC0) == 0x80)
+            at++;
           continue;
         }
-        if (ov[0] > gap) next.push_back(piece.substr(gap, ov[0] - gap));
+        if (ov[0] > gap)
+          next.push_back(piece.substr(gap, ov[0] - gap));
         next.push_back(piece.substr(ov[0], ov[1] - ov[0]));
         gap = at = ov[1];
       }
-      if (gap < piece.size()) next.push_back(piece.substr(gap));
+      if (gap < piece.size())
+        next.push_back(piece.substr(gap));
     }
     pcre2_match_data_free(match);
     pieces.swap(next);

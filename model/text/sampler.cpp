@@ -24,7 +24,8 @@ bool more_likely(const prob_index& a, const prob_index& b) {
 int32_t argmax(const std::vector<float>& v) {
   size_t best = 0;
   for (size_t i = 1; i < v.size(); i++)
-    if (v[i] > v[best]) best = i;
+    if (v[i] > v[best])
+      best = i;
   return static_cast<int32_t>(best);
 }
 
@@ -37,7 +38,8 @@ void softmax(std::vector<float>& x, float temperature) {
     v = std::exp((v - max) / temperature);
     sum += v;
   }
-  for (float& v : x) v = static_cast<float>(v / sum);
+  for (float& v : x)
+    v = static_cast<float>(v / sum);
 }
 
 // Plain multinomial draw over all of probs (coin in [0,1)).
@@ -45,7 +47,8 @@ int32_t sample_mult(const std::vector<float>& probs, double coin) {
   double cdf = 0;
   for (size_t i = 0; i < probs.size(); i++) {
     cdf += probs[i];
-    if (coin < cdf) return static_cast<int32_t>(i);
+    if (coin < cdf)
+      return static_cast<int32_t>(i);
   }
   return static_cast<int32_t>(probs.size() - 1); // rounding left the cdf just below 1
 }
@@ -62,19 +65,22 @@ int32_t sample_truncated(const std::vector<float>& probs, int top_k, float top_p
   // tokens above it would have to hold more than top_p already): drop it before sorting.
   const float cutoff = (use_p && top_k <= 0 && n > 1) ? (1.0f - top_p) / static_cast<float>(n - 1) : 0.0f;
   for (size_t i = 0; i < n; i++)
-    if (probs[i] >= cutoff) cand.push_back({probs[i], static_cast<int32_t>(i)});
+    if (probs[i] >= cutoff)
+      cand.push_back({probs[i], static_cast<int32_t>(i)});
   if (cand.empty()) { // top_p < 1/n and a flat distribution: the nucleus is the top token
     const int32_t best = argmax(probs);
     cand.push_back({probs[best], best});
   }
 
   size_t keep = cand.size();
-  if (top_k > 0 && static_cast<size_t>(top_k) < keep) keep = static_cast<size_t>(top_k);
+  if (top_k > 0 && static_cast<size_t>(top_k) < keep)
+    keep = static_cast<size_t>(top_k);
   std::partial_sort(cand.begin(), cand.begin() + keep, cand.end(), more_likely);
   cand.resize(keep);
 
   double total = 0;
-  for (const auto& c : cand) total += c.prob;
+  for (const auto& c : cand)
+    total += c.prob;
   if (use_p) {
     // Smallest prefix whose share of the kept mass is > top_p.
     const double target = top_p * total;
@@ -95,7 +101,8 @@ int32_t sample_truncated(const std::vector<float>& probs, int top_k, float top_p
   double cdf = 0;
   for (const auto& c : cand) {
     cdf += c.prob;
-    if (r < cdf) return c.index;
+    if (r < cdf)
+      return c.index;
   }
   return cand.back().index;
 }
@@ -105,10 +112,12 @@ int32_t sample_truncated(const std::vector<float>& probs, int top_k, float top_p
 sampler::sampler(const sampling_params& p) : params_(p), rng_(p.seed) {}
 
 int32_t sampler::sample(std::vector<float>& logits) {
-  if (logits.empty()) throw std::invalid_argument("sampler: empty logits");
+  if (logits.empty())
+    throw std::invalid_argument("sampler: empty logits");
   // top-k = 1 is greedy whatever the temperature; taking the argmax of the logits directly
   // avoids ties that a huge temperature could create among the probabilities.
-  if (params_.temperature <= 0 || params_.top_k == 1) return argmax(logits);
+  if (params_.temperature <= 0 || params_.top_k == 1)
+    return argmax(logits);
 
   softmax(logits, params_.temperature);
   // A double in [0,1) from the top 53 bits: mt19937_64 is specified exactly by the standard
@@ -117,7 +126,8 @@ int32_t sampler::sample(std::vector<float>& logits) {
 
   const bool use_k = params_.top_k > 0 && static_cast<size_t>(params_.top_k) < logits.size();
   const bool use_p = params_.top_p > 0 && params_.top_p < 1;
-  if (!use_k && !use_p) return sample_mult(logits, coin);
+  if (!use_k && !use_p)
+    return sample_mult(logits, coin);
   return sample_truncated(logits, use_k ? params_.top_k : 0, params_.top_p, coin);
 }
 

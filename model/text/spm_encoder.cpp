@@ -41,10 +41,10 @@ struct lower_priority {
 
 } // namespace
 
-void spm_encode(const std::string& s, const token_index& index,
-                const std::vector<float>& scores, const int32_t (&byte_tokens)[256],
-                std::vector<int32_t>& out) {
-  if (s.empty()) return;
+void spm_encode(const std::string& s, const token_index& index, const std::vector<float>& scores,
+                const int32_t (&byte_tokens)[256], std::vector<int32_t>& out) {
+  if (s.empty())
+    return;
   // One symbol per UTF-8 character, chained as a doubly linked list.
   std::vector<symbol> sym;
   for (size_t off = 0; off < s.size();) {
@@ -59,23 +59,28 @@ void spm_encode(const std::string& s, const token_index& index,
   // O(log n) instead of llama2.c's full rescan.
   std::priority_queue<bigram, std::vector<bigram>, lower_priority> queue;
   auto try_add = [&](int left, int right) {
-    if (left < 0 || right < 0) return;
+    if (left < 0 || right < 0)
+      return;
     const size_t size = sym[left].n + sym[right].n;
     const int32_t id = index.find(std::string_view(s).substr(sym[left].start, size));
-    if (id >= 0) queue.push({left, right, scores[id], size});
+    if (id >= 0)
+      queue.push({left, right, scores[id], size});
   };
-  for (int i = 1; i < static_cast<int>(sym.size()); i++) try_add(i - 1, i);
+  for (int i = 1; i < static_cast<int>(sym.size()); i++)
+    try_add(i - 1, i);
 
   while (!queue.empty()) {
     const bigram b = queue.top();
     queue.pop();
     symbol& left = sym[b.left];
     symbol& right = sym[b.right];
-    if (left.n == 0 || right.n == 0 || left.n + right.n != b.size) continue; // stale
+    if (left.n == 0 || right.n == 0 || left.n + right.n != b.size)
+      continue; // stale
     left.n += right.n;
     right.n = 0;
     left.next = right.next;
-    if (right.next >= 0) sym[right.next].prev = b.left;
+    if (right.next >= 0)
+      sym[right.next].prev = b.left;
     try_add(left.prev, b.left);
     try_add(b.left, left.next);
   }
@@ -88,7 +93,8 @@ void spm_encode(const std::string& s, const token_index& index,
     if (id >= 0) {
       out.push_back(id);
     } else {
-      for (unsigned char c : piece) out.push_back(byte_tokens[c]);
+      for (unsigned char c : piece)
+        out.push_back(byte_tokens[c]);
     }
   }
 }

@@ -11,8 +11,7 @@
 namespace llamps {
 
 // `text` is already escaped (spaces as U+2581 and the space prefix added). Appends to `out`.
-void spm_encode(const std::string& text, const token_index& index,
-                const std::vector<float>& scores, const int32_t (&byte_tokens)[256],
-                std::vector<int32_t>& out);
+void spm_encode(const std::string& text, const token_index& index, const std::vector<float>& scores,
+                const int32_t (&byte_tokens)[256], std::vector<int32_t>& out);
 
 } // namespace llamps

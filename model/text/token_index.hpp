@@ -23,9 +23,9 @@ private:
   std::string_view text_of(int32_t id) const {
     return std::string_view(chars_).substr(start_[id], start_[id + 1] - start_[id]);
   }
-  std::string chars_;            // every token's text, by id
-  std::vector<uint32_t> start_;  // token id's text is chars_[start_[id], start_[id + 1])
-  std::vector<uint64_t> slots_;  // high 32 bits: hash tag, low 32: id + 1 (0 = empty)
+  std::string chars_;           // every token's text, by id
+  std::vector<uint32_t> start_; // token id's text is chars_[start_[id], start_[id + 1])
+  std::vector<uint64_t> slots_; // high 32 bits: hash tag, low 32: id + 1 (0 = empty)
   uint64_t mask_ = 0;
 };
 

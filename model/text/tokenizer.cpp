@@ -26,14 +26,19 @@ namespace {
 const std::string space_mark = "\xE2\x96\x81"; // U+2581 "▁", SentencePiece's space
 
 // GGUF token types (llama.cpp's llama_token_type).
-constexpr int32_t type_normal = 1, type_unknown = 2, type_control = 3, type_user_defined = 4,
-                  type_byte = 6;
+constexpr int32_t type_normal = 1, type_unknown = 2, type_control = 3, type_user_defined = 4, type_byte = 6;
 
 // Texts llama.cpp recognises as ending a turn, whatever the metadata says.
-const char* const eot_texts[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
-                                 "<|endoftext|>", "<EOT>", "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"};
+const char* const eot_texts[] = {"<|eot_id|>",
+                                 "<|im_end|>",
+                                 "<|end|>",
+                                 "<end_of_turn>",
+                                 "<|endoftext|>",
+                                 "<EOT>",
+                                 "<\xEF\xBD\x9C"
+                                 "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"};
 // Fill-in-the-middle tokens that also end a generation in llama.cpp.
-const char* const fim_end_texts[] = {"<|fim_pad|>", "<fim-pad>", "<PAD>", "<|fim_repo|>",
+const char* const fim_end_texts[] = {"<|fim_pad|>",   "<fim-pad>",  "<PAD>",  "<|fim_repo|>",
                                      "<|repo_name|>", "<fim-repo>", "<REPO>", "<|file_sep|>"};
 
 std::string replace_all(const std::string& s, const std::string& from, const std::string& to) {
@@ -46,25 +51,30 @@ std::string replace_all(const std::string& s, const std::string& from, const std
 }
 
 int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
   return -1;
 }
 
 // "<0xNN>" -> NN, or -1.
 int byte_of(const std::string& piece) {
-  if (piece.size() != 6 || piece.compare(0, 3, "<0x") != 0 || piece[5] != '>') return -1;
+  if (piece.size() != 6 || piece.compare(0, 3, "<0x") != 0 || piece[5] != '>')
+    return -1;
   const int hi = hex_digit(piece[3]), lo = hex_digit(piece[4]);
   return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
 }
 
 std::optional<int32_t> metadata_id(const gguf::file& f, const std::string& key, size_t n_vocab) {
   const std::optional<int64_t> id = f.get_int(key);
-  if (!id) return std::nullopt;
+  if (!id)
+    return std::nullopt;
   if (*id < 0 || static_cast<uint64_t>(*id) >= n_vocab)
-    throw model_error(f.path() + ": " + key + " = " + std::to_string(*id) +
-                      " is outside the vocabulary of " + std::to_string(n_vocab) + " tokens");
+    throw model_error(f.path() + ": " + key + " = " + std::to_string(*id) + " is outside the vocabulary of " +
+                      std::to_string(n_vocab) + " tokens");
   return static_cast<int32_t>(*id);
 }
 
@@ -90,8 +100,8 @@ tokenizer tokenizer::from_gguf(const gguf::file& f) {
   const size_t n = tokens->size();
   const std::vector<int64_t> types = f.get_int_array("tokenizer.ggml.token_type");
   if (!types.empty() && types.size() != n)
-    throw model_error(f.path() + ": tokenizer.ggml.token_type has " +
-                      std::to_string(types.size()) + " entries for " + std::to_string(n) + " tokens");
+    throw model_error(f.path() + ": tokenizer.ggml.token_type has " + std::to_string(types.size()) +
+                      " entries for " + std::to_string(n) + " tokens");
 
   t.tokens_ = *tokens;
   for (size_t i = 0; i < n; i++)
@@ -99,7 +109,8 @@ tokenizer tokenizer::from_gguf(const gguf::file& f) {
       t.tokens_[i] = "[EMPTY_" + std::to_string(i) + "]";
   t.index_ = token_index(t.tokens_);
   t.types_.assign(n, type_normal);
-  for (size_t i = 0; i < types.size(); i++) t.types_[i] = static_cast<int32_t>(types[i]);
+  for (size_t i = 0; i < types.size(); i++)
+    t.types_[i] = static_cast<int32_t>(types[i]);
 
   if (t.kind_ == kind::spm) {
     const std::vector<double> scores = f.get_float_array("tokenizer.ggml.scores");
@@ -113,9 +124,9 @@ tokenizer tokenizer::from_gguf(const gguf::file& f) {
     t.pre_name_ = f.get_string("tokenizer.ggml.pre").value_or("default"); // llama.cpp's fallback
     t.pre_ = pre_tokenizer::named(t.pre_name_);
     if (!t.pre_)
-      throw model_error(f.path() + ": tokenizer.ggml.pre is \"" + t.pre_name_ +
-                        "\", a pre-tokenizer this build does not know (known: " +
-                        pre_tokenizer::known_names() + ")");
+      throw model_error(
+          f.path() + ": tokenizer.ggml.pre is \"" + t.pre_name_ +
+          "\", a pre-tokenizer this build does not know (known: " + pre_tokenizer::known_names() + ")");
     const std::vector<std::string>* merges = f.get_string_array("tokenizer.ggml.merges");
     if (!merges)
       throw model_error(f.path() + ": tokenizer.ggml.merges is missing (a gpt2 vocabulary needs its merges)");
@@ -127,10 +138,11 @@ tokenizer tokenizer::from_gguf(const gguf::file& f) {
   // Special ids: the metadata, else llama.cpp's defaults (SentencePiece 1, 2, unknown 0; BPE 11).
   const bool spm = t.kind_ == kind::spm;
   auto id_or = [&](const char* key, int32_t fallback) {
-    if (auto id = metadata_id(f, key, n)) return *id;
+    if (auto id = metadata_id(f, key, n))
+      return *id;
     if (static_cast<size_t>(fallback) >= n)
-      throw model_error(f.path() + ": " + key + " is missing and the default " +
-                        std::to_string(fallback) + " is outside the vocabulary");
+      throw model_error(f.path() + ": " + key + " is missing and the default " + std::to_string(fallback) +
+                        " is outside the vocabulary");
     return fallback;
   };
   t.bos_ = id_or("tokenizer.ggml.bos_token_id", spm ? 1 : 11);
@@ -152,21 +164,28 @@ tokenizer tokenizer::from_gguf(const gguf::file& f) {
   };
   for (const char* text : eot_texts)
     if (auto id = t.find_token(text)) {
-      if (!t.eot_) t.eot_ = *id;
+      if (!t.eot_)
+        t.eot_ = *id;
       mark(*id);
     }
   if (auto id = t.find_token("<|eom_id|>")) {
-    if (!t.eom_) t.eom_ = *id;
+    if (!t.eom_)
+      t.eom_ = *id;
     mark(*id);
   }
   for (const char* text : fim_end_texts)
-    if (auto id = t.find_token(text)) mark(*id);
+    if (auto id = t.find_token(text))
+      mark(*id);
   for (const char* key : {"tokenizer.ggml.fim_pad_token_id", "tokenizer.ggml.fim_rep_token_id",
                           "tokenizer.ggml.fim_sep_token_id"})
-    if (auto id = metadata_id(f, key, n)) eog.push_back(*id);
-  if (auto id = t.find_token("<|end_of_text|>")) eog.push_back(*id); // Llama 3's EOS, by name too
-  if (t.eot_) eog.push_back(*t.eot_);
-  if (t.eom_) eog.push_back(*t.eom_);
+    if (auto id = metadata_id(f, key, n))
+      eog.push_back(*id);
+  if (auto id = t.find_token("<|end_of_text|>"))
+    eog.push_back(*id); // Llama 3's EOS, by name too
+  if (t.eot_)
+    eog.push_back(*t.eot_);
+  if (t.eom_)
+    eog.push_back(*t.eom_);
   std::sort(eog.begin(), eog.end());
   eog.erase(std::unique(eog.begin(), eog.end()), eog.end());
   t.eog_ = std::move(eog);
@@ -177,19 +196,21 @@ tokenizer tokenizer::from_gguf(const gguf::file& f) {
     if (type == type_control || type == type_user_defined || type == type_unknown)
       t.special_.push_back(static_cast<int32_t>(i));
   }
-  std::stable_sort(t.special_.begin(), t.special_.end(), [&](int32_t a, int32_t b) {
-    return t.tokens_[a].size() > t.tokens_[b].size();
-  });
+  std::stable_sort(t.special_.begin(), t.special_.end(),
+                   [&](int32_t a, int32_t b) { return t.tokens_[a].size() > t.tokens_[b].size(); });
   // Phi-3's tokenizer_config strips the whitespace after its special tokens; llama.cpp, having
   // no such flag in GGUF, does it when general.name names Phi-3.
   t.rstrip_.assign(n, false);
   std::string name = f.get_string("general.name").value_or("");
   std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
   if (name.find("phi-3") != std::string::npos || name.find("phi3") != std::string::npos) {
-    for (int32_t id : t.special_) t.rstrip_[id] = true;
-    if (auto id = t.find_token("</s>")) t.rstrip_[*id] = true;
+    for (int32_t id : t.special_)
+      t.rstrip_[id] = true;
+    if (auto id = t.find_token("</s>"))
+      t.rstrip_[*id] = true;
     for (const char* text : {"<unk>", "<s>", "<|endoftext|>"})
-      if (auto id = t.find_token(text)) t.rstrip_[*id] = false;
+      if (auto id = t.find_token(text))
+        t.rstrip_[*id] = false;
   }
 
   // What each token prints as, computed once: control and unknown tokens nothing, user-defined
@@ -217,15 +238,16 @@ tokenizer tokenizer::from_gguf(const gguf::file& f) {
   return t;
 }
 
-std::vector<tokenizer::fragment> tokenizer::split_special(const std::string& text,
-                                                          bool parse_special) const {
+std::vector<tokenizer::fragment> tokenizer::split_special(const std::string& text, bool parse_special) const {
   // As llama.cpp: each special token in turn (longest first) cuts every piece of raw text
   // at each of its occurrences, left to right.
   std::vector<fragment> pieces = {{0, text.size(), -1}}, next;
   for (int32_t id : special_) {
-    if (!parse_special && is_special_type(types_[id])) continue;
+    if (!parse_special && is_special_type(types_[id]))
+      continue;
     const std::string& s = tokens_[id];
-    if (text.find(s) == std::string::npos) continue;
+    if (text.find(s) == std::string::npos)
+      continue;
     next.clear();
     for (const fragment& p : pieces) {
       if (p.token >= 0) {
@@ -235,21 +257,23 @@ std::vector<tokenizer::fragment> tokenizer::split_special(const std::string& tex
       size_t pos = p.start;
       const size_t end = p.start + p.size;
       for (size_t hit; (hit = text.find(s, pos)) != std::string::npos && hit + s.size() <= end;) {
-        if (hit > pos) next.push_back({pos, hit - pos, -1});
+        if (hit > pos)
+          next.push_back({pos, hit - pos, -1});
         next.push_back({hit, s.size(), id});
         pos = hit + s.size();
         if (rstrip_[id])
-          while (pos < end && std::isspace(static_cast<unsigned char>(text[pos]))) pos++;
+          while (pos < end && std::isspace(static_cast<unsigned char>(text[pos])))
+            pos++;
       }
-      if (pos < end) next.push_back({pos, end - pos, -1});
+      if (pos < end)
+        next.push_back({pos, end - pos, -1});
     }
     pieces.swap(next);
   }
   return pieces;
 }
 
-void tokenizer::encode_text(const std::string& text, bool after_special,
-                            std::vector<int32_t>& out) const {
+void tokenizer::encode_text(const std::string& text, bool after_special, std::vector<int32_t>& out) const {
   if (kind_ == kind::spm) {
     // SentencePiece puts a space before the text and before text that follows a special token.
     const std::string prefix = add_space_prefix_ && after_special ? space_mark : "";
@@ -260,13 +284,16 @@ void tokenizer::encode_text(const std::string& text, bool after_special,
   const std::string valid = utf8_valid(text);
   std::vector<std::string_view> words;
   pre_->split(valid, words);
-  for (std::string_view w : words) bpe_->encode_word(w, index_, out);
+  for (std::string_view w : words)
+    bpe_->encode_word(w, index_, out);
 }
 
 std::vector<int32_t> tokenizer::encode(const std::string& text, bool add_bos, bool parse_special) const {
   std::vector<int32_t> out;
-  if (add_bos) out.push_back(bos_);
-  if (text.empty()) return out; // no space prefix for nothing, as llama.cpp and llama2.c
+  if (add_bos)
+    out.push_back(bos_);
+  if (text.empty())
+    return out; // no space prefix for nothing, as llama.cpp and llama2.c
   bool after_special = true;
   for (const fragment& f : split_special(text, parse_special)) {
     if (f.token >= 0) {
@@ -281,13 +308,16 @@ std::vector<int32_t> tokenizer::encode(const std::string& text, bool add_bos, bo
 }
 
 std::string tokenizer::piece(int32_t prev, int32_t token, bool special) const {
-  if (token < 0 || token >= vocab_size()) return {};
-  if (special && is_special_type(types_[token])) return tokens_[token];
+  if (token < 0 || token >= vocab_size())
+    return {};
+  if (special && is_special_type(types_[token]))
+    return tokens_[token];
   const std::string& p = pieces_[token];
   // The encoder put a space before the text; after BOS it is not part of the text. Only a
   // normal token's space is dropped: a <0x20> byte token is a space the user wrote.
   const bool prefix_space = !p.empty() && p[0] == ' ' && tokens_[token].compare(0, 3, space_mark) == 0;
-  if (prev == bos_ && add_space_prefix_ && prefix_space) return p.substr(1);
+  if (prev == bos_ && add_space_prefix_ && prefix_space)
+    return p.substr(1);
   return p;
 }
 
@@ -296,7 +326,8 @@ std::string tokenizer::decode(const std::vector<int32_t>& ids, bool special) con
   int32_t prev = -1;
   for (size_t i = 0; i < ids.size(); i++) {
     const int32_t id = ids[i];
-    if (special ? !(i == 0 && id == bos_) : id != bos_ && id != eos_) out += piece(prev, id, special);
+    if (special ? !(i == 0 && id == bos_) : id != bos_ && id != eos_)
+      out += piece(prev, id, special);
     prev = id;
   }
   return out;
@@ -308,7 +339,8 @@ bool tokenizer::is_end_of_generation(int32_t id) const {
 
 std::optional<int32_t> tokenizer::find_token(const std::string& text) const {
   const int32_t id = index_.find(text);
-  if (id < 0) return std::nullopt;
+  if (id < 0)
+    return std::nullopt;
   return id;
 }
 

@@ -43,7 +43,7 @@ public:
 
   bool is_end_of_generation(int32_t id) const;
   std::optional<int32_t> find_token(const std::string& text) const; // exact token text
-  const std::string& token_text(int32_t id) const;                   // the raw vocabulary string
+  const std::string& token_text(int32_t id) const;                  // the raw vocabulary string
   bool add_bos_by_default() const { return add_bos_; }
 
   int32_t bos() const { return bos_; }
@@ -66,11 +66,11 @@ private:
   kind kind_ = kind::spm;
   std::string pre_name_;
   std::vector<std::string> tokens_;
-  std::vector<int32_t> types_;       // GGUF token types, after llama.cpp's overrides
-  std::vector<std::string> pieces_;  // what each token prints as (see from_gguf)
+  std::vector<int32_t> types_;      // GGUF token types, after llama.cpp's overrides
+  std::vector<std::string> pieces_; // what each token prints as (see from_gguf)
   token_index index_;
-  std::vector<int32_t> special_;     // matched whole in the text: longest first
-  std::vector<bool> rstrip_;         // whitespace after this special token is dropped (Phi-3)
+  std::vector<int32_t> special_; // matched whole in the text: longest first
+  std::vector<bool> rstrip_;     // whitespace after this special token is dropped (Phi-3)
   std::vector<int32_t> eog_;
   int32_t bos_ = 1, eos_ = 2, unk_ = 0;
   std::optional<int32_t> eot_, eom_;

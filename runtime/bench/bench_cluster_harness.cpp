@@ -30,12 +30,10 @@ double share_gb(const model_profile& p, int nodes, int sessions) {
 }
 
 // A model directory holding only this model, so every node loads from the local copy.
-std::string link_model(const std::string& work, const std::string& tag,
-                       const std::string& model_path) {
+std::string link_model(const std::string& work, const std::string& tag, const std::string& model_path) {
   const std::string model_dir = work + "/models-" + tag;
   fs::create_directories(model_dir);
-  fs::create_symlink(fs::absolute(model_path),
-                     model_dir + "/" + fs::path(model_path).filename().string());
+  fs::create_symlink(fs::absolute(model_path), model_dir + "/" + fs::path(model_path).filename().string());
   return model_dir;
 }
 
@@ -43,27 +41,43 @@ std::string link_model(const std::string& work, const std::string& tag,
 std::string start_registry(process_group& procs, const std::string& tag, const options& o) {
   const uint16_t reg_port = free_port();
   const std::string reg = "127.0.0.1:" + std::to_string(reg_port);
-  procs.start(tag + "-registry", {"node", "--role", "registry", "--listen", reg,
-                                  "--heartbeat-ms", "1000", "--log-level", o.log_level});
+  procs.start(tag + "-registry", {"node", "--role", "registry", "--listen", reg, "--heartbeat-ms", "1000",
+                                  "--log-level", o.log_level});
   procs.wait_for(tag + "-registry", "registry listening", 30);
   return reg;
 }
 
 // Starts o.nodes contributors, each offering `share` GB, and waits until each listens.
-void start_contributors(cluster& c, const harness& h, const std::string& tag,
-                        const std::string& reg, const std::string& model_dir,
-                        const std::string& share) {
+void start_contributors(cluster& c, const harness& h, const std::string& tag, const std::string& reg,
+                        const std::string& model_dir, const std::string& share) {
   const options& o = h.o;
   c.node_ids.clear();
   for (int i = 0; i < o.nodes; ++i) {
     std::string id = tag + "-c" + std::to_string(i);
     c.node_ids.push_back(id);
-    c.procs->start(id, {"node", "--role", "contributor", "--node-id", id, "--listen",
-                        "127.0.0.1:" + std::to_string(free_port()), "--registry", reg,
-                        "--share-memory-gb", share, "--share-cores", std::to_string(o.node_cores),
-                        "--cpu-priority", o.cpu_priority, "--model-dir", model_dir,
-                        "--cache-dir", h.work + "/cache-" + id, "--heartbeat-ms", "1000",
-                        "--log-level", o.log_level});
+    c.procs->start(id, {"node",
+                        "--role",
+                        "contributor",
+                        "--node-id",
+                        id,
+                        "--listen",
+                        "127.0.0.1:" + std::to_string(free_port()),
+                        "--registry",
+                        reg,
+                        "--share-memory-gb",
+                        share,
+                        "--share-cores",
+                        std::to_string(o.node_cores),
+                        "--cpu-priority",
+                        o.cpu_priority,
+                        "--model-dir",
+                        model_dir,
+                        "--cache-dir",
+                        h.work + "/cache-" + id,
+                        "--heartbeat-ms",
+                        "1000",
+                        "--log-level",
+                        o.log_level});
   }
   for (auto& id : c.node_ids)
     c.procs->wait_for(id, "contributor listening", 30);
@@ -126,8 +140,8 @@ std::string make_hop_model(process_group& procs, const std::string& work, const 
   std::string preset = "hop-" + std::to_string(o.hop_hidden);
   find_preset(preset); // throws listing the presets when there is no such shape
   std::string out = work + "/" + preset + ".gguf";
-  procs.start("make-model", {"make-model", "--preset", preset, "--blocks",
-                             std::to_string(o.nodes), "--out", out});
+  procs.start("make-model",
+              {"make-model", "--preset", preset, "--blocks", std::to_string(o.nodes), "--out", out});
   procs.wait_for("make-model", "wrote ", o.timeout);
   procs.stop_all();
   return out;
@@ -166,8 +180,8 @@ void cluster::stop(std::unique_ptr<cluster_client>& client) {
     procs->stop_all();
 }
 
-void with_cluster(harness& h, const std::string& tag, const std::string& model_path,
-                  int plan_sessions, const measure_fn& measure) {
+void with_cluster(harness& h, const std::string& tag, const std::string& model_path, int plan_sessions,
+                  const measure_fn& measure) {
   cluster c;
   try {
     start_cluster(c, h, tag, model_path, plan_sessions);

@@ -78,8 +78,8 @@ struct cluster {
 // planned for plan_sessions concurrent sessions, runs `measure` on it and stops it after,
 // also when starting or measuring throws.
 using measure_fn = std::function<void(cluster_client& client, const cluster& c)>;
-void with_cluster(harness& h, const std::string& tag, const std::string& model_path,
-                  int plan_sessions, const measure_fn& measure);
+void with_cluster(harness& h, const std::string& tag, const std::string& model_path, int plan_sessions,
+                  const measure_fn& measure);
 
 // The wide model of the per-hop figure: --hop-model, or one generated (preset hop-N).
 std::string hop_model_path(const harness& h);

@@ -16,9 +16,7 @@ namespace llamps::bench_cluster_detail {
 
 namespace {
 
-double now_s() {
-  return std::chrono::duration<double>(clock_type::now().time_since_epoch()).count();
-}
+double now_s() { return std::chrono::duration<double>(clock_type::now().time_since_epoch()).count(); }
 
 // Decode tokens/s from the arrival times of generated tokens: (n - 1) / (last - first), the
 // first token's wait (prefill) left out.
@@ -38,8 +36,7 @@ double median(std::vector<double> v) {
 }
 
 // One generation through the chain; the arrival time of every generated token.
-token_times run_session(cluster_client& client, const session_actor& s, const options& o,
-                        int tokens) {
+token_times run_session(cluster_client& client, const session_actor& s, const options& o, int tokens) {
   generation_order order;
   order.prompt = o.prompt;
   order.steps = 1 << 20; // bounded by max_new_tokens and the context
@@ -99,8 +96,7 @@ double aggregate_rate(const std::vector<token_times>& all, double* span_out) {
 }
 
 // Every session generates at once, each from its own thread; one failing fails the run.
-std::vector<token_times> run_concurrently(cluster_client& client,
-                                          const std::vector<session_actor>& ss,
+std::vector<token_times> run_concurrently(cluster_client& client, const std::vector<session_actor>& ss,
                                           const options& o) {
   std::vector<token_times> all(ss.size());
   std::vector<std::string> errors(ss.size());
@@ -145,8 +141,7 @@ std::vector<memory_row> measure_memory(cluster_client& client, const cluster& c)
 }
 
 // (b) with o.sessions sessions, and (d) while they still hold their KV.
-void measure_concurrent(cluster_client& client, const cluster& c, const options& o,
-                        chain_figures& f) {
+void measure_concurrent(cluster_client& client, const cluster& c, const options& o, chain_figures& f) {
   std::vector<session_actor> ss;
   for (int i = 0; i < o.sessions; ++i)
     ss.push_back(open(client, c, o.model));
@@ -163,9 +158,8 @@ void measure_concurrent(cluster_client& client, const cluster& c, const options&
 session_route route_of(caf::scoped_actor& self, cluster_client& client, const cluster& c) {
   session_route route;
   try {
-    route = blocking_ask<session_route>(self, client.registry(), std::chrono::seconds(30),
-                                        route_atom::value, c.model_name,
-                                        std::vector<std::string>{}, int32_t{20000});
+    route = blocking_ask<session_route>(self, client.registry(), std::chrono::seconds(30), route_atom::value,
+                                        c.model_name, std::vector<std::string>{}, int32_t{20000});
   } catch (const std::runtime_error& e) {
     throw_error("no route for " + c.model_name + ": " + e.what());
   }
@@ -199,8 +193,7 @@ struct step_sample {
 // One raw decode step of `x` at pos, between two status reads of every host: the hosts'
 // forward time of exactly that step is the growth of their latency sums.
 step_sample time_step(caf::scoped_actor& self, const session_route& route,
-                      const std::vector<block_host_actor>& next, int pos, const tensor_data& x,
-                      int gap_ms) {
+                      const std::vector<block_host_actor>& next, int pos, const tensor_data& x, int gap_ms) {
   step_request req{route.session, pos, to_wire(x), next};
   uint64_t s0 = 0, s1 = 0;
   double f0 = forward_sum_us(self, route, &s0);
@@ -216,8 +209,7 @@ step_sample time_step(caf::scoped_actor& self, const session_route& route,
   double us = seconds_since(t0) * 1e6;
   double f1 = forward_sum_us(self, route, &s1);
   if (s1 - s0 != route.hosts.size())
-    throw_error("internal: the hosts counted " + std::to_string(s1 - s0) +
-                " steps for one step");
+    throw_error("internal: the hosts counted " + std::to_string(s1 - s0) + " steps for one step");
   return {us, f1 - f0};
 }
 
@@ -300,8 +292,7 @@ chain_figures measure_chain(harness& h) {
     f.one_session = one_session_rate(client, c, o);
     print_progress("chain, 1 session", f.one_session, "decode (best of 2)");
     measure_concurrent(client, c, o, f);
-    print_progress("chain, " + std::to_string(o.sessions) + " sessions", f.aggregate,
-                   "aggregate");
+    print_progress("chain, " + std::to_string(o.sessions) + " sessions", f.aggregate, "aggregate");
     f.hops = measure_hops(client, c, o.hop_steps, o.hop_gap_ms);
   });
   return f;

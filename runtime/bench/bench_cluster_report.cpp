@@ -18,8 +18,7 @@ void print_rates(const options& o, const bench_figures& f) {
   std::printf("| (a) decode, single process | %.2f tok/s (best of %.2f before, %.2f after the "
               "chain) |\n",
               single, f.single_before, f.single_after);
-  std::printf("| (a) decode, %d-process chain, 1 session | %.2f tok/s |\n", o.nodes,
-              c.one_session);
+  std::printf("| (a) decode, %d-process chain, 1 session | %.2f tok/s |\n", o.nodes, c.one_session);
   std::printf("| (a) distribution efficiency (chain / single) | **%.3f** |\n",
               single > 0 ? c.one_session / single : 0);
   std::printf("| (b) chain, 1 session | %.2f tok/s |\n", c.one_session);
@@ -31,9 +30,9 @@ void print_rates(const options& o, const bench_figures& f) {
 }
 
 void print_hop_row(const char* label, const hop_figures& f) {
-  std::printf("| %s | %d | %d | %d | %.0f | %.0f | %.0f | **%.0f** | %.0f | %.2f |\n", label,
-              f.width, f.hosts, f.steps, f.rtt_us, f.forward_us, f.added_us, f.per_hop_us,
-              f.floor_us, f.floor_us > 0 ? f.per_hop_us / f.floor_us : 0);
+  std::printf("| %s | %d | %d | %d | %.0f | %.0f | %.0f | **%.0f** | %.0f | %.2f |\n", label, f.width,
+              f.hosts, f.steps, f.rtt_us, f.forward_us, f.added_us, f.per_hop_us, f.floor_us,
+              f.floor_us > 0 ? f.per_hop_us / f.floor_us : 0);
 }
 
 // (c): a row for --model, and one for the wide model when there is one.
@@ -56,10 +55,9 @@ void print_memory(const options& o, const std::vector<memory_row>& memory) {
               "| RSS / (weights + KV budget) | steps / forward calls |\n");
   std::printf("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
   for (auto& m : memory)
-    std::printf("| %s | [%d,%d) | %.1f | %.1f | %.1f | %.1f | %.1f | **%.3f** | %.2f |\n",
-                m.node.c_str(), m.first, m.last, m.rss / 1e6, m.hwm / 1e6, m.weights / 1e6,
-                m.kv_budget / 1e6, m.kv_used / 1e6,
-                double(m.rss) / double(std::max<uint64_t>(1, m.weights + m.kv_budget)),
+    std::printf("| %s | [%d,%d) | %.1f | %.1f | %.1f | %.1f | %.1f | **%.3f** | %.2f |\n", m.node.c_str(),
+                m.first, m.last, m.rss / 1e6, m.hwm / 1e6, m.weights / 1e6, m.kv_budget / 1e6,
+                m.kv_used / 1e6, double(m.rss) / double(std::max<uint64_t>(1, m.weights + m.kv_budget)),
                 double(m.steps) / double(std::max<uint64_t>(1, m.batches)));
 }
 
@@ -81,8 +79,7 @@ void print_cpu() { std::printf("cpu: %s\n", quant::cpu_description().c_str()); }
 void print_deploying(const model_profile& p, int nodes, const std::string& share) {
   std::printf("deploying %s (%d blocks, %.2f GB of blocks) over %d node processes, %s GB "
               "offered each...\n",
-              p.name.c_str(), p.n_blocks, double(p.block_bytes) * p.n_blocks / 1e9, nodes,
-              share.c_str());
+              p.name.c_str(), p.n_blocks, double(p.block_bytes) * p.n_blocks / 1e9, nodes, share.c_str());
   std::fflush(stdout);
 }
 

@@ -65,9 +65,9 @@ struct model_under_test {
 void print_kernels(int64_t size, int runs) {
   using gguf::tensor_type;
   const std::vector<int> rows = {1, 4, 32};
-  const auto rates = quant::measure_kernels({tensor_type::f16, tensor_type::q8_0, tensor_type::q4_0,
-                                             tensor_type::q4_k, tensor_type::q6_k},
-                                            rows, size, size, runs);
+  const auto rates = quant::measure_kernels(
+      {tensor_type::f16, tensor_type::q8_0, tensor_type::q4_0, tensor_type::q4_k, tensor_type::q6_k}, rows,
+      size, size, runs);
   std::printf("kernels (%lld x %lld weights, best of %d; rows = activation rows per product):\n",
               (long long)size, (long long)size, runs);
   for (size_t i = 0; i < rates.size(); i += rows.size()) {
@@ -84,8 +84,7 @@ void print_kernels(int64_t size, int runs) {
 }
 
 void print_rate(const char* what, double count, double seconds, const char* unit) {
-  std::printf("%-28s %10.1f %s  (%d in %.1f ms)\n", what, count / seconds, unit, int(count),
-              seconds * 1e3);
+  std::printf("%-28s %10.1f %s  (%d in %.1f ms)\n", what, count / seconds, unit, int(count), seconds * 1e3);
 }
 
 } // namespace
@@ -93,28 +92,34 @@ void print_rate(const char* what, double count, double seconds, const char* unit
 int llamps::cmd::bench(int argc, char** argv) {
   namespace po = cli::po;
   po::options_description opts("options");
-  opts.add_options()
-    ("model", po::value<std::string>(), "GGUF model file (without it: only the BLAS probes)")
-    ("prompt-tokens", po::value<int>()->default_value(64)->notifier(cli::at_least("prompt-tokens", 1)),
-     "tokens in the prefill")
-    ("decode-tokens", po::value<int>()->default_value(128)->notifier(cli::at_least("decode-tokens", 1)),
-     "tokens decoded one at a time")
-    // each session holds a full-context KV cache
-    ("batch", po::value<int>()->default_value(4)->notifier(cli::between("batch", 1, 64)),
-     "sessions decoded together by forward_batch")
-    ("threads", po::value<int>()->default_value(0)->notifier(cli::threads_option()), "compute threads (0 = all cores)")
-    ("kv-type", po::value<std::string>()->default_value("f16")->notifier(cli::kv_type_option()), "KV cache type: f16 or f32")
-    ("probe-rows", po::value<int64_t>()->default_value(8192)->notifier(cli::at_least<int64_t>("probe-rows", 1)),
-     "rows of the roofline matrix")
-    ("probe-cols", po::value<int64_t>()->default_value(16384)->notifier(cli::at_least<int64_t>("probe-cols", 1)),
-     "columns of the roofline matrix")
-    ("matmul-size", po::value<int64_t>()->default_value(1024)->notifier(cli::at_least<int64_t>("matmul-size", 1)),
-     "n of the n x n BLAS probe")
-    ("runs", po::value<int>()->default_value(5)->notifier(cli::at_least("runs", 1)),
-     "repetitions of each probe (best is kept)")
-    ("kernels", "also time the matrix kernels per weight type, instruction set and row count")
-    ("kernel-size", po::value<int64_t>()->default_value(4096)->notifier(cli::between<int64_t>("kernel-size", 256, 65536)),
-     "n of the n x n matrices --kernels times (a multiple of 256)");
+  opts.add_options()("model", po::value<std::string>(), "GGUF model file (without it: only the BLAS probes)")(
+      "prompt-tokens", po::value<int>()->default_value(64)->notifier(cli::at_least("prompt-tokens", 1)),
+      "tokens in the prefill")(
+      "decode-tokens", po::value<int>()->default_value(128)->notifier(cli::at_least("decode-tokens", 1)),
+      "tokens decoded one at a time")
+      // each session holds a full-context KV cache
+      ("batch", po::value<int>()->default_value(4)->notifier(cli::between("batch", 1, 64)),
+       "sessions decoded together by forward_batch")(
+          "threads", po::value<int>()->default_value(0)->notifier(cli::threads_option()),
+          "compute threads (0 = all cores)")(
+          "kv-type", po::value<std::string>()->default_value("f16")->notifier(cli::kv_type_option()),
+          "KV cache type: f16 or f32")(
+          "probe-rows",
+          po::value<int64_t>()->default_value(8192)->notifier(cli::at_least<int64_t>("probe-rows", 1)),
+          "rows of the roofline matrix")(
+          "probe-cols",
+          po::value<int64_t>()->default_value(16384)->notifier(cli::at_least<int64_t>("probe-cols", 1)),
+          "columns of the roofline matrix")(
+          "matmul-size",
+          po::value<int64_t>()->default_value(1024)->notifier(cli::at_least<int64_t>("matmul-size", 1)),
+          "n of the n x n BLAS probe")("runs",
+                                       po::value<int>()->default_value(5)->notifier(cli::at_least("runs", 1)),
+                                       "repetitions of each probe (best is kept)")(
+          "kernels", "also time the matrix kernels per weight type, instruction set and row count")(
+          "kernel-size",
+          po::value<int64_t>()->default_value(4096)->notifier(
+              cli::between<int64_t>("kernel-size", 256, 65536)),
+          "n of the n x n matrices --kernels times (a multiple of 256)");
   auto parsed = cli::parse(argc, argv, "llamps bench [--model PATH] [options]", opts);
   if (parsed.exit_code)
     return *parsed.exit_code;
@@ -129,14 +134,12 @@ int llamps::cmd::bench(int argc, char** argv) {
 
   std::printf("%-28s %s\n", "cpu", quant::cpu_description().c_str());
   matmul_probe mm = measure_matmul(vars["matmul-size"].as<int64_t>(), runs);
-  std::printf("%-28s %10.2f GFLOP/s  (F32 %lld x %lld matrix product, best of %d)\n",
-              "BLAS matrix product", mm.flops_per_second() / 1e9, (long long)mm.n,
-              (long long)mm.n, runs);
-  matvec_probe mv = measure_matvec(vars["probe-rows"].as<int64_t>(),
-                                   vars["probe-cols"].as<int64_t>(), runs);
+  std::printf("%-28s %10.2f GFLOP/s  (F32 %lld x %lld matrix product, best of %d)\n", "BLAS matrix product",
+              mm.flops_per_second() / 1e9, (long long)mm.n, (long long)mm.n, runs);
+  matvec_probe mv = measure_matvec(vars["probe-rows"].as<int64_t>(), vars["probe-cols"].as<int64_t>(), runs);
   std::printf("%-28s %10.2f GB/s     (F32 %lld x %lld = %.0f MB times a vector, best of %d)\n",
-              "matrix-vector bandwidth", mv.bytes_per_second() / 1e9, (long long)mv.rows,
-              (long long)mv.cols, mv.bytes / 1e6, runs);
+              "matrix-vector bandwidth", mv.bytes_per_second() / 1e9, (long long)mv.rows, (long long)mv.cols,
+              mv.bytes / 1e6, runs);
   if (vars.count("kernels")) {
     const int64_t size = vars["kernel-size"].as<int64_t>() / 256 * 256;
     print_kernels(size, runs);
@@ -152,8 +155,8 @@ int llamps::cmd::bench(int argc, char** argv) {
   std::printf("model %s: %d blocks, embedding %d, %s\n", c.name.c_str(), c.n_blocks, c.n_embd,
               threads > 0 ? (std::to_string(threads) + (threads == 1 ? " thread" : " threads")).c_str()
                           : "threads on all cores");
-  std::printf("%-28s %s (%.1f MB of weights in memory)\n", "weight types",
-              m.file.type_summary().c_str(), double(m.blocks.weight_bytes() + m.head.weight_bytes()) / 1e6);
+  std::printf("%-28s %s (%.1f MB of weights in memory)\n", "weight types", m.file.type_summary().c_str(),
+              double(m.blocks.weight_bytes() + m.head.weight_bytes()) / 1e6);
 
   // A deterministic prompt: BOS, then ids spread over the vocabulary.
   std::vector<int32_t> prompt{1};
@@ -196,8 +199,8 @@ int llamps::cmd::bench(int argc, char** argv) {
     for (int k = 0; k < decode_n; ++k) {
       std::vector<decode_step> steps;
       for (int s = 0; s < batch; ++s)
-        steps.push_back({session_id(100 + s), pos[size_t(s)] + k,
-                         m.head.embed({argmax(last[size_t(s)])}).values});
+        steps.push_back(
+            {session_id(100 + s), pos[size_t(s)] + k, m.head.embed({argmax(last[size_t(s)])}).values});
       auto out = m.blocks.forward_batch(steps);
       std::vector<const float*> rows; // the head too reads its weights once for the batch
       for (auto& o : out)
@@ -213,16 +216,15 @@ int llamps::cmd::bench(int argc, char** argv) {
   // Roofline: every block weight and the output head are read once per decoded token.
   const uint64_t per_token = m.blocks.weight_bytes() + m.head.logits_bytes();
   const double streamed = double(per_token) * decode_n / decode;
-  std::printf("%-28s %10.2f GB/s     (%.1f MB per token)\n", "decode weight traffic",
-              streamed / 1e9, per_token / 1e6);
+  std::printf("%-28s %10.2f GB/s     (%.1f MB per token)\n", "decode weight traffic", streamed / 1e9,
+              per_token / 1e6);
   std::printf("%-28s %10.1f %%        of the matrix-vector bandwidth\n", "roofline ratio",
               100.0 * streamed / mv.bytes_per_second());
 
   // Where a decode token's time goes.
   const double blocks_s = prof.matmul_seconds + prof.attention_seconds + prof.other_seconds;
   auto share = [&](const char* what, double s) {
-    std::printf("  %-32s %8.1f us/token %6.1f %%\n", what, s / decode_n * 1e6,
-                100.0 * s / profiled);
+    std::printf("  %-32s %8.1f us/token %6.1f %%\n", what, s / decode_n * 1e6, 100.0 * s / profiled);
   };
   std::printf("decode time per token (profiled run, %.1f us/token):\n", profiled / decode_n * 1e6);
   share("block matrix products", prof.matmul_seconds);

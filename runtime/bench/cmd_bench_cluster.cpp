@@ -57,34 +57,29 @@ int run(const options& o) {
 
 void add_options(cli::po::options_description& opts, options& o) {
   namespace po = cli::po;
-  opts.add_options()
-    ("model", po::value(&o.model)->required(), "GGUF model to deploy and decode")
-    ("nodes", po::value(&o.nodes)->default_value(o.nodes), "contributor node processes")
-    ("sessions", po::value(&o.sessions)->default_value(o.sessions), "concurrent sessions for (b)")
-    ("tokens", po::value(&o.tokens)->default_value(o.tokens), "tokens decoded per session")
-    ("prompt", po::value(&o.prompt)->default_value(o.prompt), "prompt of every session")
-    ("hop-hidden", po::value(&o.hop_hidden)->default_value(o.hop_hidden),
-     "hidden size of the generated model for the per-hop figure (preset hop-N; 0 = only "
-     "--model)")
-    ("hop-model", po::value(&o.hop_model), "use this GGUF for the wide per-hop figure instead")
-    ("hop-steps", po::value(&o.hop_steps)->default_value(o.hop_steps),
-     "decode steps timed for (c)")
-    ("hop-gap-ms", po::value(&o.hop_gap_ms)->default_value(o.hop_gap_ms)
-                       ->notifier(cli::between("hop-gap-ms", 0, 10000)),
-     "idle milliseconds before each timed step of (c): every node idle, as a wide model's "
-     "hosts are")
-    ("threads", po::value(&o.threads)->default_value(o.threads),
-     "compute threads of the single-process run (0 = all)")
-    ("node-cores", po::value(&o.node_cores)->default_value(o.node_cores),
-     "--share-cores of each node (0 = all)")
-    ("cpu-priority", po::value(&o.cpu_priority)->default_value(o.cpu_priority),
-     "--cpu-priority of each node: idle as deployed, or normal to measure the chain on a machine "
-     "busy with other work (at idle the hosts get only the cores that work leaves)")
-    ("timeout", po::value(&o.timeout)->default_value(o.timeout),
-     "seconds allowed for making the hop model")
-    ("keep", po::bool_switch(&o.keep), "keep the work directory (node logs)")
-    ("log-level", po::value(&o.log_level)->default_value(o.log_level),
-     "log level of the nodes and this process");
+  opts.add_options()("model", po::value(&o.model)->required(), "GGUF model to deploy and decode")(
+      "nodes", po::value(&o.nodes)->default_value(o.nodes), "contributor node processes")(
+      "sessions", po::value(&o.sessions)->default_value(o.sessions), "concurrent sessions for (b)")(
+      "tokens", po::value(&o.tokens)->default_value(o.tokens), "tokens decoded per session")(
+      "prompt", po::value(&o.prompt)->default_value(o.prompt), "prompt of every session")(
+      "hop-hidden", po::value(&o.hop_hidden)->default_value(o.hop_hidden),
+      "hidden size of the generated model for the per-hop figure (preset hop-N; 0 = only "
+      "--model)")("hop-model", po::value(&o.hop_model), "use this GGUF for the wide per-hop figure instead")(
+      "hop-steps", po::value(&o.hop_steps)->default_value(o.hop_steps), "decode steps timed for (c)")(
+      "hop-gap-ms",
+      po::value(&o.hop_gap_ms)->default_value(o.hop_gap_ms)->notifier(cli::between("hop-gap-ms", 0, 10000)),
+      "idle milliseconds before each timed step of (c): every node idle, as a wide model's "
+      "hosts are")("threads", po::value(&o.threads)->default_value(o.threads),
+                   "compute threads of the single-process run (0 = all)")(
+      "node-cores", po::value(&o.node_cores)->default_value(o.node_cores),
+      "--share-cores of each node (0 = all)")(
+      "cpu-priority", po::value(&o.cpu_priority)->default_value(o.cpu_priority),
+      "--cpu-priority of each node: idle as deployed, or normal to measure the chain on a machine "
+      "busy with other work (at idle the hosts get only the cores that work leaves)")(
+      "timeout", po::value(&o.timeout)->default_value(o.timeout), "seconds allowed for making the hop model")(
+      "keep", po::bool_switch(&o.keep),
+      "keep the work directory (node logs)")("log-level", po::value(&o.log_level)->default_value(o.log_level),
+                                             "log level of the nodes and this process");
 }
 
 } // namespace

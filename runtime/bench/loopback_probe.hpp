@@ -8,7 +8,7 @@
 namespace llamps {
 
 struct loopback_figures {
-  double one_way_us = 0;   // median round trip / 2
+  double one_way_us = 0; // median round trip / 2
   int rounds = 0;
 };
 

@@ -122,7 +122,7 @@ public:
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     throw_error("timed out after " + std::to_string(int(seconds)) + " s waiting for '" + line + "' from " +
-         name + ":\n" + read_text(p->log));
+                name + ":\n" + read_text(p->log));
   }
 
   pid_t pid_of(const std::string& name) const {

@@ -30,7 +30,8 @@ template <class T>
 std::function<void(const T&)> at_least(const std::string& option, T low, const std::string& rule = "") {
   return [=](const T& value) {
     if (value < low)
-      throw po::error("--" + option + " must be " + (rule.empty() ? "at least " + std::to_string(low) : rule));
+      throw po::error("--" + option + " must be " +
+                      (rule.empty() ? "at least " + std::to_string(low) : rule));
   };
 }
 template <class T>
@@ -42,7 +43,9 @@ std::function<void(const T&)> between(const std::string& option, T low, T high) 
   };
 }
 // --threads: 0 means every core.
-inline std::function<void(const int&)> threads_option() { return at_least("threads", 0, "0 (all cores) or more"); }
+inline std::function<void(const int&)> threads_option() {
+  return at_least("threads", 0, "0 (all cores) or more");
+}
 
 // --kv-type: the KV cache's type, f16 (the default) or f32 (parse_kv_type's names).
 inline std::function<void(const std::string&)> kv_type_option() {

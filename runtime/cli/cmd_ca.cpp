@@ -21,9 +21,9 @@ int ca_init(int argc, char** argv) {
   std::string dir;
   int days = 3650;
   po::options_description options("llamps ca init options");
-  options.add_options()
-    ("dir", po::value(&dir)->required(), "directory for ca.key and ca.crt (created if needed)")
-    ("days", po::value(&days)->default_value(days), "validity of the CA certificate, days");
+  options.add_options()("dir", po::value(&dir)->required(),
+                        "directory for ca.key and ca.crt (created if needed)")(
+      "days", po::value(&days)->default_value(days), "validity of the CA certificate, days");
   auto parsed = cli::parse(argc, argv, "llamps ca init --dir DIR [--days N]", options);
   if (parsed.exit_code)
     return *parsed.exit_code;
@@ -38,15 +38,15 @@ int ca_issue(int argc, char** argv) {
   std::string node, dir, out;
   int days = 825;
   po::options_description options("llamps ca issue options");
-  options.add_options()
-    ("node", po::value(&node)->required(), "the node's name: the certificate's CN and the file names")
-    ("dir", po::value(&dir)->required(), "the CA's directory (from llamps ca init)")
-    ("out", po::value(&out), "where to write NODE.key and NODE.crt (default: --dir)")
-    ("days", po::value(&days)->default_value(days), "validity of the certificate, days");
+  options.add_options()("node", po::value(&node)->required(),
+                        "the node's name: the certificate's CN and the file names")(
+      "dir", po::value(&dir)->required(), "the CA's directory (from llamps ca init)")(
+      "out", po::value(&out), "where to write NODE.key and NODE.crt (default: --dir)")(
+      "days", po::value(&days)->default_value(days), "validity of the certificate, days");
   po::positional_options_description positional;
   positional.add("node", 1);
-  auto parsed = cli::parse(argc, argv, "llamps ca issue NODE --dir DIR [--out DIR] [--days N]", options,
-                           &positional);
+  auto parsed =
+      cli::parse(argc, argv, "llamps ca issue NODE --dir DIR [--out DIR] [--days N]", options, &positional);
   if (parsed.exit_code)
     return *parsed.exit_code;
   auto files = issue_certificate(dir, node, out.empty() ? dir : out, days);

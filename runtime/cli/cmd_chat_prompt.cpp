@@ -33,20 +33,22 @@ int llamps::cmd::chat_prompt(int argc, char** argv) {
   namespace po = cli::po;
   using json = nlohmann::json;
   po::options_description options("options");
-  options.add_options()
-      ("model", po::value<std::string>(), "GGUF file (a vocabulary-only one will do): its tokenizer and chat template")
-      ("template-file", po::value<std::string>(), "a Jinja chat template to recognise instead of the model's")
-      ("chat-template", po::value<std::string>()->default_value(""), "a template family instead (see docs/chat.md)")
-      ("bos", po::value<std::string>()->default_value(""), "without --model: the BOS token's text")
-      ("eos", po::value<std::string>()->default_value(""), "without --model: the EOS token's text")
-      ("input", po::value<std::string>(), "the JSON lines to read (default: standard input)");
-  auto args = cli::parse(argc, argv,
-                         "llamps chat-prompt [--model PATH] [--template-file F] [--chat-template NAME] [--input F]",
-                         options);
+  options.add_options()("model", po::value<std::string>(),
+                        "GGUF file (a vocabulary-only one will do): its tokenizer and chat template")(
+      "template-file", po::value<std::string>(), "a Jinja chat template to recognise instead of the model's")(
+      "chat-template", po::value<std::string>()->default_value(""),
+      "a template family instead (see docs/chat.md)")("bos", po::value<std::string>()->default_value(""),
+                                                      "without --model: the BOS token's text")(
+      "eos", po::value<std::string>()->default_value(""), "without --model: the EOS token's text")(
+      "input", po::value<std::string>(), "the JSON lines to read (default: standard input)");
+  auto args = cli::parse(
+      argc, argv, "llamps chat-prompt [--model PATH] [--template-file F] [--chat-template NAME] [--input F]",
+      options);
   if (args.exit_code)
     return *args.exit_code;
   const auto& vars = args.vars;
-  if (!vars.count("model") && !vars.count("template-file") && vars["chat-template"].as<std::string>().empty()) {
+  if (!vars.count("model") && !vars.count("template-file") &&
+      vars["chat-template"].as<std::string>().empty()) {
     std::fprintf(stderr, "error: give a --model, a --template-file or a --chat-template\n");
     return 2;
   }

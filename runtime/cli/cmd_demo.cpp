@@ -53,23 +53,32 @@ int cmd::demo(int argc, char** argv) {
   double queue_seconds = 30;
   float temperature = 0, top_p = 0;
   uint64_t seed = 0;
-  options.add_options()
-    ("model", po::value(&model_path), "GGUF model (default: ../shared/models/stories260K.gguf, models/*.gguf, or a random tiny model)")
-    ("prompt", po::value(&prompt)->default_value("Once upon a time"), "prompt")
-    ("kv-type", po::value(&kv_type)->default_value("f16")->notifier(cli::kv_type_option()), "the block hosts' KV cache type: f16 or f32")
-    ("steps", po::value(&steps)->default_value(64), "positions in all: BOS + prompt + generated")
-    ("temperature", po::value(&temperature)->default_value(0.0f, "0"), "0 = greedy")
-    ("top-p", po::value(&top_p)->default_value(0.9f, "0.9"), "nucleus sampling threshold")
-    ("seed", po::value(&seed)->default_value(42), "sampling seed")
-    ("ids", "print the token ids (BOS, prompt, generated) on the last line")
-    ("sessions", po::value(&sessions)->default_value(sessions), "concurrent sessions the deployment holds KV for (its hosts' budget; more wait in line)")
-    ("queue-seconds", po::value(&queue_seconds)->default_value(queue_seconds, "30"), "the longest a session waits in line for a place while all are in use (then HTTP 429); 0 = refuse at once")
-    ("queue-length", po::value(&queue_length)->default_value(queue_length), "sessions that may wait in line (the one being admitted included); more are refused at once (HTTP 429)")
-    ("log-level", po::value(&log_level)->default_value("warn"), "trace, debug, info, warn, error, off")
-    ("http", po::value(&http), "then serve the web page and HTTP API on HOST:PORT until Ctrl-C")
-    ("api-key", po::value(&api_key), "with --http: require 'Authorization: Bearer KEY' on the API")
-    ("serve-only", "with --http: skip the demo's own deploy and generation (deploy from the page)");
-  auto parsed = cli::parse(argc, argv, "llamps demo [--model PATH] [--prompt TEXT] [--steps N] [--temperature T] [--ids] [--sessions N] [--http HOST:PORT [--serve-only]]", options);
+  options.add_options()(
+      "model", po::value(&model_path),
+      "GGUF model (default: ../shared/models/stories260K.gguf, models/*.gguf, or a random tiny model)")(
+      "prompt", po::value(&prompt)->default_value("Once upon a time"),
+      "prompt")("kv-type", po::value(&kv_type)->default_value("f16")->notifier(cli::kv_type_option()),
+                "the block hosts' KV cache type: f16 or f32")("steps", po::value(&steps)->default_value(64),
+                                                              "positions in all: BOS + prompt + generated")(
+      "temperature", po::value(&temperature)->default_value(0.0f, "0"),
+      "0 = greedy")("top-p", po::value(&top_p)->default_value(0.9f, "0.9"), "nucleus sampling threshold")(
+      "seed", po::value(&seed)->default_value(42),
+      "sampling seed")("ids", "print the token ids (BOS, prompt, generated) on the last line")(
+      "sessions", po::value(&sessions)->default_value(sessions),
+      "concurrent sessions the deployment holds KV for (its hosts' budget; more wait in line)")(
+      "queue-seconds", po::value(&queue_seconds)->default_value(queue_seconds, "30"),
+      "the longest a session waits in line for a place while all are in use (then HTTP 429); 0 = refuse at "
+      "once")("queue-length", po::value(&queue_length)->default_value(queue_length),
+              "sessions that may wait in line (the one being admitted included); more are refused at once "
+              "(HTTP 429)")("log-level", po::value(&log_level)->default_value("warn"),
+                            "trace, debug, info, warn, error, off")(
+      "http", po::value(&http), "then serve the web page and HTTP API on HOST:PORT until Ctrl-C")(
+      "api-key", po::value(&api_key), "with --http: require 'Authorization: Bearer KEY' on the API")(
+      "serve-only", "with --http: skip the demo's own deploy and generation (deploy from the page)");
+  auto parsed = cli::parse(argc, argv,
+                           "llamps demo [--model PATH] [--prompt TEXT] [--steps N] [--temperature T] [--ids] "
+                           "[--sessions N] [--http HOST:PORT [--serve-only]]",
+                           options);
   if (parsed.exit_code)
     return *parsed.exit_code;
   set_log_level(log_level);
@@ -119,9 +128,8 @@ int cmd::demo(int argc, char** argv) {
   so.model_path = model_path;
   auto session = client.open_session(so);
   std::cout << "Generating (prompt \"" << prompt << "\"):\n" << std::flush;
-  auto report = client.generate(session, order, [](int32_t, const std::string& piece) {
-    std::cout << piece << std::flush;
-  });
+  auto report = client.generate(session, order,
+                                [](int32_t, const std::string& piece) { std::cout << piece << std::flush; });
   std::cout << "\n\nroute: " << render_route(report.route) << std::endl; // before the figures on stderr
   std::fprintf(stderr, "prefill %.1f tokens/s, decode %.1f tokens/s\n",
                report.prompt_tokens / std::max(1e-9, report.prefill_seconds),

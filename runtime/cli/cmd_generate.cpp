@@ -14,23 +14,23 @@ int llamps::cmd::generate(int argc, char** argv) {
   namespace po = cli::po;
   const sampling_params defaults;
   po::options_description opts("options");
-  opts.add_options()
-    ("model", po::value<std::string>()->required(), "GGUF model file")
-    ("prompt", po::value<std::string>()->default_value(""), "text to continue")
-    ("steps", po::value<int>()->default_value(256),
-     "positions in all: BOS + prompt + generated (capped by the context)")
-    ("temperature", po::value<float>()->default_value(defaults.temperature), "0 = greedy")
-    ("top-p", po::value<float>()->default_value(defaults.top_p), "nucleus sampling (1 = off)")
-    ("top-k", po::value<int>()->default_value(defaults.top_k), "top-k sampling (0 = off)")
-    ("seed", po::value<uint64_t>()->default_value(defaults.seed), "sampling seed")
-    ("threads", po::value<int>()->default_value(0)->notifier(cli::threads_option()), "compute threads (0 = all cores)")
-    ("kv-type", po::value<std::string>()->default_value("f16")->notifier(cli::kv_type_option()),
-     "KV cache type: f16 or f32")
-    ("ids", po::bool_switch(), "print the ids as the last line of stdout")
-    ("chat", po::bool_switch(), "the prompt is one user message, rendered in the model's chat template "
-                                "(generation stops at its end of turn); prints the answer only")
-    ("chat-template", po::value<std::string>()->default_value(""),
-     "with --chat: this template family instead of the model's own (see docs/chat.md)");
+  opts.add_options()("model", po::value<std::string>()->required(), "GGUF model file")(
+      "prompt", po::value<std::string>()->default_value(""),
+      "text to continue")("steps", po::value<int>()->default_value(256),
+                          "positions in all: BOS + prompt + generated (capped by the context)")(
+      "temperature", po::value<float>()->default_value(defaults.temperature),
+      "0 = greedy")("top-p", po::value<float>()->default_value(defaults.top_p), "nucleus sampling (1 = off)")(
+      "top-k", po::value<int>()->default_value(defaults.top_k), "top-k sampling (0 = off)")(
+      "seed", po::value<uint64_t>()->default_value(defaults.seed),
+      "sampling seed")("threads", po::value<int>()->default_value(0)->notifier(cli::threads_option()),
+                       "compute threads (0 = all cores)")(
+      "kv-type", po::value<std::string>()->default_value("f16")->notifier(cli::kv_type_option()),
+      "KV cache type: f16 or f32")("ids", po::bool_switch(), "print the ids as the last line of stdout")(
+      "chat", po::bool_switch(),
+      "the prompt is one user message, rendered in the model's chat template "
+      "(generation stops at its end of turn); prints the answer only")(
+      "chat-template", po::value<std::string>()->default_value(""),
+      "with --chat: this template family instead of the model's own (see docs/chat.md)");
   auto parsed = cli::parse(argc, argv, "llamps generate --model PATH [options]", opts);
   if (parsed.exit_code)
     return *parsed.exit_code;
@@ -51,9 +51,10 @@ int llamps::cmd::generate(int argc, char** argv) {
     req.steps = std::min(req.steps, gen.config().n_ctx);
   const bool chat = vars["chat"].as<bool>();
   if (chat) {
-    auto model_template = gguf::file::open(vars["model"].as<std::string>()).get_string("tokenizer.chat_template");
-    auto prompt = make_chat_prompt(gen.tok(), model_template.value_or(""), vars["chat-template"].as<std::string>(),
-                                   {{"user", req.prompt}});
+    auto model_template =
+        gguf::file::open(vars["model"].as<std::string>()).get_string("tokenizer.chat_template");
+    auto prompt = make_chat_prompt(gen.tok(), model_template.value_or(""),
+                                   vars["chat-template"].as<std::string>(), {{"user", req.prompt}});
     req.prompt_ids = prompt.ids;
     req.stop_tokens = prompt.stop_tokens;
   }
@@ -82,11 +83,11 @@ int llamps::cmd::generate(int argc, char** argv) {
   std::fflush(stdout);
 
   const int generated = int(r.ids.size()) - r.prompt_tokens;
-  std::fprintf(stderr, "prefill %d tokens in %.1f ms (%.0f tokens/s), decode %d tokens in %.1f ms "
-                       "(%.0f tokens/s)\n",
+  std::fprintf(stderr,
+               "prefill %d tokens in %.1f ms (%.0f tokens/s), decode %d tokens in %.1f ms "
+               "(%.0f tokens/s)\n",
                r.prompt_tokens, r.prefill_seconds * 1e3,
                r.prefill_seconds > 0 ? r.prompt_tokens / r.prefill_seconds : 0.0, generated,
-               r.decode_seconds * 1e3,
-               r.decode_seconds > 0 ? generated / r.decode_seconds : 0.0);
+               r.decode_seconds * 1e3, r.decode_seconds > 0 ? generated / r.decode_seconds : 0.0);
   return 0;
 }

@@ -37,8 +37,8 @@ void print_config(const llamps::gguf::file& f, const llamps::llama_config& c) {
               human_bytes(f.file_size()).c_str(), f.version(), f.tensors().size());
   std::printf("architecture %s\n", c.architecture.c_str());
   std::printf("weights      %s (computed on in these types)\n", f.type_summary().c_str());
-  std::printf("vocab        %d\ncontext      %d\nembedding    %d\nfeed-forward %d\n", c.n_vocab,
-              c.n_ctx, c.n_embd, c.n_ff);
+  std::printf("vocab        %d\ncontext      %d\nembedding    %d\nfeed-forward %d\n", c.n_vocab, c.n_ctx,
+              c.n_embd, c.n_ff);
   std::printf("heads        %d (KV heads %d, head size %d)\n", c.n_head, c.n_head_kv, c.head_dim());
   std::printf("rope         dimension %d, freq base %g, %s pairs%s\n", c.n_rot, c.rope_base,
               c.rope == llamps::rope_pairs::adjacent ? "adjacent" : "NEOX (half-split)",
@@ -72,8 +72,8 @@ void print_tokenizer(const llamps::tokenizer& tok) {
   if (tok.model_kind() == kind::spm)
     std::printf("tokenizer    llama (SentencePiece), %d tokens\n", tok.vocab_size());
   else
-    std::printf("tokenizer    gpt2 (byte-level BPE), pre-tokenizer %s, %d tokens\n",
-                tok.pre_name().c_str(), tok.vocab_size());
+    std::printf("tokenizer    gpt2 (byte-level BPE), pre-tokenizer %s, %d tokens\n", tok.pre_name().c_str(),
+                tok.vocab_size());
   std::printf("special      bos %s, eos %s", token_named(tok, tok.bos()).c_str(),
               token_named(tok, tok.eos()).c_str());
   if (tok.eot())
@@ -99,9 +99,8 @@ void print_tensors(const llamps::gguf::file& f) {
 int llamps::cmd::inspect(int argc, char** argv) {
   namespace po = cli::po;
   po::options_description options("options");
-  options.add_options()
-      ("model", po::value<std::string>()->required(), "GGUF model file")
-      ("tensors", po::bool_switch(), "also list every tensor (name, type, dims, bytes)");
+  options.add_options()("model", po::value<std::string>()->required(), "GGUF model file")(
+      "tensors", po::bool_switch(), "also list every tensor (name, type, dims, bytes)");
   po::positional_options_description positional;
   positional.add("model", 1);
   auto args = cli::parse(argc, argv, "llamps inspect --model PATH [--tensors]", options, &positional);

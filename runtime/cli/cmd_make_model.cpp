@@ -19,8 +19,8 @@ void report(uint64_t done, uint64_t total) {
   if (decile == last_decile)
     return;
   last_decile = decile;
-  std::fprintf(stderr, "make-model: %llu / %llu MiB written (%d%%)\n",
-               (unsigned long long)(done >> 20), (unsigned long long)(total >> 20), decile * 10);
+  std::fprintf(stderr, "make-model: %llu / %llu MiB written (%d%%)\n", (unsigned long long)(done >> 20),
+               (unsigned long long)(total >> 20), decile * 10);
 }
 
 } // namespace
@@ -31,15 +31,19 @@ int llamps::cmd::make_model(int argc, char** argv) {
   for (const std::string& name : llamps::preset_names())
     preset_names += (preset_names.empty() ? "" : ", ") + name;
   po::options_description options("options");
-  options.add_options()
-      ("preset", po::value<std::string>()->required(), ("model shape: " + preset_names).c_str())
-      ("out", po::value<std::string>()->required(), "output GGUF file")
-      ("blocks", po::value<int>()->default_value(0), "number of transformer blocks (0: the preset's)")
-      ("type", po::value<std::string>()->default_value("f32"), "weight type: f32, q8_0, q4_0, q4_k, q6_k or q4_k_m (llama-quantize's mix); norms stay f32")
-      ("seed", po::value<uint64_t>()->default_value(1), "seed of the pseudo-random weights")
-      ("vocab-from", po::value<std::string>(), "take the tokenizer (tokenizer.* keys: vocabulary, merges, special tokens, chat template) from this GGUF; the vocabulary size follows")
-      ("chat-template", po::value<std::string>(), "write the chat template (Jinja text) of this file as tokenizer.chat_template")
-      ("tied", "no output.weight: the output head reuses token_embd");
+  options.add_options()("preset", po::value<std::string>()->required(),
+                        ("model shape: " + preset_names).c_str())("out", po::value<std::string>()->required(),
+                                                                  "output GGUF file")(
+      "blocks", po::value<int>()->default_value(0), "number of transformer blocks (0: the preset's)")(
+      "type", po::value<std::string>()->default_value("f32"),
+      "weight type: f32, q8_0, q4_0, q4_k, q6_k or q4_k_m (llama-quantize's mix); norms stay f32")(
+      "seed", po::value<uint64_t>()->default_value(1), "seed of the pseudo-random weights")(
+      "vocab-from", po::value<std::string>(),
+      "take the tokenizer (tokenizer.* keys: vocabulary, merges, special tokens, chat template) from this "
+      "GGUF; the vocabulary size follows")(
+      "chat-template", po::value<std::string>(),
+      "write the chat template (Jinja text) of this file as tokenizer.chat_template")(
+      "tied", "no output.weight: the output head reuses token_embd");
   auto args = cli::parse(argc, argv, "llamps make-model --preset NAME --out PATH [options]", options);
   if (args.exit_code)
     return *args.exit_code;

@@ -48,7 +48,8 @@ void apply_share(caf::actor_system& sys, const contributor_actor& contributor, c
 
 // SIGHUP: reads the --config file again (the command line still wins) and applies its share
 // limits; a smaller share drains the hosts that no longer fit. Other keys need a restart.
-void reload(int argc, char** argv, node_config& c, caf::actor_system& sys, const contributor_actor& contributor) {
+void reload(int argc, char** argv, node_config& c, caf::actor_system& sys,
+            const contributor_actor& contributor) {
   const char* id = c.node_id.c_str();
   if (c.config_file.empty()) {
     std::printf("llamps node %s: SIGHUP: nothing to reload (started without --config)\n", id);
@@ -63,8 +64,8 @@ void reload(int argc, char** argv, node_config& c, caf::actor_system& sys, const
   c.share_memory_gb = again.config.share_memory_gb;
   c.share_cores = again.config.share_cores;
   c.drain_seconds = again.config.drain_seconds;
-  std::printf("llamps node %s: SIGHUP: reloaded %s: share-memory-gb %g, share-cores %d, drain-seconds %g%s\n", id,
-              c.config_file.c_str(), c.share_memory_gb, c.share_cores, c.drain_seconds,
+  std::printf("llamps node %s: SIGHUP: reloaded %s: share-memory-gb %g, share-cores %d, drain-seconds %g%s\n",
+              id, c.config_file.c_str(), c.share_memory_gb, c.share_cores, c.drain_seconds,
               contributor ? "" : " (no contributor on this node: nothing to apply)");
   if (contributor)
     apply_share(sys, contributor, c);

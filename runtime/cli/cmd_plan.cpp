@@ -116,7 +116,8 @@ model_profile read_model(const po::variables_map& vm, int& context) {
     throw std::runtime_error("--params: '" + vm["params"].as<std::string>() + "' is not a size");
   auto shape = catalog::lookup(model, params);
   if (!shape)
-    throw std::runtime_error("'" + model + "' is neither a file nor a known model name "
+    throw std::runtime_error("'" + model +
+                             "' is neither a file nor a known model name "
                              "(give --params for an unlisted LLaMA-family model)");
   auto type = catalog::parse_dtype(vm["dtype"].as<std::string>());
   if (!type)
@@ -130,17 +131,15 @@ std::string sessions_text(int64_t s) { return s == opa::unlimited_sessions ? "-"
 
 void print_table(const opa::plan& p, const opa::plan_request& r, size_t offered) {
   std::printf("model %s: %d blocks x %.3f GB; objective %s; %d of %zu servers", p.model.c_str(),
-              r.model.n_blocks, to_gb(r.model.block_bytes), p.objective.c_str(), p.servers_used,
-              offered);
+              r.model.n_blocks, to_gb(r.model.block_bytes), p.objective.c_str(), p.servers_used, offered);
   if (p.replicas > 1)
     std::printf("; %d replicas", p.replicas);
-  std::printf("\n%-16s %-9s %10s %10s %9s %12s\n", "server", "blocks", "GB used", "GB left",
-              "sessions", "tokens/s");
+  std::printf("\n%-16s %-9s %10s %10s %9s %12s\n", "server", "blocks", "GB used", "GB left", "sessions",
+              "tokens/s");
   for (const opa::assignment& a : p.assignments) {
     std::string range = std::to_string(a.first) + "-" + std::to_string(a.last - 1); // inclusive, for people
-    std::printf("%-16s %-9s %10.2f %10.2f %9s %12.2f\n", a.server.c_str(), range.c_str(),
-                to_gb(a.bytes_used), to_gb(a.bytes_left), sessions_text(a.sessions_capacity).c_str(),
-                a.tokens_per_s);
+    std::printf("%-16s %-9s %10.2f %10.2f %9s %12.2f\n", a.server.c_str(), range.c_str(), to_gb(a.bytes_used),
+                to_gb(a.bytes_left), sessions_text(a.sessions_capacity).c_str(), a.tokens_per_s);
   }
   std::printf("chain: %s concurrent sessions, bottleneck %.2f tokens/s%s\n",
               sessions_text(p.sessions_capacity).c_str(), p.bottleneck_tokens_per_s,
@@ -151,9 +150,12 @@ nlohmann::json plan_json(const opa::plan& p, const std::vector<opa::server_offer
   auto sessions = [](int64_t s) {
     return s == opa::unlimited_sessions ? nlohmann::json(nullptr) : nlohmann::json(s);
   };
-  nlohmann::json out = {{"model", p.model},           {"objective", p.objective},
-                        {"feasible", p.feasible},     {"replicas", p.replicas},
-                        {"servers_used", p.servers_used}, {"sessions", sessions(p.sessions_capacity)},
+  nlohmann::json out = {{"model", p.model},
+                        {"objective", p.objective},
+                        {"feasible", p.feasible},
+                        {"replicas", p.replicas},
+                        {"servers_used", p.servers_used},
+                        {"sessions", sessions(p.sessions_capacity)},
                         {"bottleneck_tokens_per_s", p.bottleneck_tokens_per_s},
                         {"proven_optimal", p.proven_optimal}};
   if (!p.feasible)
@@ -188,8 +190,8 @@ int bench() {
     for (size_t i = 0; i < n; ++i)
       servers[i] = {"s" + std::to_string(i + 1), "", gb_to_bytes(std::round(mem(rng) * 1000) / 1000),
                     cores(rng), 0};
-    for (opa::objective o : {opa::objective::fewest_servers, opa::objective::max_sessions,
-                             opa::objective::max_throughput}) {
+    for (opa::objective o :
+         {opa::objective::fewest_servers, opa::objective::max_sessions, opa::objective::max_throughput}) {
       r.goal = o;
       double best_ms = 1e18;
       opa::plan p;
@@ -210,24 +212,25 @@ int bench() {
 
 int plan(int argc, char** argv) {
   po::options_description opts("options");
-  opts.add_options()
-    ("servers", po::value<std::string>(), "CSV: name,memory_gb,cores[,address][,block_tokens_per_s]")
-    ("model", po::value<std::string>(), "GGUF file, or a catalog name (llama-2-70b, mistral-7b, ...)")
-    ("params", po::value<std::string>(), "parameter count for a name not in the catalog (e.g. 13b)")
-    ("dtype", po::value<std::string>()->default_value("f16"), "catalog models: the weights' type: f32, f16, q8_0, q4_0")
-    ("kv-type", po::value<std::string>()->default_value("f16"), "the KV cache's type: f16 or f32")
-    ("blocks", po::value<int>(), "number of blocks (instead of --model)")
-    ("block-gb", po::value<double>(), "GB per block (with --blocks)")
-    ("kv-bytes", po::value<int64_t>()->default_value(0), "KV bytes per token per block (with --blocks)")
-    ("objective", po::value<std::string>()->default_value("fewest-servers"),
-     "fewest-servers, max-sessions or max-throughput")
-    ("replicas", po::value<int>()->default_value(1), "put every block on K distinct servers")
-    ("sessions", po::value<int>()->default_value(0), "concurrent sessions to reserve KV cache for")
-    ("context", po::value<int>()->default_value(0), "tokens per session (default: the model's)")
-    ("overhead-gb", po::value<double>()->default_value(0), "fixed memory overhead per server")
-    ("core-gbps", po::value<double>()->default_value(2), "speed model: GB of weights a core streams per second")
-    ("json", "print the plan as JSON")
-    ("bench", "time the planner on 1k/10k/100k random servers x 80 blocks");
+  opts.add_options()("servers", po::value<std::string>(),
+                     "CSV: name,memory_gb,cores[,address][,block_tokens_per_s]")(
+      "model", po::value<std::string>(), "GGUF file, or a catalog name (llama-2-70b, mistral-7b, ...)")(
+      "params", po::value<std::string>(), "parameter count for a name not in the catalog (e.g. 13b)")(
+      "dtype", po::value<std::string>()->default_value("f16"),
+      "catalog models: the weights' type: f32, f16, q8_0, q4_0")(
+      "kv-type", po::value<std::string>()->default_value("f16"), "the KV cache's type: f16 or f32")(
+      "blocks", po::value<int>(), "number of blocks (instead of --model)")("block-gb", po::value<double>(),
+                                                                           "GB per block (with --blocks)")(
+      "kv-bytes", po::value<int64_t>()->default_value(0), "KV bytes per token per block (with --blocks)")(
+      "objective", po::value<std::string>()->default_value("fewest-servers"),
+      "fewest-servers, max-sessions or max-throughput")("replicas", po::value<int>()->default_value(1),
+                                                        "put every block on K distinct servers")(
+      "sessions", po::value<int>()->default_value(0), "concurrent sessions to reserve KV cache for")(
+      "context", po::value<int>()->default_value(0), "tokens per session (default: the model's)")(
+      "overhead-gb", po::value<double>()->default_value(0), "fixed memory overhead per server")(
+      "core-gbps", po::value<double>()->default_value(2),
+      "speed model: GB of weights a core streams per second")("json", "print the plan as JSON")(
+      "bench", "time the planner on 1k/10k/100k random servers x 80 blocks");
   auto parsed = cli::parse(argc, argv,
                            "llamps plan --servers FILE (--model PATH|NAME | --blocks N --block-gb G) "
                            "[--objective NAME] [--replicas K] [--sessions S --context T] [--json]",
@@ -259,7 +262,8 @@ int plan(int argc, char** argv) {
       {vm["context"].as<int>() < 0, "--context must not be negative (0: the model's)"},
       {!(number("overhead-gb") >= 0 && std::isfinite(number("overhead-gb"))),
        "--overhead-gb must be 0 or a positive number"},
-      {!(number("core-gbps") > 0 && std::isfinite(number("core-gbps"))), "--core-gbps must be a positive number"},
+      {!(number("core-gbps") > 0 && std::isfinite(number("core-gbps"))),
+       "--core-gbps must be a positive number"},
   };
   for (const auto& [broken, rule] : rules)
     if (broken) {

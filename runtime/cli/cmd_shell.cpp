@@ -23,14 +23,17 @@ int cmd::shell(int argc, char** argv) {
   std::string connect, log_level, join_token, tls_ca, tls_cert, tls_key;
   double queue_seconds = 30;
   po::options_description options("llamps shell options");
-  options.add_options()
-    ("connect", po::value(&connect)->default_value("127.0.0.1:4242"), "HOST:PORT of the registry")
-    ("join-token", po::value(&join_token), "the cluster's join token, if it has one")
-    ("tls-ca", po::value(&tls_ca), "cluster CA certificate (TLS clusters)")
-    ("tls-cert", po::value(&tls_cert), "this shell's certificate")
-    ("tls-key", po::value(&tls_key), "this shell's private key")
-    ("queue-seconds", po::value(&queue_seconds)->default_value(queue_seconds, "30"), "the longest generate, chat and load wait in line while a model is at capacity (the registry's queue-seconds may end the wait sooner)")
-    ("log-level", po::value(&log_level)->default_value("error"), "trace, debug, info, warn, error, off (errors reach you as answers anyway)");
+  options.add_options()("connect", po::value(&connect)->default_value("127.0.0.1:4242"),
+                        "HOST:PORT of the registry")("join-token", po::value(&join_token),
+                                                     "the cluster's join token, if it has one")(
+      "tls-ca", po::value(&tls_ca), "cluster CA certificate (TLS clusters)")(
+      "tls-cert", po::value(&tls_cert), "this shell's certificate")("tls-key", po::value(&tls_key),
+                                                                    "this shell's private key")(
+      "queue-seconds", po::value(&queue_seconds)->default_value(queue_seconds, "30"),
+      "the longest generate, chat and load wait in line while a model is at capacity (the registry's "
+      "queue-seconds may end the wait sooner)")(
+      "log-level", po::value(&log_level)->default_value("error"),
+      "trace, debug, info, warn, error, off (errors reach you as answers anyway)");
   auto parsed = cli::parse(argc, argv, "llamps shell --connect HOST:PORT", options);
   if (parsed.exit_code)
     return *parsed.exit_code;

@@ -31,11 +31,16 @@ std::string shown(const std::string& piece) {
     return out + "\"";
   }
   for (unsigned char c : piece) {
-    if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
-    else if (c == '\r') out += "\\r";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\\') out += "\\\\";
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c == '\r')
+      out += "\\r";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\\')
+      out += "\\\\";
     else if (c < 0x20 || c == 0x7F) {
       char buf[8];
       std::snprintf(buf, sizeof buf, "\\x%02X", c);
@@ -52,22 +57,26 @@ std::string shown(const std::string& piece) {
 int llamps::cmd::tokenize(int argc, char** argv) {
   namespace po = cli::po;
   po::options_description options("options");
-  options.add_options()
-      ("model", po::value<std::string>()->required(), "GGUF file with a tokenizer (a model or a vocabulary-only file)")
-      ("text", po::value<std::string>(), "the text to tokenize (or --file)")
-      ("file", po::value<std::string>(), "tokenize this file's bytes exactly as they are")
-      ("no-bos", po::bool_switch(), "do not add BOS, even where the vocabulary asks for it "
-                                    "(tokenizer.ggml.add_bos_token, or the default of its pre-tokenizer)")
-      ("special", po::bool_switch(), "match control tokens such as <|eot_id|> in the text "
-                                     "(otherwise they are ordinary text)")
-      ("pieces", po::bool_switch(), "one token per line: id and the text it stands for")
-      ("separator", po::value<std::string>(), "the text holds several texts separated by this string "
-                                              "(e.g. llama.cpp's .inp files): one line of ids for each")
-      ("timings", po::bool_switch(), "print the load and encode times to stderr");
+  options.add_options()("model", po::value<std::string>()->required(),
+                        "GGUF file with a tokenizer (a model or a vocabulary-only file)")(
+      "text", po::value<std::string>(), "the text to tokenize (or --file)")(
+      "file", po::value<std::string>(), "tokenize this file's bytes exactly as they are")(
+      "no-bos", po::bool_switch(),
+      "do not add BOS, even where the vocabulary asks for it "
+      "(tokenizer.ggml.add_bos_token, or the default of its pre-tokenizer)")(
+      "special", po::bool_switch(),
+      "match control tokens such as <|eot_id|> in the text "
+      "(otherwise they are ordinary text)")("pieces", po::bool_switch(),
+                                            "one token per line: id and the text it stands for")(
+      "separator", po::value<std::string>(),
+      "the text holds several texts separated by this string "
+      "(e.g. llama.cpp's .inp files): one line of ids for each")("timings", po::bool_switch(),
+                                                                 "print the load and encode times to stderr");
   po::positional_options_description positional;
   positional.add("text", 1);
-  auto args = cli::parse(argc, argv, "llamps tokenize --model PATH [--no-bos] [--special] [--pieces] TEXT | --file F",
-                         options, &positional);
+  auto args =
+      cli::parse(argc, argv, "llamps tokenize --model PATH [--no-bos] [--special] [--pieces] TEXT | --file F",
+                 options, &positional);
   if (args.exit_code)
     return *args.exit_code;
   if (args.vars.count("text") == args.vars.count("file")) {
@@ -120,7 +129,8 @@ int llamps::cmd::tokenize(int argc, char** argv) {
   std::string out;
   for (size_t k = 0; k < ids.size(); k++) {
     if (args.vars["pieces"].as<bool>()) {
-      if (k > 0) out += "\n";
+      if (k > 0)
+        out += "\n";
       for (int32_t id : ids[k])
         out += std::to_string(id) + "\t" + shown(tok.piece(-1, id, true)) + "\n";
     } else {

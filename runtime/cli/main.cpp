@@ -18,18 +18,20 @@ struct command {
 };
 
 const command commands[] = {
-  {"demo", llamps::cmd::demo, "one process: registry, three contributors, planner, deployer, a session"},
-  {"generate", llamps::cmd::generate, "generate text with the whole model in this process"},
-  {"node", llamps::cmd::node, "run a registry and/or contributor node (--config FILE)"},
-  {"shell", llamps::cmd::shell, "interactive shell against a registry: servers, plan, deploy, generate"},
-  {"plan", llamps::cmd::plan, "optimal placement (OPA) of a model's blocks over servers"},
-  {"inspect", llamps::cmd::inspect, "show a GGUF model's hyper-parameters, block sizes and tensors"},
-  {"tokenize", llamps::cmd::tokenize, "the token ids (and pieces) of a text under a GGUF tokenizer"},
-  {"chat-prompt", llamps::cmd::chat_prompt, "the prompt text and ids a conversation becomes in a chat template"},
-  {"make-model", llamps::cmd::make_model, "write a GGUF LLaMA with deterministic random weights"},
-  {"bench", llamps::cmd::bench, "prefill/decode tokens/s and memory-bandwidth roofline"},
-  {"bench-cluster", llamps::cmd::bench_cluster, "distributed speed on loopback: chain, sessions, hop cost, memory"},
-  {"ca", llamps::cmd::ca, "cluster CA for TLS between nodes: ca init, ca issue NODE"},
+    {"demo", llamps::cmd::demo, "one process: registry, three contributors, planner, deployer, a session"},
+    {"generate", llamps::cmd::generate, "generate text with the whole model in this process"},
+    {"node", llamps::cmd::node, "run a registry and/or contributor node (--config FILE)"},
+    {"shell", llamps::cmd::shell, "interactive shell against a registry: servers, plan, deploy, generate"},
+    {"plan", llamps::cmd::plan, "optimal placement (OPA) of a model's blocks over servers"},
+    {"inspect", llamps::cmd::inspect, "show a GGUF model's hyper-parameters, block sizes and tensors"},
+    {"tokenize", llamps::cmd::tokenize, "the token ids (and pieces) of a text under a GGUF tokenizer"},
+    {"chat-prompt", llamps::cmd::chat_prompt,
+     "the prompt text and ids a conversation becomes in a chat template"},
+    {"make-model", llamps::cmd::make_model, "write a GGUF LLaMA with deterministic random weights"},
+    {"bench", llamps::cmd::bench, "prefill/decode tokens/s and memory-bandwidth roofline"},
+    {"bench-cluster", llamps::cmd::bench_cluster,
+     "distributed speed on loopback: chain, sessions, hop cost, memory"},
+    {"ca", llamps::cmd::ca, "cluster CA for TLS between nodes: ca init, ca issue NODE"},
 };
 
 void usage(std::FILE* out) {

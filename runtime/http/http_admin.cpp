@@ -31,7 +31,8 @@ plan_request read_plan_request(const json& body, const resolved_model& model) {
                 "invalid_value");
   req.goal = *goal;
   req.replicas = static_cast<int32_t>(integer_field(body, "replicas", 1, 1, plan_request::max_replicas));
-  req.sessions = static_cast<int32_t>(integer_field(body, "sessions", req.sessions, 1, plan_request::max_sessions));
+  req.sessions =
+      static_cast<int32_t>(integer_field(body, "sessions", req.sessions, 1, plan_request::max_sessions));
   req.context = static_cast<int32_t>(integer_field(body, "context", 0, 0, plan_request::max_context));
   return req;
 }
@@ -52,12 +53,14 @@ std::string deployed_model(context& ctx, const std::string& given) {
   if (deployed.size() == 1)
     return deployed.front().model;
   throw error(deployed.empty() ? 404 : 400,
-              deployed.empty() ? "no model is deployed" : "several models are deployed: say which with 'model'",
+              deployed.empty() ? "no model is deployed"
+                               : "several models are deployed: say which with 'model'",
               deployed.empty() ? "model_not_found" : "invalid_value");
 }
 
 void node_info(context& ctx, const request&, response& res) {
-  send_json(res, json{{"node", ctx.opts.node}, {"listen", ctx.opts.listen},
+  send_json(res, json{{"node", ctx.opts.node},
+                      {"listen", ctx.opts.listen},
                       {"api_key_required", !ctx.opts.api_key.empty()},
                       {"max_new_tokens", ctx.opts.max_new_tokens}});
 }
@@ -65,7 +68,8 @@ void node_info(context& ctx, const request&, response& res) {
 void catalog_shapes(context&, const request& req, response& res) {
   if (!req.has_param("name") && !req.has_param("params"))
     return send_json(res, json{{"models", catalog_list()}});
-  json spec{{"name", req.get_param_value("name")}, {"params", req.get_param_value("params")},
+  json spec{{"name", req.get_param_value("name")},
+            {"params", req.get_param_value("params")},
             {"dtype", req.has_param("dtype") ? req.get_param_value("dtype") : "f16"}};
   send_json(res, describe(resolve_model(spec)));
 }
@@ -94,9 +98,10 @@ void deploy(context& ctx, const request& req, response& res) {
       throw error(409, "model '" + d.model + "' is already deployed (undeploy it first)", "already_deployed");
   auto name = model.profile.name;
   ctx.deploys->started(name);
-  ctx.client.deploy_async(plan_req, [tracker = ctx.deploys, name](const deploy_status&, const std::string& failure) {
-    tracker->finished(name, failure);
-  });
+  ctx.client.deploy_async(plan_req,
+                          [tracker = ctx.deploys, name](const deploy_status&, const std::string& failure) {
+                            tracker->finished(name, failure);
+                          });
   send_json(res, json{{"model", name}, {"state", "deploying"}}, 202);
 }
 
@@ -108,7 +113,9 @@ void progress(context& ctx, const request&, response& res) {
     for (auto& d : list)
       recorded = recorded || d["model"] == model;
     if (!recorded)
-      list.push_back(json{{"model", model}, {"deployment_id", ""}, {"state", "failed: " + reason},
+      list.push_back(json{{"model", model},
+                          {"deployment_id", ""},
+                          {"state", "failed: " + reason},
                           {"servers", json::array()}});
   }
   send_json(res, json{{"deployments", list}});
@@ -153,26 +160,27 @@ void generate(context& ctx, const request& req, response& res) {
   job.order.stop = read_stop(body);
   auto admitted = prepare(ctx, job, client_gone_check(req));
   res.set_header("Cache-Control", "no-cache");
-  res.set_chunked_content_provider("text/event-stream", [&ctx, job, admitted](size_t, httplib::DataSink& sink) {
-    try {
-      auto o = run_generation(ctx, *admitted, job, [&](const std::string& text) {
-        return send_event(sink, dump(json{{"text", text}}));
+  res.set_chunked_content_provider(
+      "text/event-stream", [&ctx, job, admitted](size_t, httplib::DataSink& sink) {
+        try {
+          auto o = run_generation(ctx, *admitted, job, [&](const std::string& text) {
+            return send_event(sink, dump(json{{"text", text}}));
+          });
+          send_event(sink, dump(json{{"done", true},
+                                     {"model", job.model},
+                                     {"text", o.text},
+                                     {"finish_reason", o.finish_reason},
+                                     {"prompt_tokens", o.prompt_tokens},
+                                     {"completion_tokens", o.completion_tokens},
+                                     {"prefill_seconds", o.prefill_seconds},
+                                     {"decode_seconds", o.decode_seconds},
+                                     {"route", o.route}}));
+        } catch (const std::exception& e) {
+          send_event(sink, dump(error_body(status_of_cluster_error(e.what()), e.what(), "")));
+        }
+        sink.done();
+        return true;
       });
-      send_event(sink, dump(json{{"done", true},
-                                 {"model", job.model},
-                                 {"text", o.text},
-                                 {"finish_reason", o.finish_reason},
-                                 {"prompt_tokens", o.prompt_tokens},
-                                 {"completion_tokens", o.completion_tokens},
-                                 {"prefill_seconds", o.prefill_seconds},
-                                 {"decode_seconds", o.decode_seconds},
-                                 {"route", o.route}}));
-    } catch (const std::exception& e) {
-      send_event(sink, dump(error_body(status_of_cluster_error(e.what()), e.what(), "")));
-    }
-    sink.done();
-    return true;
-  });
 }
 
 // Binds a handler to the shared context.
@@ -186,8 +194,8 @@ httplib::Server::Handler with(context& ctx, Handler handler) {
 void add_admin_routes(httplib::Server& server, context& ctx) {
   server.Get("/api/node", with(ctx, node_info));
   server.Get("/api/servers", with(ctx, [](context& c, const request&, response& res) {
-    send_json(res, json(c.client.servers()));
-  }));
+               send_json(res, json(c.client.servers()));
+             }));
   server.Get("/api/catalog", with(ctx, catalog_shapes));
   server.Post("/api/profile", with(ctx, model_profile_of));
   server.Post("/api/plan", with(ctx, plan));
@@ -196,8 +204,8 @@ void add_admin_routes(httplib::Server& server, context& ctx) {
   server.Post("/api/undeploy", with(ctx, undeploy));
   server.Get("/api/deployments", with(ctx, deployments));
   server.Get("/api/sessions", with(ctx, [](context& c, const request&, response& res) {
-    send_json(res, json(c.client.sessions()));
-  }));
+               send_json(res, json(c.client.sessions()));
+             }));
   server.Post("/api/generate", with(ctx, generate));
 }
 

@@ -24,7 +24,8 @@ struct openai_request {
 };
 
 int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 std::string fresh_id(const char* prefix) {
@@ -64,8 +65,8 @@ openai_request read_request(const std::string& raw, api_kind kind, const context
   // OpenAI's defaults: 16 tokens for completions; for chat, as many as fit.
   read_sampling(body, ctx, kind == api_kind::chat ? ctx.opts.max_new_tokens : 16, r.job.order);
   if (kind == api_kind::chat && body.contains("max_completion_tokens"))
-    r.job.order.max_new_tokens = static_cast<int32_t>(
-        integer_field(body, "max_completion_tokens", 0, 1, ctx.opts.max_new_tokens));
+    r.job.order.max_new_tokens =
+        static_cast<int32_t>(integer_field(body, "max_completion_tokens", 0, 1, ctx.opts.max_new_tokens));
   r.job.order.stop = read_stop(body);
   r.stream = bool_field(body, "stream", false);
   if (auto so = body.find("stream_options"); so != body.end() && so->is_object())
@@ -77,8 +78,8 @@ openai_request read_request(const std::string& raw, api_kind kind, const context
 class openai_shapes {
 public:
   openai_shapes(api_kind kind, std::string model)
-      : kind_(kind), id_(fresh_id(kind == api_kind::chat ? "chatcmpl-" : "cmpl-")),
-        created_(unix_now()), model_(std::move(model)) {}
+      : kind_(kind), id_(fresh_id(kind == api_kind::chat ? "chatcmpl-" : "cmpl-")), created_(unix_now()),
+        model_(std::move(model)) {}
 
   json response(const generation_outcome& o) const {
     json choice = kind_ == api_kind::chat
@@ -112,8 +113,8 @@ public:
 
 private:
   json envelope(bool chunk) const {
-    const char* object = kind_ == api_kind::chat ? (chunk ? "chat.completion.chunk" : "chat.completion")
-                                                 : "text_completion";
+    const char* object =
+        kind_ == api_kind::chat ? (chunk ? "chat.completion.chunk" : "chat.completion") : "text_completion";
     return json{{"id", id_}, {"object", object}, {"created", created_}, {"model", model_}};
   }
   json chunk(json delta_or_text, json finish_reason) const {
@@ -135,7 +136,8 @@ private:
   std::string model_;
 };
 
-void stream_response(context& ctx, httplib::Response& res, openai_request r, std::shared_ptr<admitted_session> admitted) {
+void stream_response(context& ctx, httplib::Response& res, openai_request r,
+                     std::shared_ptr<admitted_session> admitted) {
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");
   res.set_chunked_content_provider(

@@ -15,7 +15,10 @@ namespace llamps::http {
 
 const char* error_type(int status) {
   switch (status) {
-  case 400: case 404: case 409: case 413: return "invalid_request_error";
+  case 400:
+  case 404:
+  case 409:
+  case 413: return "invalid_request_error";
   case 401: return "authentication_error";
   case 429: return "rate_limit_exceeded";
   case 503: return "server_busy";
@@ -24,9 +27,10 @@ const char* error_type(int status) {
 }
 
 json error_body(int status, const std::string& message, const std::string& code) {
-  return json{{"error", {{"message", message},
-                         {"type", error_type(status)},
-                         {"code", code.empty() ? json(nullptr) : json(code)}}}};
+  return json{{"error",
+               {{"message", message},
+                {"type", error_type(status)},
+                {"code", code.empty() ? json(nullptr) : json(code)}}}};
 }
 
 int status_of_cluster_error(const std::string& message) {

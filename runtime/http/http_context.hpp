@@ -50,7 +50,7 @@ class deploy_tracker {
 public:
   void started(const std::string& model);
   void finished(const std::string& model, const std::string& error); // "" = ready
-  std::map<std::string, std::string> failures() const;                 // model -> reason
+  std::map<std::string, std::string> failures() const;               // model -> reason
 
 private:
   mutable std::mutex mutex_;
@@ -63,7 +63,7 @@ struct context {
   const http_options& opts;
   // Shared: a background deployment may finish after the server is gone.
   std::shared_ptr<deploy_tracker> deploys = std::make_shared<deploy_tracker>();
-  std::atomic<int32_t> generations_running{0}; // holding a slot: waiting for a place or generating
+  std::atomic<int32_t> generations_running{0};         // holding a slot: waiting for a place or generating
   std::atomic<uint64_t> generations_rejected_total{0}; // answered 429: no slot, or the queue refused
   std::atomic<uint64_t> generations_total{0};
   std::atomic<uint64_t> tokens_generated_total{0};
@@ -92,9 +92,9 @@ int64_t integer_field(const json& body, const char* name, int64_t fallback, int6
 bool bool_field(const json& body, const char* name, bool fallback);
 
 // The route groups, one file each.
-void add_openai_routes(httplib::Server& server, context& ctx);  // http_api.cpp
-void add_admin_routes(httplib::Server& server, context& ctx);   // http_admin.cpp
-void add_metrics_route(httplib::Server& server, context& ctx);  // http_metrics.cpp
-void add_page_routes(httplib::Server& server);                  // http_page.cpp
+void add_openai_routes(httplib::Server& server, context& ctx); // http_api.cpp
+void add_admin_routes(httplib::Server& server, context& ctx);  // http_admin.cpp
+void add_metrics_route(httplib::Server& server, context& ctx); // http_metrics.cpp
+void add_page_routes(httplib::Server& server);                 // http_page.cpp
 
 } // namespace llamps::http

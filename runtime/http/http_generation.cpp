@@ -85,8 +85,9 @@ generation_slot::generation_slot(context& ctx) : ctx_(ctx) {
     ++ctx_.generations_rejected_total;
     // Each request this server holds takes a thread: beyond them it refuses rather than
     // letting requests pile up unseen in front of the queue.
-    throw error(429, "busy: this server already holds " + std::to_string(ctx_.opts.max_generations) +
-                         " requests (generating or waiting for a place); try again in 1 s",
+    throw error(429,
+                "busy: this server already holds " + std::to_string(ctx_.opts.max_generations) +
+                    " requests (generating or waiting for a place); try again in 1 s",
                 "server_full", 1);
   }
 }
@@ -99,7 +100,8 @@ admitted_session::admitted_session(context& ctx, const session_options& options)
 // Closing the session is also how a generation is cancelled: the session then fails it.
 admitted_session::~admitted_session() { ctx_.client.close_session(session_); }
 
-std::shared_ptr<admitted_session> prepare(context& ctx, generation_job& job, const std::function<bool()>& client_gone) {
+std::shared_ptr<admitted_session> prepare(context& ctx, generation_job& job,
+                                          const std::function<bool()>& client_gone) {
   auto deployed = ctx.client.deployments();
   auto found = std::find_if(deployed.begin(), deployed.end(), [&](auto& d) { return d.model == job.model; });
   if (found == deployed.end())
@@ -163,13 +165,16 @@ generation_outcome run_generation(context& ctx, const admitted_session& admitted
   return out;
 }
 
-void read_sampling(const json& body, const context& ctx, int64_t max_tokens_default, generation_order& order) {
+void read_sampling(const json& body, const context& ctx, int64_t max_tokens_default,
+                   generation_order& order) {
   order.temperature = static_cast<float>(number_field(body, "temperature", 1.0, 0, 2));
   order.top_p = static_cast<float>(number_field(body, "top_p", 1.0, 0, 1));
-  order.top_k = static_cast<int32_t>(integer_field(body, "top_k", 0, 0, 100000)); // not OpenAI's: off by default
+  order.top_k =
+      static_cast<int32_t>(integer_field(body, "top_k", 0, 0, 100000)); // not OpenAI's: off by default
   // Without a seed, every request samples differently, as OpenAI's API does.
-  order.seed = static_cast<uint64_t>(integer_field(body, "seed", static_cast<int64_t>(std::random_device{}() >> 1), 0,
-                                                   std::numeric_limits<int64_t>::max()));
+  order.seed =
+      static_cast<uint64_t>(integer_field(body, "seed", static_cast<int64_t>(std::random_device{}() >> 1), 0,
+                                          std::numeric_limits<int64_t>::max()));
   order.max_new_tokens = static_cast<int32_t>(
       integer_field(body, "max_tokens", std::min<int64_t>(max_tokens_default, ctx.opts.max_new_tokens), 1,
                     ctx.opts.max_new_tokens));
@@ -199,7 +204,8 @@ std::string content_text(const json& content) {
   std::string text;
   if (content.is_array())
     for (auto& part : content)
-      if (part.is_object() && part.value("type", "") == "text" && part.contains("text") && part["text"].is_string())
+      if (part.is_object() && part.value("type", "") == "text" && part.contains("text") &&
+          part["text"].is_string())
         text += part["text"].get<std::string>();
   return text;
 }

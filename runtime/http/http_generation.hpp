@@ -14,16 +14,16 @@
 namespace llamps::http {
 
 struct generation_job {
-  std::string model;            // deployed model name
-  generation_order order;       // prompt or messages, sampling, max_new_tokens, stop strings
-                                // (the text ends before the first; steps is set by prepare)
+  std::string model;      // deployed model name
+  generation_order order; // prompt or messages, sampling, max_new_tokens, stop strings
+                          // (the text ends before the first; steps is set by prepare)
 };
 
 struct generation_outcome {
-  std::string text;             // generated text, cut before a stop sequence
-  int32_t prompt_tokens = 0;    // BOS included, as the session counts them
+  std::string text;          // generated text, cut before a stop sequence
+  int32_t prompt_tokens = 0; // BOS included, as the session counts them
   int32_t completion_tokens = 0;
-  std::string finish_reason;    // "stop" (EOS or a stop sequence) or "length"
+  std::string finish_reason; // "stop" (EOS or a stop sequence) or "length"
   std::vector<std::string> route;
   double prefill_seconds = 0, decode_seconds = 0;
 };
@@ -61,7 +61,8 @@ private:
 // admitted: 429 with Retry-After when no slot is free, the model's queue is full, or the wait
 // ran out; the cluster's status otherwise (status_of_cluster_error). A client that leaves
 // while its request waits (`client_gone`, asked every 100 ms) takes it out of the queue.
-std::shared_ptr<admitted_session> prepare(context& ctx, generation_job& job, const std::function<bool()>& client_gone);
+std::shared_ptr<admitted_session> prepare(context& ctx, generation_job& job,
+                                          const std::function<bool()>& client_gone);
 
 // Runs the job in its admitted session. `on_text` gets each piece of text that is safe to
 // send (never part of a stop sequence, never half a UTF-8 character); it returns false when

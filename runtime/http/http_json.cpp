@@ -10,50 +10,82 @@ namespace llamps {
 using nlohmann::json;
 
 void to_json(json& j, const node_offer& x) {
-  j = json{{"node_id", x.node_id}, {"address", x.address}, {"memory_bytes", x.memory_bytes},
-           {"total_memory_bytes", x.total_memory_bytes}, {"cores", x.cores}, {"tokens_per_s", x.tokens_per_s}};
+  j = json{{"node_id", x.node_id},
+           {"address", x.address},
+           {"memory_bytes", x.memory_bytes},
+           {"total_memory_bytes", x.total_memory_bytes},
+           {"cores", x.cores},
+           {"tokens_per_s", x.tokens_per_s}};
 }
 
 void to_json(json& j, const hosted_range& x) {
-  j = json{{"model", x.model}, {"first", x.first}, {"last", x.last}, {"weight_bytes", x.weight_bytes},
-           {"kv_budget_bytes", x.kv_budget_bytes}, {"kv_bytes", x.kv_bytes}, {"sessions", x.sessions},
-           {"draining", x.draining}, {"steps", x.steps}};
+  j = json{{"model", x.model},
+           {"first", x.first},
+           {"last", x.last},
+           {"weight_bytes", x.weight_bytes},
+           {"kv_budget_bytes", x.kv_budget_bytes},
+           {"kv_bytes", x.kv_bytes},
+           {"sessions", x.sessions},
+           {"draining", x.draining},
+           {"steps", x.steps}};
 }
 
 void to_json(json& j, const server_status& x) {
-  j = json{{"node_id", x.offer.node_id}, {"address", x.offer.address}, {"memory_bytes", x.offer.memory_bytes},
-           {"total_memory_bytes", x.offer.total_memory_bytes}, {"cores", x.offer.cores},
-           {"healthy", x.healthy}, {"last_seen_ms", x.last_seen_ms}, {"hosting", x.hosting}};
+  j = json{{"node_id", x.offer.node_id},
+           {"address", x.offer.address},
+           {"memory_bytes", x.offer.memory_bytes},
+           {"total_memory_bytes", x.offer.total_memory_bytes},
+           {"cores", x.offer.cores},
+           {"healthy", x.healthy},
+           {"last_seen_ms", x.last_seen_ms},
+           {"hosting", x.hosting}};
 }
 
 void to_json(json& j, const plan_entry& x) {
-  j = json{{"node_id", x.node_id}, {"address", x.address}, {"first", x.first}, {"last", x.last},
-           {"weight_bytes", x.weight_bytes}, {"kv_budget_bytes", x.kv_budget_bytes},
+  j = json{{"node_id", x.node_id},
+           {"address", x.address},
+           {"first", x.first},
+           {"last", x.last},
+           {"weight_bytes", x.weight_bytes},
+           {"kv_budget_bytes", x.kv_budget_bytes},
            {"sessions_capacity", x.sessions_capacity}};
 }
 
 void to_json(json& j, const placement_plan& x) {
-  j = json{{"model", x.model}, {"entries", x.entries}, {"replicas", x.replicas},
-           {"sessions_capacity", x.sessions_capacity}, {"predicted_tokens_per_s", x.predicted_tokens_per_s},
+  j = json{{"model", x.model},
+           {"entries", x.entries},
+           {"replicas", x.replicas},
+           {"sessions_capacity", x.sessions_capacity},
+           {"predicted_tokens_per_s", x.predicted_tokens_per_s},
            {"summary", x.summary}};
 }
 
 void to_json(json& j, const load_progress& x) {
-  j = json{{"node_id", x.node_id}, {"bytes_done", x.bytes_done}, {"bytes_total", x.bytes_total}, {"state", x.state}};
+  j = json{{"node_id", x.node_id},
+           {"bytes_done", x.bytes_done},
+           {"bytes_total", x.bytes_total},
+           {"state", x.state}};
 }
 
 void to_json(json& j, const deploy_status& x) {
-  j = json{{"model", x.model}, {"deployment_id", x.deployment_id}, {"state", x.state}, {"servers", x.servers}};
+  j = json{
+      {"model", x.model}, {"deployment_id", x.deployment_id}, {"state", x.state}, {"servers", x.servers}};
 }
 
 void to_json(json& j, const host_ref& x) {
-  j = json{{"node_id", x.node_id}, {"first", x.range.first}, {"last", x.range.last},
-           {"weight_bytes", x.range.weight_bytes}, {"kv_budget_bytes", x.range.kv_budget_bytes}};
+  j = json{{"node_id", x.node_id},
+           {"first", x.range.first},
+           {"last", x.range.last},
+           {"weight_bytes", x.range.weight_bytes},
+           {"kv_budget_bytes", x.range.kv_budget_bytes}};
 }
 
 void to_json(json& j, const deployment& x) {
-  j = json{{"model", x.model}, {"deployment_id", x.deployment_id}, {"n_blocks", x.profile.n_blocks},
-           {"replicas", x.replicas}, {"hosts", x.hosts}};
+  j = json{{"model", x.model},
+           {"deployment_id", x.deployment_id},
+           {"n_blocks", x.profile.n_blocks},
+           {"replicas", x.replicas},
+           {"hosts", x.hosts}};
 }
 
 void to_json(json& j, const session_info& x) {
@@ -61,8 +93,9 @@ void to_json(json& j, const session_info& x) {
 }
 
 void to_json(json& j, const node_role_info& x) {
-  j = json{{"node_id", x.node_id}, {"role", x.role}, {"contributes", x.contributes},
-           {"share_memory_bytes", x.share_memory_bytes}, {"share_cores", x.share_cores}, {"note", x.note},
+  j = json{{"node_id", x.node_id},         {"role", x.role},
+           {"contributes", x.contributes}, {"share_memory_bytes", x.share_memory_bytes},
+           {"share_cores", x.share_cores}, {"note", x.note},
            {"model_path", x.model_path}};
 }
 
@@ -88,14 +121,18 @@ resolved_model from_file(const std::string& path) {
   return m;
 }
 
-resolved_model from_catalog(const std::string& name, std::optional<double> params, const std::string& dtype_name) {
+resolved_model from_catalog(const std::string& name, std::optional<double> params,
+                            const std::string& dtype_name) {
   auto t = catalog::parse_dtype(dtype_name);
   if (!t)
     throw error(400, "'dtype' must be f32, f16, q8_0 or q4_0", "invalid_value");
   auto shape = catalog::lookup(name, params);
   if (!shape)
-    throw error(404, "'" + name + "' is neither a GGUF file on this machine nor a known model name "
-                "(give a parameter count for an unlisted LLaMA-family model)", "model_not_found");
+    throw error(404,
+                "'" + name +
+                    "' is neither a GGUF file on this machine nor a known model name "
+                    "(give a parameter count for an unlisted LLaMA-family model)",
+                "model_not_found");
   resolved_model m;
   m.profile = catalog_profile(*shape, *t);
   m.shape = shape;
@@ -167,8 +204,8 @@ json describe(const resolved_model& m) {
 json catalog_list() {
   json list = json::array();
   for (auto& s : catalog::all())
-    list.push_back(json{{"name", s.name}, {"architecture", s.architecture}, {"params", s.params},
-                        {"n_blocks", s.n_blocks}});
+    list.push_back(json{
+        {"name", s.name}, {"architecture", s.architecture}, {"params", s.params}, {"n_blocks", s.n_blocks}});
   return list;
 }
 

@@ -61,12 +61,14 @@ std::string range_labels(const std::string& host, const hosted_range& h) {
 
 // One histogram's samples: `counts` per bucket (at or below each bound, then the rest) made
 // cumulative, +Inf with all `total`, the sum and the count.
-void histogram(exposition& m, const std::string& name, const std::string& labels, const std::vector<double>& bounds_s,
-               const std::vector<uint64_t>& counts, uint64_t total, double sum_s) {
+void histogram(exposition& m, const std::string& name, const std::string& labels,
+               const std::vector<double>& bounds_s, const std::vector<uint64_t>& counts, uint64_t total,
+               double sum_s) {
   uint64_t cumulative = 0;
   for (size_t i = 0; i < bounds_s.size(); ++i) {
     cumulative += i < counts.size() ? counts[i] : 0;
-    m.sample(name + "_bucket", labels + "," + label("le", number(bounds_s[i])), static_cast<double>(cumulative));
+    m.sample(name + "_bucket", labels + "," + label("le", number(bounds_s[i])),
+             static_cast<double>(cumulative));
   }
   m.sample(name + "_bucket", labels + ",le=\"+Inf\"", static_cast<double>(total));
   m.sample(name + "_sum", labels, sum_s);
@@ -81,8 +83,8 @@ void latency_histograms(exposition& m, const std::vector<host_ref>& hosts) {
     bounds_s.push_back(us / 1e6);
   for (auto& host : hosts) {
     const hosted_range& h = host.range;
-    histogram(m, "llamps_step_latency_seconds", range_labels(host.node_id, h), bounds_s, h.latency_counts, h.steps,
-              h.latency_sum_us / 1e6);
+    histogram(m, "llamps_step_latency_seconds", range_labels(host.node_id, h), bounds_s, h.latency_counts,
+              h.steps, h.latency_sum_us / 1e6);
   }
 }
 
@@ -104,7 +106,8 @@ void queue_metrics(exposition& m, const std::vector<queue_status>& queues) {
     m.sample("llamps_queue_rejected_total", label("model", q.model) + ",reason=\"deadline\"",
              static_cast<double>(q.rejected_deadline));
   }
-  m.family("llamps_queue_cancelled_total", "counter", "Session requests that left the queue: their client went away.");
+  m.family("llamps_queue_cancelled_total", "counter",
+           "Session requests that left the queue: their client went away.");
   for (auto& q : queues)
     m.sample("llamps_queue_cancelled_total", label("model", q.model), static_cast<double>(q.cancelled));
 }
@@ -129,7 +132,8 @@ std::string render(context& ctx) {
   exposition m;
   m.family("llamps_tokens_generated_total", "counter", "Tokens generated for this server's API requests.");
   m.sample("llamps_tokens_generated_total", "", static_cast<double>(ctx.tokens_generated_total.load()));
-  m.family("llamps_prompt_tokens_total", "counter", "Prompt tokens (BOS included) of this server's finished generations.");
+  m.family("llamps_prompt_tokens_total", "counter",
+           "Prompt tokens (BOS included) of this server's finished generations.");
   m.sample("llamps_prompt_tokens_total", "", static_cast<double>(ctx.prompt_tokens_total.load()));
   m.family("llamps_generations_total", "counter", "Generations this server finished.");
   m.sample("llamps_generations_total", "", static_cast<double>(ctx.generations_total.load()));
@@ -138,7 +142,8 @@ std::string render(context& ctx) {
   m.sample("llamps_generations_running", "", ctx.generations_running.load());
   m.family("llamps_generations_rejected_total", "counter",
            "This server's requests answered 429: no free slot here, or the model's queue refused them.");
-  m.sample("llamps_generations_rejected_total", "", static_cast<double>(ctx.generations_rejected_total.load()));
+  m.sample("llamps_generations_rejected_total", "",
+           static_cast<double>(ctx.generations_rejected_total.load()));
   m.family("llamps_sessions_active", "gauge", "Sessions the registry knows (open, any client).");
   m.sample("llamps_sessions_active", "", static_cast<double>(sessions.size()));
   m.family("llamps_deployments", "gauge", "Models deployed on the cluster.");
@@ -151,7 +156,8 @@ std::string render(context& ctx) {
     m.sample("llamps_servers", label("healthy", healthy ? "true" : "false"), n);
   m.family("llamps_leftover_memory_bytes", "gauge", "Memory each server still offers.");
   for (auto& s : servers)
-    m.sample("llamps_leftover_memory_bytes", label("host", s.offer.node_id), static_cast<double>(s.offer.memory_bytes));
+    m.sample("llamps_leftover_memory_bytes", label("host", s.offer.node_id),
+             static_cast<double>(s.offer.memory_bytes));
   per_host(m, hosts, "llamps_kv_bytes", "KV cache memory in use on each host.",
            [](const hosted_range& h) { return h.kv_bytes; });
   per_host(m, hosts, "llamps_kv_budget_bytes", "KV cache memory budget of each host.",

@@ -79,39 +79,42 @@ void http_server::impl::configure() {
   server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (opts.api_key.empty() || is_public(req) || authorised(req, opts.api_key))
       return httplib::Server::HandlerResponse::Unhandled;
-    http::send_json(res, http::error_body(401, "missing or wrong API key (Authorization: Bearer KEY)",
-                                          "invalid_api_key"), 401);
+    http::send_json(
+        res, http::error_body(401, "missing or wrong API key (Authorization: Bearer KEY)", "invalid_api_key"),
+        401);
     return httplib::Server::HandlerResponse::Handled;
   });
   // Handlers throw; this is the one place that turns exceptions into JSON errors.
-  server.set_exception_handler([this](const httplib::Request& req, httplib::Response& res,
-                                      std::exception_ptr thrown) {
-    int status = 500;
-    int32_t retry_after = 0;
-    std::string message = "internal error", code;
-    try {
-      std::rethrow_exception(thrown);
-    } catch (const http::error& e) {
-      status = e.status(), message = e.what(), code = e.code(), retry_after = e.retry_after_s();
-    } catch (const std::exception& e) {
-      status = http::status_of_cluster_error(e.what()), message = e.what();
-    } catch (...) {
-    }
-    if (status >= 500)
-      log->warn("{} {}: {}", req.method, req.path, message);
-    if (retry_after > 0)
-      res.set_header("Retry-After", std::to_string(retry_after));
-    http::send_json(res, http::error_body(status, message, code), status);
-  });
+  server.set_exception_handler(
+      [this](const httplib::Request& req, httplib::Response& res, std::exception_ptr thrown) {
+        int status = 500;
+        int32_t retry_after = 0;
+        std::string message = "internal error", code;
+        try {
+          std::rethrow_exception(thrown);
+        } catch (const http::error& e) {
+          status = e.status(), message = e.what(), code = e.code(), retry_after = e.retry_after_s();
+        } catch (const std::exception& e) {
+          status = http::status_of_cluster_error(e.what()), message = e.what();
+        } catch (...) {
+        }
+        if (status >= 500)
+          log->warn("{} {}: {}", req.method, req.path, message);
+        if (retry_after > 0)
+          res.set_header("Retry-After", std::to_string(retry_after));
+        http::send_json(res, http::error_body(status, message, code), status);
+      });
   // Errors httplib produces itself (no route, body too large) get the same JSON shape.
-  server.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req,
-                                                                       httplib::Response& res) {
-    if (!res.body.empty() || res.is_chunked_content_provider_)
-      return httplib::Server::HandlerResponse::Unhandled;
-    http::send_json(res, http::error_body(res.status, default_message(req, res.status, opts.max_body_bytes),
-                                          res.status == 404 ? "not_found" : ""), res.status);
-    return httplib::Server::HandlerResponse::Handled;
-  }));
+  server.set_error_handler(
+      httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty() || res.is_chunked_content_provider_)
+          return httplib::Server::HandlerResponse::Unhandled;
+        http::send_json(res,
+                        http::error_body(res.status, default_message(req, res.status, opts.max_body_bytes),
+                                         res.status == 404 ? "not_found" : ""),
+                        res.status);
+        return httplib::Server::HandlerResponse::Handled;
+      }));
   server.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
     log->debug("{} {} -> {}", req.method, req.path, res.status);
   });
@@ -131,7 +134,8 @@ http_server::~http_server() { stop(); }
 
 uint16_t http_server::start() {
   auto [host, port] = split_address(impl_->opts.listen);
-  int bound = port == 0 ? impl_->server.bind_to_any_port(host) : (impl_->server.bind_to_port(host, port) ? port : -1);
+  int bound =
+      port == 0 ? impl_->server.bind_to_any_port(host) : (impl_->server.bind_to_port(host, port) ? port : -1);
   if (bound <= 0)
     throw std::runtime_error("cannot listen on " + impl_->opts.listen + " (address in use or not local?)");
   impl_->server.widen_backlog(std::max(128, impl_->opts.max_generations + 8));
@@ -163,11 +167,13 @@ int serve_http(cluster_client& client, const http_options& opts, const std::atom
     return 1;
   }
   auto host = split_address(opts.listen).first;
-  std::printf("llamps http: serving the web page and API on http://%s:%u/ (Ctrl-C stops)\n", host.c_str(), port);
+  std::printf("llamps http: serving the web page and API on http://%s:%u/ (Ctrl-C stops)\n", host.c_str(),
+              port);
   std::fflush(stdout);
   // Other threads (the actor system's) may take the signal: a handler that only sets a
   // flag works whichever thread runs it; this thread polls the flag.
-  struct sigaction action {}, old_int {}, old_term {};
+  struct sigaction action {
+  }, old_int{}, old_term{};
   action.sa_handler = note_signal;
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, &old_int);

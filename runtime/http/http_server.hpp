@@ -22,12 +22,12 @@ namespace llamps {
 // What the page shows about the machine serving it (its role is fixed when the node starts).
 struct node_role_info {
   std::string node_id;
-  std::string role;                 // "registry", "contributor", "both", "demo"
-  bool contributes = false;         // offers its leftover capacity to the cluster
-  uint64_t share_memory_bytes = 0;  // cap on what it offers (0 = what the machine has free)
-  int32_t share_cores = 0;          // 0 = all
-  std::string note;                 // one human line, e.g. how to change the role
-  std::string model_path;           // a GGUF here the page offers to deploy ("" = none)
+  std::string role;                // "registry", "contributor", "both", "demo"
+  bool contributes = false;        // offers its leftover capacity to the cluster
+  uint64_t share_memory_bytes = 0; // cap on what it offers (0 = what the machine has free)
+  int32_t share_cores = 0;         // 0 = all
+  std::string note;                // one human line, e.g. how to change the role
+  std::string model_path;          // a GGUF here the page offers to deploy ("" = none)
 };
 
 struct http_options {
@@ -63,7 +63,6 @@ private:
 
 // Serves until SIGINT or SIGTERM (or until *stop becomes true). Prints one line with the
 // address once it listens. Returns 0, or 1 when it cannot bind (the reason is printed).
-int serve_http(cluster_client& client, const http_options& opts,
-               const std::atomic<bool>* stop = nullptr);
+int serve_http(cluster_client& client, const http_options& opts, const std::atomic<bool>* stop = nullptr);
 
 } // namespace llamps

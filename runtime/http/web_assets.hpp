@@ -8,7 +8,7 @@
 namespace llamps::web {
 
 struct asset {
-  std::string name;  // file name in runtime/http/web/, e.g. "app.js"
+  std::string name; // file name in runtime/http/web/, e.g. "app.js"
   const char* data;
   size_t size;
 };

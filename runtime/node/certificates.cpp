@@ -35,7 +35,7 @@ using store_ptr = std::unique_ptr<X509_STORE, deleter<X509_STORE, X509_STORE_fre
 using store_ctx_ptr = std::unique_ptr<X509_STORE_CTX, deleter<X509_STORE_CTX, X509_STORE_CTX_free>>;
 using ext_ptr = std::unique_ptr<X509_EXTENSION, deleter<X509_EXTENSION, X509_EXTENSION_free>>;
 using bn_ptr = std::unique_ptr<BIGNUM, deleter<BIGNUM, BN_free>>;
-void free_chain(STACK_OF(X509)* chain) { sk_X509_pop_free(chain, X509_free); }
+void free_chain(STACK_OF(X509) * chain) { sk_X509_pop_free(chain, X509_free); }
 using chain_ptr = std::unique_ptr<STACK_OF(X509), deleter<STACK_OF(X509), free_chain>>;
 using file_ptr = std::unique_ptr<FILE, int (*)(FILE*)>;
 
@@ -168,7 +168,8 @@ void check_node_name(const std::string& node) {
   for (char c : node)
     ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == ':' || c == '-');
   if (!ok)
-    throw std::runtime_error("node name '" + node + "' must be 1-64 letters, digits, '.', '_', ':' or '-' "
+    throw std::runtime_error("node name '" + node +
+                             "' must be 1-64 letters, digits, '.', '_', ':' or '-' "
                              "and not start with '.' or '-'");
 }
 
@@ -192,8 +193,8 @@ ca_files create_ca(const std::string& dir, int days) {
   return files;
 }
 
-node_files issue_certificate(const std::string& ca_dir, const std::string& node,
-                             const std::string& out_dir, int days) {
+node_files issue_certificate(const std::string& ca_dir, const std::string& node, const std::string& out_dir,
+                             int days) {
   check_days(days);
   check_node_name(node);
   auto ca_key = read_key(join(ca_dir, "ca.key"));

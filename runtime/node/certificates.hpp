@@ -27,8 +27,8 @@ struct node_files {
 // Issues a key and certificate for `node` with the CA in `ca_dir`, written to `out_dir`
 // (created if needed). `node` must be a plain name: letters, digits, '.', '_', ':' or '-'
 // (it becomes a file name). Refuses to overwrite existing files. Throws std::runtime_error.
-node_files issue_certificate(const std::string& ca_dir, const std::string& node,
-                             const std::string& out_dir, int days);
+node_files issue_certificate(const std::string& ca_dir, const std::string& node, const std::string& out_dir,
+                             int days);
 
 // Checks what a TLS node needs before CAF uses the files: each is readable PEM, the key
 // belongs to the certificate, and the certificate is signed by the CA and valid now. Throws

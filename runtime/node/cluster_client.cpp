@@ -8,7 +8,8 @@ namespace llamps {
 
 cluster_client::cluster_client(caf::actor_system& sys, registry_actor registry, planner_actor planner,
                                deployer_actor deployer)
-    : sys_(sys), registry_(std::move(registry)), planner_(std::move(planner)), deployer_(std::move(deployer)) {}
+    : sys_(sys), registry_(std::move(registry)), planner_(std::move(planner)),
+      deployer_(std::move(deployer)) {}
 
 template <class T, class Handle, class... Ts>
 T cluster_client::ask(const Handle& dest, std::chrono::seconds timeout, Ts&&... xs) {
@@ -61,7 +62,8 @@ std::vector<host_ref> cluster_client::live_hosts() {
   for (auto& d : deployments())
     for (auto& h : d.hosts) {
       try {
-        out.push_back(host_ref{h.node_id, ask<hosted_range>(h.host, std::chrono::seconds(5), status_atom::value), h.host, {}});
+        out.push_back(host_ref{
+            h.node_id, ask<hosted_range>(h.host, std::chrono::seconds(5), status_atom::value), h.host, {}});
       } catch (const std::runtime_error&) {
         // gone or stuck: the registry's health column tells that story
       }
@@ -106,13 +108,14 @@ std::vector<std::string> cluster_client::admit(const session_actor& session, con
           failure = std::move(e);
           done = true;
         },
-        caf::after(std::chrono::milliseconds(100)) >> [&] {
-          if (cancelled && cancelled()) {
-            close_session(session); // it leaves the queue: the registry watches the session
-            failure = make_llamps_error("the client went away while the session waited for a place");
-            done = true;
-          }
-        });
+        caf::after(std::chrono::milliseconds(100)) >>
+            [&] {
+              if (cancelled && cancelled()) {
+                close_session(session); // it leaves the queue: the registry watches the session
+                failure = make_llamps_error("the client went away while the session waited for a place");
+                done = true;
+              }
+            });
   }
   if (failure)
     throw_failure(failure);

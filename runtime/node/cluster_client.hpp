@@ -42,7 +42,7 @@ public:
   std::vector<deployment> deployments();
   std::vector<deploy_status> progress();
   std::vector<session_info> sessions();
-  std::vector<queue_status> queues();          // every model's admission queue
+  std::vector<queue_status> queues(); // every model's admission queue
   // Every block host of every deployment with its live figures (steps, latency histogram, KV
   // in use, sessions), asked of the hosts themselves: the registry's server list holds what
   // each host reported when it loaded. Hosts that do not answer are left out.

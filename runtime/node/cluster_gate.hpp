@@ -18,7 +18,7 @@ uint16_t publish_gate(caf::actor_system& sys, const system_config& cfg, registry
 
 // Connects to the gate at `address` and asks it for the registry. Throws std::runtime_error
 // naming the address and the reason when it is unreachable or refuses the token.
-registry_actor connect_registry(caf::actor_system& sys, const system_config& cfg,
-                                const std::string& address, const std::string& join_token);
+registry_actor connect_registry(caf::actor_system& sys, const system_config& cfg, const std::string& address,
+                                const std::string& join_token);
 
 } // namespace llamps

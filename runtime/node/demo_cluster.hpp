@@ -18,7 +18,8 @@ public:
   // the plan must spread it over all three. One of them has no local copy of the file and
   // pulls its blocks from the deployer, as a machine without the file would. `registry`: its
   // queue limits.
-  explicit demo_cluster(const model_profile& model, int32_t sessions = 4, const registry_options& registry = {});
+  explicit demo_cluster(const model_profile& model, int32_t sessions = 4,
+                        const registry_options& registry = {});
   ~demo_cluster();
 
   cluster_client& client() { return *client_; }

@@ -16,30 +16,47 @@ namespace {
 
 po::options_description node_options(node_config& c) {
   po::options_description o("node options (each also a key of the --config INI file)");
-  o.add_options()
-    ("role", po::value(&c.role)->default_value(c.role), "registry, contributor or both")
-    ("listen", po::value(&c.listen)->default_value(c.listen), "HOST:PORT this node listens on")
-    ("registry", po::value(&c.registry), "HOST:PORT of the registry (for role contributor)")
-    ("node-id", po::value(&c.node_id), "unique node name (default: the listen address)")
-    ("share-memory-gb", po::value(&c.share_memory_gb)->default_value(0, "0"), "most memory to offer, GB (0 = all free memory)")
-    ("share-cores", po::value(&c.share_cores)->default_value(0), "most cores to offer (0 = all); the compute threads are pinned to that many CPUs")
-    ("cpu-priority", po::value(&c.cpu_priority)->default_value(c.cpu_priority), "the block hosts' compute threads: idle (SCHED_IDLE: only cores the machine's own work leaves free), low (nice 10) or normal")
-    ("model-dir", po::value(&c.model_dir), "directory of local GGUF copies, used when a deployed model's identity matches")
-    ("cache-dir", po::value(&c.cache_dir)->default_value(c.cache_dir), "where blocks pulled from a deployer are stored")
-    ("use-local-copies", po::value(&c.use_local_copies)->default_value(true), "load from local copies when they match (false: always pull)")
-    ("join-token", po::value(&c.join_token), "shared cluster secret; nodes and shells without it are refused")
-    ("heartbeat-ms", po::value(&c.heartbeat_ms)->default_value(c.heartbeat_ms), "heartbeat interval; a node silent for 3 intervals is marked gone")
-    ("session-idle-seconds", po::value(&c.session_idle_seconds)->default_value(c.session_idle_seconds, "600"), "a block host frees the caches of a session idle this long")
-    ("drain-seconds", po::value(&c.drain_seconds)->default_value(c.drain_seconds, "60"), "when the node drains (SIGTERM, or a share that no longer holds its blocks), how long the sessions in flight may take before the blocks are released")
-    ("state-file", po::value(&c.state_file), "registry: file that keeps the deployments across a restart")
-    ("queue-seconds", po::value(&c.queue_seconds)->default_value(c.queue_seconds, "30"), "registry: a new session whose model's hosts are all full waits in the model's queue this long at most, then is refused (HTTP 429); 0 = refuse at once. Also how long this node's HTTP requests wait")
-    ("queue-length", po::value(&c.queue_length)->default_value(c.queue_length), "registry: sessions that may wait in one model's queue (the one being admitted included); more are refused at once (HTTP 429)")
-    ("http", po::value(&c.http), "serve the web page and HTTP API on HOST:PORT")
-    ("api-key", po::value(&c.api_key), "require 'Authorization: Bearer KEY' on the HTTP API")
-    ("log-level", po::value(&c.log_level)->default_value(c.log_level), "trace, debug, info, warn, error, off")
-    ("tls-ca", po::value(&c.tls_ca), "cluster CA certificate (enables TLS between nodes)")
-    ("tls-cert", po::value(&c.tls_cert), "this node's certificate, signed by the cluster CA")
-    ("tls-key", po::value(&c.tls_key), "this node's private key");
+  o.add_options()("role", po::value(&c.role)->default_value(c.role), "registry, contributor or both")(
+      "listen", po::value(&c.listen)->default_value(c.listen), "HOST:PORT this node listens on")(
+      "registry", po::value(&c.registry), "HOST:PORT of the registry (for role contributor)")(
+      "node-id", po::value(&c.node_id), "unique node name (default: the listen address)")(
+      "share-memory-gb", po::value(&c.share_memory_gb)->default_value(0, "0"),
+      "most memory to offer, GB (0 = all free memory)")(
+      "share-cores", po::value(&c.share_cores)->default_value(0),
+      "most cores to offer (0 = all); the compute threads are pinned to that many CPUs")(
+      "cpu-priority", po::value(&c.cpu_priority)->default_value(c.cpu_priority),
+      "the block hosts' compute threads: idle (SCHED_IDLE: only cores the machine's own work leaves free), "
+      "low (nice 10) or normal")(
+      "model-dir", po::value(&c.model_dir),
+      "directory of local GGUF copies, used when a deployed model's identity matches")(
+      "cache-dir", po::value(&c.cache_dir)->default_value(c.cache_dir),
+      "where blocks pulled from a deployer are stored")(
+      "use-local-copies", po::value(&c.use_local_copies)->default_value(true),
+      "load from local copies when they match (false: always pull)")(
+      "join-token", po::value(&c.join_token),
+      "shared cluster secret; nodes and shells without it are refused")(
+      "heartbeat-ms", po::value(&c.heartbeat_ms)->default_value(c.heartbeat_ms),
+      "heartbeat interval; a node silent for 3 intervals is marked gone")(
+      "session-idle-seconds",
+      po::value(&c.session_idle_seconds)->default_value(c.session_idle_seconds, "600"),
+      "a block host frees the caches of a session idle this long")(
+      "drain-seconds", po::value(&c.drain_seconds)->default_value(c.drain_seconds, "60"),
+      "when the node drains (SIGTERM, or a share that no longer holds its blocks), how long the sessions in "
+      "flight may take before the blocks are released")(
+      "state-file", po::value(&c.state_file), "registry: file that keeps the deployments across a restart")(
+      "queue-seconds", po::value(&c.queue_seconds)->default_value(c.queue_seconds, "30"),
+      "registry: a new session whose model's hosts are all full waits in the model's queue this long at "
+      "most, then is refused (HTTP 429); 0 = refuse at once. Also how long this node's HTTP requests wait")(
+      "queue-length", po::value(&c.queue_length)->default_value(c.queue_length),
+      "registry: sessions that may wait in one model's queue (the one being admitted included); more are "
+      "refused at once (HTTP 429)")("http", po::value(&c.http),
+                                    "serve the web page and HTTP API on HOST:PORT")(
+      "api-key", po::value(&c.api_key), "require 'Authorization: Bearer KEY' on the HTTP API")(
+      "log-level", po::value(&c.log_level)->default_value(c.log_level),
+      "trace, debug, info, warn, error, off")("tls-ca", po::value(&c.tls_ca),
+                                              "cluster CA certificate (enables TLS between nodes)")(
+      "tls-cert", po::value(&c.tls_cert), "this node's certificate, signed by the cluster CA")(
+      "tls-key", po::value(&c.tls_key), "this node's private key");
   return o;
 }
 

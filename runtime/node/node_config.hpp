@@ -8,13 +8,13 @@
 namespace llamps {
 
 struct node_config {
-  std::string config_file;          // --config FILE ("" = none); SIGHUP reads it again
-  std::string role = "both";        // registry, contributor or both
+  std::string config_file;   // --config FILE ("" = none); SIGHUP reads it again
+  std::string role = "both"; // registry, contributor or both
   std::string listen = "127.0.0.1:4242";
-  std::string registry;             // HOST:PORT of the registry (contributor role)
-  std::string node_id;              // default: the listen address
-  double share_memory_gb = 0;       // 0 = whatever the machine has free
-  int share_cores = 0;              // 0 = all
+  std::string registry;              // HOST:PORT of the registry (contributor role)
+  std::string node_id;               // default: the listen address
+  double share_memory_gb = 0;        // 0 = whatever the machine has free
+  int share_cores = 0;               // 0 = all
   std::string cpu_priority = "idle"; // the block hosts' compute threads: idle, low or normal
   std::string model_dir;
   std::string cache_dir = "/tmp/llamps-cache";
@@ -26,7 +26,7 @@ struct node_config {
   std::string state_file;            // registry: deployments survive a restart
   double queue_seconds = 30;         // registry: the longest a session waits for a place (HTTP too)
   int queue_length = 256;            // registry: sessions waiting per model at most
-  std::string http;                 // HOST:PORT for the web page and API ("" = none)
+  std::string http;                  // HOST:PORT for the web page and API ("" = none)
   std::string api_key;
   std::string log_level = "info";
   std::string tls_ca, tls_cert, tls_key;

@@ -45,7 +45,6 @@ system_config::system_config(const tls_files& tls) : tls_(tls) {
   set("logger.console", caf::atom("none"));
 }
 
-
 uint16_t publish_actor(caf::actor_system& sys, const system_config& cfg, const caf::actor& handle,
                        const std::string& host, uint16_t port) {
   auto bound = cfg.tls().enabled() ? caf::openssl::publish(handle, port, host.c_str(), true)

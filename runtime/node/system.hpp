@@ -12,9 +12,9 @@
 namespace llamps {
 
 struct tls_files {
-  std::string ca_file;          // cluster CA certificate
-  std::string certificate;      // this node's certificate, signed by the cluster CA
-  std::string key;              // this node's private key
+  std::string ca_file;     // cluster CA certificate
+  std::string certificate; // this node's certificate, signed by the cluster CA
+  std::string key;         // this node's private key
   bool enabled() const { return !ca_file.empty(); }
 };
 

@@ -28,14 +28,17 @@ std::string render_servers(const std::vector<server_status>& servers) {
   if (servers.empty())
     return "no servers have joined\n";
   std::ostringstream out;
-  out << format("%-14s %-22s %10s %6s %-8s %s\n", "SERVER", "ADDRESS", "LEFTOVER", "CORES", "HEALTH", "HOSTING");
+  out << format("%-14s %-22s %10s %6s %-8s %s\n", "SERVER", "ADDRESS", "LEFTOVER", "CORES", "HEALTH",
+                "HOSTING");
   for (auto& s : servers) {
     std::string hosting;
     for (auto& h : s.hosting)
-      hosting += (hosting.empty() ? "" : ", ") + h.model + "[" + blocks_text(h.first, h.last) + "]" +
-                 (h.draining ? " draining" : "") +
-                 // live figures (the contributor refreshes them before each heartbeat)
-                 (h.sessions > 0 ? " " + std::to_string(h.sessions) + " sessions " + human_bytes(h.kv_bytes) + " KV" : "");
+      hosting +=
+          (hosting.empty() ? "" : ", ") + h.model + "[" + blocks_text(h.first, h.last) + "]" +
+          (h.draining ? " draining" : "") +
+          // live figures (the contributor refreshes them before each heartbeat)
+          (h.sessions > 0 ? " " + std::to_string(h.sessions) + " sessions " + human_bytes(h.kv_bytes) + " KV"
+                          : "");
     out << format("%-14s %-22s %10s %6d %-8s %s\n", s.offer.node_id.c_str(), s.offer.address.c_str(),
                   human_bytes(s.offer.memory_bytes).c_str(), s.offer.cores, s.healthy ? "ok" : "gone",
                   hosting.empty() ? "-" : hosting.c_str());
@@ -61,8 +64,8 @@ std::string render_deployments(const std::vector<deployment>& deployments) {
     return "no models deployed\n";
   std::ostringstream out;
   for (auto& d : deployments) {
-    out << d.model << " (" << d.deployment_id << ", " << d.profile.n_blocks << " blocks, "
-        << d.replicas << (d.replicas == 1 ? " replica" : " replicas") << "):";
+    out << d.model << " (" << d.deployment_id << ", " << d.profile.n_blocks << " blocks, " << d.replicas
+        << (d.replicas == 1 ? " replica" : " replicas") << "):";
     for (auto& h : d.hosts)
       out << " " << h.node_id << "[" << blocks_text(h.range.first, h.range.last) << "]";
     out << "\n";

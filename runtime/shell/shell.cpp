@@ -44,9 +44,7 @@ const char* help_text = R"(commands:
   quit                              leave the shell
 )";
 
-std::vector<std::string> split_words(const std::string& line) {
-  return po::split_unix(line);
-}
+std::vector<std::string> split_words(const std::string& line) { return po::split_unix(line); }
 
 } // namespace
 
@@ -82,9 +80,10 @@ plan_request plan_request_from(const std::vector<std::string>& args, const char*
   std::string model, kv_type = "f16", objective = opa::objective_name(req.goal);
   po::options_description o;
   o.add_options()("model", po::value(&model)->required())("replicas", po::value(&req.replicas))(
-      "objective", po::value(&objective))("sessions", po::value(&req.sessions))("context", po::value(&req.context))(
-      "kv-type", po::value(&kv_type));
-  parse_shell_args(args, o, command, "model", 1, std::string(" (usage: ") + command + " MODEL [--replicas K])");
+      "objective", po::value(&objective))("sessions", po::value(&req.sessions))(
+      "context", po::value(&req.context))("kv-type", po::value(&kv_type));
+  parse_shell_args(args, o, command, "model", 1,
+                   std::string(" (usage: ") + command + " MODEL [--replicas K])");
   auto goal = opa::parse_objective(objective);
   if (!goal)
     throw std::runtime_error(std::string(command) + ": unknown objective '" + objective +
@@ -98,7 +97,8 @@ plan_request plan_request_from(const std::vector<std::string>& args, const char*
 
 } // namespace
 
-shell::shell(cluster_client& client, std::ostream& out, std::ostream& err, std::chrono::milliseconds queue_wait)
+shell::shell(cluster_client& client, std::ostream& out, std::ostream& err,
+             std::chrono::milliseconds queue_wait)
     : client_(client), out_(out), err_(err), queue_wait_(queue_wait) {}
 
 session_options shell::session_for(const std::string& model) const {
@@ -158,9 +158,9 @@ void shell::generate(const std::vector<std::string>& args) {
   std::vector<std::string> words;
   po::options_description o;
   o.add_options()("model", po::value(&model))("steps", po::value(&order.steps))(
-      "temperature", po::value(&order.temperature))("top-p", po::value(&order.top_p))(
-      "top-k", po::value(&order.top_k))("seed", po::value(&order.seed))("ids", "")(
-      "prompt", po::value(&words)->multitoken());
+      "temperature",
+      po::value(&order.temperature))("top-p", po::value(&order.top_p))("top-k", po::value(&order.top_k))(
+      "seed", po::value(&order.seed))("ids", "")("prompt", po::value(&words)->multitoken());
   auto vars = parse_shell_args(args, o, "generate", "prompt");
   order.prompt = join_words(words);
   check_generation(to_request(order));
@@ -170,7 +170,8 @@ void shell::generate(const std::vector<std::string>& args) {
     auto report = client_.generate(
         session, order, [&](int32_t, const std::string& piece) { out_ << piece << std::flush; },
         [&](int32_t position) {
-          err_ << "queued: model " << so.model << " is at capacity; waiting in line, place " << position << std::endl;
+          err_ << "queued: model " << so.model << " is at capacity; waiting in line, place " << position
+               << std::endl;
         });
     out_ << "\n";
     if (interactive_)
@@ -198,7 +199,8 @@ void shell::chat(const std::vector<std::string>& args) {
       "chat-template", po::value(&order.chat_template))("system", po::value(&system))("stats", "");
   auto vars = parse_shell_args(args, o, "chat");
   if (answer_tokens < 1)
-    throw std::runtime_error("chat: --steps (tokens per answer) must be positive, not " + std::to_string(answer_tokens));
+    throw std::runtime_error("chat: --steps (tokens per answer) must be positive, not " +
+                             std::to_string(answer_tokens));
   // The whole conversation goes to the session every turn; the context bounds it, and --steps
   // each answer.
   order.steps = std::numeric_limits<int32_t>::max();
@@ -234,8 +236,8 @@ void shell::chat(const std::vector<std::string>& args) {
       out_ << "\n";
       order.messages.push_back({"assistant", answer});
       if (interactive_ || vars.count("stats"))
-        out_ << "[" << report.prompt_tokens << " prompt tokens, " << report.cached_tokens << " of them cached, "
-             << report.generated_tokens << " generated]\n";
+        out_ << "[" << report.prompt_tokens << " prompt tokens, " << report.cached_tokens
+             << " of them cached, " << report.generated_tokens << " generated]\n";
     } catch (const std::exception& e) {
       err_ << "error: " << e.what() << "\n";
       order.messages.pop_back(); // the turn did not happen

@@ -30,8 +30,8 @@ private:
   void sessions();
   void generate(const std::vector<std::string>& args);
   void chat(const std::vector<std::string>& args);
-  void load(const std::vector<std::string>& args);   // runtime/shell/shell_load.cpp
-  void hosts();                                      // runtime/shell/shell_load.cpp
+  void load(const std::vector<std::string>& args); // runtime/shell/shell_load.cpp
+  void hosts();                                    // runtime/shell/shell_load.cpp
   void help();
   std::string pick_model(const std::string& given);
   session_options session_for(const std::string& model) const; // the options of its sessions

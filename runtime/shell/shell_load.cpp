@@ -34,10 +34,10 @@ void shell::load(const std::vector<std::string>& args) {
   std::string model, prompts_file;
   std::vector<std::string> words;
   po::options_description o;
-  o.add_options()("sessions", po::value(&sessions))("model", po::value(&model))(
-      "steps", po::value(&order.steps))("temperature", po::value(&order.temperature))(
-      "seed", po::value(&order.seed))("ids", "")("prompts-file", po::value(&prompts_file))(
-      "prompt", po::value(&words)->multitoken());
+  o.add_options()("sessions", po::value(&sessions))("model", po::value(&model))("steps",
+                                                                                po::value(&order.steps))(
+      "temperature", po::value(&order.temperature))("seed", po::value(&order.seed))("ids", "")(
+      "prompts-file", po::value(&prompts_file))("prompt", po::value(&words)->multitoken());
   auto vars = parse_shell_args(args, o, "load", "prompt");
   if (sessions < 1 || sessions > 4096)
     throw std::runtime_error("load: --sessions must be between 1 and 4096");
@@ -80,7 +80,8 @@ void shell::load(const std::vector<std::string>& args) {
         recoveries += report.recoveries;
         std::lock_guard<std::mutex> lock(print);
         if (ids)
-          out_ << "session " << i << " prompt " << i % prompts.size() << ": " << render_ids(report.ids) << "\n";
+          out_ << "session " << i << " prompt " << i % prompts.size() << ": " << render_ids(report.ids)
+               << "\n";
       } catch (const std::exception& e) {
         std::lock_guard<std::mutex> lock(print);
         err_ << "session " << i << ": " << e.what() << "\n";
@@ -91,8 +92,8 @@ void shell::load(const std::vector<std::string>& args) {
     t.join();
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   out_ << "load: " << sessions << " sessions, " << completed << " completed, " << sessions - completed
-       << " failed, " << tokens << " tokens in " << static_cast<int>(seconds * 1000) << " ms, "
-       << recoveries << " recoveries (re-routing), " << queued << " waited in line\n";
+       << " failed, " << tokens << " tokens in " << static_cast<int>(seconds * 1000) << " ms, " << recoveries
+       << " recoveries (re-routing), " << queued << " waited in line\n";
   if (completed != sessions)
     throw std::runtime_error("load: " + std::to_string(sessions - completed) + " sessions failed");
 }

@@ -143,10 +143,10 @@ struct type_list {
 using wire_types =
     type_list<caf::message, node_offer, hosted_range, server_status, std::vector<server_status>,
               model_profile, plan_request, plan_entry, placement_plan, load_order, load_progress,
-              deploy_status, activations, step_result, step_request, generation_order,
-              generation_report, session_info, host_ref, deployment, session_route,
-              std::vector<host_ref>, std::vector<char>, std::vector<std::string>,
-              std::map<std::string, std::string>, queue_status, std::vector<queue_status>>;
+              deploy_status, activations, step_result, step_request, generation_order, generation_report,
+              session_info, host_ref, deployment, session_route, std::vector<host_ref>, std::vector<char>,
+              std::vector<std::string>, std::map<std::string, std::string>, queue_status,
+              std::vector<queue_status>>;
 
 template <class T>
 std::vector<char> encode(const T& x) {

@@ -24,7 +24,8 @@ const std::vector<llamps::tokenizer>& vocabularies() {
     // its absolute path), or where LLAMPS_FUZZ_VOCAB_DIR says.
     std::string dir = __FILE__;
     dir = dir.substr(0, dir.rfind("/tests/fuzz/")) + "/../shared/models/families/vocab";
-    if (const char* env = std::getenv("LLAMPS_FUZZ_VOCAB_DIR")) dir = env;
+    if (const char* env = std::getenv("LLAMPS_FUZZ_VOCAB_DIR"))
+      dir = env;
     const std::string base = dir + "/ggml-vocab-";
     for (const char* name : {"llama3", "qwen3", "gpt-2", "llama-spm", "phi-3"})
       v.push_back(llamps::tokenizer::from_gguf(llamps::gguf::file::open(base + name + ".gguf")));
@@ -45,13 +46,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       llamps::utf8_stream stream;
       std::string streamed;
       for (size_t i = 1; i < ids.size(); i++) {
-        if (ids[i] < 0 || ids[i] >= tok.vocab_size()) std::abort();
+        if (ids[i] < 0 || ids[i] >= tok.vocab_size())
+          std::abort();
         const std::string chunk = stream.push(tok.piece(ids[i - 1], ids[i]));
-        if (valid && llamps::utf8_valid(chunk) != chunk) std::abort();
+        if (valid && llamps::utf8_valid(chunk) != chunk)
+          std::abort();
         streamed += chunk;
       }
       streamed += stream.flush();
-      if (streamed != tok.decode(ids)) std::abort();
+      if (streamed != tok.decode(ids))
+        std::abort();
       if (tok.model_kind() == llamps::tokenizer::kind::bpe && !special &&
           tok.decode(ids) != llamps::utf8_valid(text))
         std::abort();
