@@ -14,8 +14,6 @@ namespace llamps::opa {
 
 namespace {
 
-const char* const objective_names[] = {"fewest-servers", "max-sessions", "max-throughput"};
-
 std::string gb_text(double bytes) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.2f GB", bytes / bytes_per_gb);
@@ -24,15 +22,10 @@ std::string gb_text(double bytes) {
 
 } // namespace
 
-const char* objective_name(objective o) {
-  const auto i = static_cast<unsigned>(o);
-  return i < 3 ? objective_names[i] : "unknown";
-}
-
 std::optional<objective> parse_objective(const std::string& name) {
-  for (int i = 0; i < 3; ++i)
-    if (name == objective_names[i])
-      return static_cast<objective>(i);
+  for (objective o : {objective::fewest_servers, objective::max_sessions, objective::max_throughput})
+    if (name == objective_name(o))
+      return o;
   return std::nullopt;
 }
 
@@ -48,6 +41,8 @@ std::optional<std::string> plan_request_problem(const plan_request& r) {
     return std::string(name) + " must be between " + std::to_string(low) + " and " + std::to_string(high) +
            ", not " + std::to_string(value);
   };
+  if (!(r.core_bytes_per_s > 0) || !std::isfinite(r.core_bytes_per_s))
+    return "core bytes per second must be a positive number, not " + std::to_string(r.core_bytes_per_s);
   if (auto p = range("replicas", r.replicas, 1, plan_request::max_replicas))
     return p;
   if (auto p = range("sessions", r.sessions, 1, plan_request::max_sessions))

@@ -28,7 +28,16 @@ struct server_offer {
 };
 
 enum class objective { fewest_servers, max_sessions, max_throughput };
-const char* objective_name(objective o); // "fewest-servers", ...
+// "fewest-servers", "max-sessions", "max-throughput" ("unknown" for any other value, which
+// only a peer's bytes can hold). Inline: the message code prints it without the planner.
+inline const char* objective_name(objective o) {
+  switch (o) {
+  case objective::fewest_servers: return "fewest-servers";
+  case objective::max_sessions: return "max-sessions";
+  case objective::max_throughput: return "max-throughput";
+  }
+  return "unknown";
+}
 std::optional<objective> parse_objective(const std::string& name);
 inline std::string to_string(objective o) { return objective_name(o); } // for CAF's printing
 

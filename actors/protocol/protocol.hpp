@@ -430,8 +430,10 @@ typename Inspector::result_type inspect(Inspector& f, model_profile& x) {
 namespace opa { // found by argument-dependent lookup
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, plan_request& x) {
-  return f(caf::meta::type_name("plan_request"), x.model, x.goal, x.replicas, x.sessions, x.context,
-           x.per_server_overhead_bytes, x.core_bytes_per_s);
+  return f(caf::meta::type_name("plan_request"),
+           caf::meta::save_callback([&] { return all_finite(x.core_bytes_per_s); }), x.model, x.goal,
+           x.replicas, x.sessions, x.context, x.per_server_overhead_bytes, x.core_bytes_per_s,
+           caf::meta::load_callback([&] { return all_finite(x.core_bytes_per_s); }));
 }
 } // namespace opa
 template <class Inspector>

@@ -162,7 +162,18 @@ void write_seeds(const std::string& dir) {
   activations a{{2, 4}, std::vector<char>(2 * 4 * sizeof(float), 1)};
   step_request step{42, 3, a, {}};
   node_offer offer{"c0", "127.0.0.1:4243", 1u << 20, 1u << 21, 2, 10.5, "token"};
-  model_profile profile{"m", "/m.gguf", "abc", "llama", 1000, 100, 5, 64, 256, 4096, 8192, 128};
+  model_profile profile;
+  profile.name = "m";
+  profile.path = "/m.gguf";
+  profile.identity = "abc";
+  profile.file_size = 1000;
+  profile.data_offset = 100;
+  profile.n_blocks = 5;
+  profile.n_embd = 64;
+  profile.n_ctx = 256;
+  profile.block_bytes = 4096;
+  profile.head_bytes = 8192;
+  profile.kv_bytes_per_token_per_block = 128;
   load_order order{"d1", profile, 0, 3, 1u << 16, ""};
   auto write = [&](size_t index, const std::string& name, const std::vector<char>& bytes) {
     std::ofstream out(dir + "/seed-" + name, std::ios::binary);
