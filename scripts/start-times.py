@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Start-up time of the commands that run no model: min and median of 20 starts each.
+"""Start-up time of the commands that run no model: min and median of 20 starts each, beside
+an empty program linked to libtorch_cpu (what every command paid before libtorch moved into
+bench's plugin), when g++ and libtorch are there.
 
 Usage: scripts/start-times.py [LLAMPS_BINARY]   (default build/llamps)
 A registry node counts until it prints "registry listening"; the others until they exit.
@@ -10,10 +12,15 @@ llamps = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__fi
 runs = 20
 
 def cpu():
+    model, flags = "unknown", []
     for line in open("/proc/cpuinfo"):
         if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
+            model = line.split(":", 1)[1].strip()
+        if line.startswith("flags"):
+            have = line.split(":", 1)[1].split()
+            flags = [f for f in ("avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni") if f in have]
+            break
+    return f"{model} | flags: {' '.join(flags)}"
 
 def free_port():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close(); return port
@@ -46,6 +53,16 @@ with tempfile.TemporaryDirectory() as tmp:
         ("llamps ca --help", lambda: timed_exit(["ca", "--help"])),
         ("registry node, start to listening", timed_registry),
     ]
+    empty = os.path.join(tmp, "empty_torch")
+    with open(empty + ".cpp", "w") as f:
+        f.write("int main() { return 0; }\n")
+    if subprocess.run(["g++", empty + ".cpp", "-o", empty, "-Wl,--no-as-needed", "-ltorch_cpu", "-lc10"],
+                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0:
+        def timed_empty():
+            t0 = time.perf_counter()
+            subprocess.run([empty])
+            return time.perf_counter() - t0
+        cases.append(("empty program linked to libtorch_cpu", timed_empty))
     print(f"cpu: {cpu()}; {runs} starts each")
     for name, run in cases:
         times = sorted(run() * 1e3 for _ in range(runs))
