@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "actors/client/deployer_state.hpp"
 #include "actors/server/contributor_state.hpp"
 
 using namespace llamps;
@@ -60,6 +61,28 @@ TEST_CASE("what a host holds and was promised", "[contributor][drain]") {
   CHECK(h.held_bytes() == 1120);
 }
 
+TEST_CASE("a spare server for moved blocks: room first, a free core before none", "[deployer][drain]") {
+  auto server = [](const char* id, uint64_t memory, bool starved) {
+    server_status s;
+    s.offer.node_id = id;
+    s.offer.memory_bytes = memory;
+    s.offer.starved = starved;
+    return s;
+  };
+  deployer_detail::deployment_record r;
+  r.hosts.push_back(host_ref{"here", {}, {}, ""});
+  hosted_range lost;
+  lost.weight_bytes = 30;
+  lost.kv_budget_bytes = 10;
+  const std::vector<server_status> servers{server("here", 1000, false), server("busy", 100, true),
+                                           server("free", 50, false), server("small", 39, false)};
+  CHECK(deployer_detail::pick_spare(r, lost, servers, false)->node_id == "free");
+  CHECK(deployer_detail::pick_spare(r, lost, servers, true)->node_id == "free");
+  const std::vector<server_status> only_busy{server("here", 1000, false), server("busy", 100, true)};
+  CHECK(deployer_detail::pick_spare(r, lost, only_busy, false)->node_id == "busy"); // a repair takes it
+  CHECK_FALSE(deployer_detail::pick_spare(r, lost, only_busy, true));               // relief does not
+}
+
 namespace {
 struct test_config : caf::actor_system_config {
   test_config() { register_protocol(*this); }
@@ -74,7 +97,7 @@ TEST_CASE("the deployer refuses to move a host it did not deploy", "[deployer][d
   auto planner = spawn_planner(sys, registry);
   auto deployer = spawn_deployer(sys, registry, planner);
   std::string problem;
-  self->request(deployer, 10s, move_atom::value, std::string("d-1-nothing"), self->address())
+  self->request(deployer, 10s, move_atom::value, std::string("d-1-nothing"), self->address(), false)
       .receive([&](bool) { problem = "moved"; }, [&](caf::error& e) { problem = error_text(e); });
   CHECK(problem.find("nothing to move") != std::string::npos);
   for (const caf::actor& a : {caf::actor_cast<caf::actor>(registry), caf::actor_cast<caf::actor>(planner),

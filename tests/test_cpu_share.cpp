@@ -33,6 +33,10 @@ TEST_CASE("the owner's cores are the machine's busy time less this process's", "
 }
 
 TEST_CASE("cores left: the share, less what the owner keeps busy, at least one", "[cpu]") {
+  CHECK(free_cores(8, 0.0) == 8);
+  CHECK(free_cores(8, 7.5) == 0); // most of the last core is taken: starved
+  CHECK(free_cores(8, 7.2) == 1);
+  CHECK(free_cores(2, 3.5) == 0);    // a reading above the machine (noise) is none left
   CHECK(cores_left(0, 8, 0.0) == 8); // share everything, idle machine
   CHECK(cores_left(6, 8, 0.0) == 6); // the share caps
   CHECK(cores_left(6, 8, 3.0) == 5); // 5 free

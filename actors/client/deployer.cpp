@@ -310,8 +310,8 @@ deployer_actor::behavior_type deployer(deployer_pointer self, registry_actor reg
       [=](fetch_atom, const std::string& id, const std::string& node, uint64_t offset, uint64_t length) {
         return fetch(self, id, node, offset, length);
       },
-      [=](move_atom, const std::string& id, const caf::actor_addr& host) {
-        return move_host(self, id, host);
+      [=](move_atom, const std::string& id, const caf::actor_addr& host, bool need_free_cores) {
+        return move_host(self, id, host, need_free_cores);
       },
   };
 }

@@ -20,7 +20,9 @@ void replace_host(deployer_pointer self, const std::string& model, size_t index,
   if (!rec.replacing.insert(old.host.address()).second)
     return done(make_llamps_error(id + ": " + blocks + " are already being moved"));
   const std::string what = why == replacement::repair ? "the host is gone; loading them on a spare server"
-                                                      : "they are draining; moving them to a spare server";
+                           : why == replacement::move
+                               ? "they are draining; moving them to a spare server"
+                               : "their node has no core left; moving them to a server with one";
   self->state.log->warn("{}: {} on {}: {}", id, blocks, old.node_id, what);
   auto finish = [=](const caf::error& err) { // every path ends here
     if (auto r = self->state.records.find(model); r != self->state.records.end())
@@ -60,10 +62,11 @@ void replace_host(deployer_pointer self, const std::string& model, size_t index,
             deployment_record* r = self->state.serving(model, id, index, old.host);
             if (!r)
               return changed();
-            auto spare = pick_spare(*r, old.range, servers);
+            auto spare = pick_spare(*r, old.range, servers, why == replacement::relieve);
             if (!spare) {
-              r->set_server_state(old.node_id, why == replacement::repair ? "lost, no spare server"
-                                                                          : "draining, no spare server");
+              if (why != replacement::relieve) // a relieved host serves on as it was
+                r->set_server_state(old.node_id, why == replacement::repair ? "lost, no spare server"
+                                                                            : "draining, no spare server");
               return finish(make_llamps_error("no spare server can take " + blocks));
             }
             const std::string node = spare->node_id;
@@ -74,7 +77,7 @@ void replace_host(deployer_pointer self, const std::string& model, size_t index,
 }
 
 caf::result<bool> move_host(deployer_pointer self, const std::string& deployment_id,
-                            const caf::actor_addr& host) {
+                            const caf::actor_addr& host, bool need_free_cores) {
   auto found = self->state.find_host(host);
   if (!found || self->state.records.at(found->model).status.deployment_id != deployment_id)
     return make_llamps_error("deployment " + deployment_id +
@@ -84,7 +87,8 @@ caf::result<bool> move_host(deployer_pointer self, const std::string& deployment
   if (!sender || sender->node() != host.node())
     return make_llamps_error("a host of " + deployment_id + " may only be given up by its own node");
   auto promise = self->make_response_promise<bool>();
-  replace_host(self, found->model, found->index, replacement::move, [=](const caf::error& err) mutable {
+  const replacement why = need_free_cores ? replacement::relieve : replacement::move;
+  replace_host(self, found->model, found->index, why, [=](const caf::error& err) mutable {
     if (err)
       promise.deliver(err);
     else

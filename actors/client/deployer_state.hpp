@@ -106,15 +106,19 @@ struct deployer_state {
 
 // The server to take over a host's blocks: healthy, not already part of the deployment (the
 // node that gives them up is part of it until they moved), with room for the weights and KV
-// budget; the one with the most leftover memory.
+// budget; one whose owner's work leaves it a core before a starved one (only such, with
+// `need_free_cores`), then the one with the most leftover memory.
 inline std::optional<node_offer> pick_spare(const deployment_record& r, const hosted_range& lost,
-                                            const std::vector<server_status>& servers) {
+                                            const std::vector<server_status>& servers, bool need_free_cores) {
   const std::set<std::string> used = nodes_of(r.hosts);
+  auto better = [](const server_status& a, const server_status& b) {
+    return a.offer.starved != b.offer.starved ? !a.offer.starved
+                                              : a.offer.memory_bytes > b.offer.memory_bytes;
+  };
   const server_status* best = nullptr;
   for (const server_status& s : servers)
-    if (s.healthy && !used.count(s.offer.node_id) &&
-        s.offer.memory_bytes >= lost.weight_bytes + lost.kv_budget_bytes &&
-        (!best || s.offer.memory_bytes > best->offer.memory_bytes))
+    if (s.healthy && !(need_free_cores && s.offer.starved) && !used.count(s.offer.node_id) &&
+        s.offer.memory_bytes >= lost.weight_bytes + lost.kv_budget_bytes && (!best || better(s, *best)))
       best = &s;
   return best ? std::optional<node_offer>(best->offer) : std::nullopt;
 }
@@ -136,10 +140,11 @@ void reach_contributor(deployer_pointer self, const std::string& node, const std
 // Records the deployment as it is now with the registry (actors/client/deployer.cpp).
 void publish(deployer_pointer self, const deployment_record& r, outcome_fn done);
 
-// Why a host's blocks are loaded elsewhere: it died (sessions that lost their route find the
-// blocks again and replay there), or its node drains it (sessions in flight keep it until
-// they end; new ones go to the new host, so the blocks are never unserved).
-enum class replacement { repair, move };
+// Why a host's blocks are loaded elsewhere: it died (repair: sessions that lost their route
+// find the blocks again and replay there), or its node gives it up (sessions in flight keep it
+// until they end; new ones go to the new host, so the blocks are never unserved): to drain it
+// (move), or for want of cores (relieve: only a server whose owner leaves it a core will do).
+enum class replacement { repair, move, relieve };
 
 // Loads the blocks of host `index` of `model` (a ready deployment) on a spare server, then
 // publishes the deployment with the new host in its place; `done` hears the outcome once
@@ -149,6 +154,6 @@ void replace_host(deployer_pointer self, const std::string& model, size_t index,
 
 // A contributor drains a host: move its blocks, answer once they are served elsewhere.
 caf::result<bool> move_host(deployer_pointer self, const std::string& deployment_id,
-                            const caf::actor_addr& host);
+                            const caf::actor_addr& host, bool need_free_cores);
 
 } // namespace llamps::deployer_detail

@@ -191,7 +191,9 @@ registry_actor::behavior_type registry(registry_pointer self, registry_options o
           return; // unknown nodes must join first
         i->second.offer.memory_bytes = offer.memory_bytes;
         i->second.offer.total_memory_bytes = offer.total_memory_bytes; // the share may change (SIGHUP)
-        i->second.offer.cores = offer.cores;
+        i->second.offer.cores = offer.cores;                           // and the owner's work
+        i->second.offer.tokens_per_s = offer.tokens_per_s;
+        i->second.offer.starved = offer.starved;
         i->second.last_seen = clock_type::now();
         if (!i->second.healthy)
           st.peers_changed = true; // back after a pause: the others may have to link again

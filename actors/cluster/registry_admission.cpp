@@ -41,7 +41,7 @@ int32_t node_sessions(const registry_state& st, const std::string& node_id) {
 // (fewer while its owner is busy) over the sessions it would then serve.
 double spare_compute(const registry_state& st, const host_ref& h) {
   auto s = st.servers.find(h.node_id);
-  const double cores = s == st.servers.end() ? 0 : double(s->second.offer.cores);
+  const double cores = s == st.servers.end() || s->second.offer.starved ? 0 : double(s->second.offer.cores);
   return cores / double(node_sessions(st, h.node_id) + 1);
 }
 

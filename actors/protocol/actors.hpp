@@ -40,6 +40,9 @@ struct contributor_options {
   std::string join_token;
   std::chrono::milliseconds heartbeat_interval{1000};
   std::chrono::milliseconds session_idle_timeout{std::chrono::minutes(10)}; // for its hosts
+  // The machine's own work leaving this node no core this long offers its hosts' blocks to
+  // other servers; a host nobody can take keeps serving at its low priority (0 = never).
+  std::chrono::milliseconds cpu_drain_after{std::chrono::seconds(30)};
   // Finds the registry again when its process restarts (runs on a thread of its own, may
   // block; throws when it cannot). Empty: the registry is in this process.
   std::function<registry_actor()> reconnect;

@@ -79,7 +79,8 @@ struct node_offer {
   uint64_t memory_bytes = 0;       // leftover memory it may still give
   uint64_t total_memory_bytes = 0; // its share limit (or what the machine has)
   int32_t cores = 0;
-  double tokens_per_s = 0; // measured compute rate, 0 = unknown
+  double tokens_per_s = 0; // one session through one block, measured; 0 = unknown
+  bool starved = false;    // the machine's own work leaves it no core: no new blocks or sessions
   std::string join_token;  // shared cluster secret ("" when the cluster uses none)
 };
 
@@ -256,8 +257,9 @@ using deployer_actor = caf::typed_actor<
     // From the node of a host it loaded, which drains that host (the node leaves, or its
     // leftover shrank): load the host's blocks on a spare server and publish the deployment
     // with the new host instead; answers true once new sessions are routed there, so the node
-    // releases the blocks only when they are served elsewhere. (deployment id, host)
-    caf::replies_to<move_atom, std::string, caf::actor_addr>::with<bool>>;
+    // releases the blocks only when they are served elsewhere. (deployment id, host, whether
+    // only a server whose owner's work leaves it a core may take them)
+    caf::replies_to<move_atom, std::string, caf::actor_addr, bool>::with<bool>>;
 
 using block_host_actor = caf::typed_actor<
     // Loads its blocks (from a local copy or by fetching from the deployer).
@@ -406,7 +408,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_offer& x) {
   return f(caf::meta::type_name("node_offer"),
            caf::meta::save_callback([&] { return all_finite(x.tokens_per_s); }), x.node_id, x.address,
-           x.memory_bytes, x.total_memory_bytes, x.cores, x.tokens_per_s, x.join_token,
+           x.memory_bytes, x.total_memory_bytes, x.cores, x.tokens_per_s, x.starved, x.join_token,
            caf::meta::load_callback([&] { return all_finite(x.tokens_per_s); }));
 }
 template <class Inspector>

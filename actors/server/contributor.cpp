@@ -29,9 +29,28 @@ void send_heartbeat(contributor_pointer self) {
     self->send(self->state.registry, heartbeat_atom::value, self->state.offer(), self->state.host_refs());
 }
 
+// Tokens per second one session gets through one block here, from how much the hosts' steps
+// and forward time grew since the last reading: steps times blocks over the time. Unchanged
+// when no host ran a step (an idle node's speed is what it was).
+void measure_block_rate(contributor_state& st) {
+  double block_steps = 0, seconds = 0;
+  for (auto& [id, list] : st.hosts)
+    for (auto& h : list) {
+      if (!h.ready || h.range.steps < h.steps_measured)
+        continue;
+      block_steps += double(h.range.steps - h.steps_measured) * double(h.range.last - h.range.first);
+      seconds += (h.range.latency_sum_us - h.forward_us_measured) / 1e6;
+      h.steps_measured = h.range.steps;
+      h.forward_us_measured = h.range.latency_sum_us;
+    }
+  if (block_steps > 0 && seconds > 0)
+    st.block_tokens_per_s = block_steps / seconds;
+}
+
 // With the hosts' fresh figures: drain what no longer fits, tell the registry, release what
 // is done draining.
 void after_refresh(contributor_pointer self) {
+  measure_block_rate(self->state);
   drain_to_fit(self);
   send_heartbeat(self);
   release_drained(self);
@@ -153,8 +172,10 @@ void reconnect(contributor_pointer self) {
 }
 
 // Measures the owner's CPU demand since the last tick. When it leaves fewer cores than the
-// node shares for two ticks in a row, the compute threads shrink to what is left (at least one: sessions in flight
-// still finish, at the idle priority) and the heartbeat offers only that.
+// node shares for two ticks in a row, the compute threads shrink to what is left (at least one:
+// sessions in flight still finish, at the idle priority) and the heartbeat offers only that.
+// When it leaves none, the node says it is starved (no new blocks or sessions come), and after
+// cpu-drain-seconds of that its blocks are offered to other servers (drain_when_starved).
 void watch_owner(contributor_pointer self) {
   auto& st = self->state;
   const cpu_times now = read_cpu_times();
@@ -163,6 +184,14 @@ void watch_owner(contributor_pointer self) {
   st.owner_busy_cores = std::min(reading, st.owner_reading);
   st.owner_reading = reading;
   st.cpu_at_last_tick = now;
+  const bool starved = free_cores(st.machine_cores(), st.owner_busy_cores) == 0;
+  if (starved && !st.starved_since)
+    st.starved_since = clock_type::now();
+  else if (!starved) {
+    st.starved_since.reset();
+    st.offered_while_starved = false;
+  }
+  drain_when_starved(self);
   const int32_t after = st.cores_now();
   if (after == before)
     return;

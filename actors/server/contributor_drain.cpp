@@ -133,10 +133,55 @@ void drain(contributor_pointer self, const std::string& deployment_id, hosted_bl
     return;
   }
   const block_host_actor host = h.host;
-  self->request(h.deployer, within, move_atom::value, deployment_id, host.address())
+  self->request(h.deployer, within, move_atom::value, deployment_id, host.address(), false)
       .then([=](bool) { move_answered(self, deployment_id, host, ""); },
             [=](caf::error& err) { move_answered(self, deployment_id, host, error_text(err)); });
   check_mover(self, deployment_id, h);
+}
+
+// Asks the deployer to serve a host's blocks on another server while the host goes on
+// serving: once they are, it drains as any moved host (released when its sessions end). A host
+// no other server takes stays as it is.
+void offer_elsewhere(contributor_pointer self, const std::string& deployment_id, const hosted_blocks& h) {
+  auto& st = self->state;
+  if (!h.deployer)
+    return;
+  st.log->warn("{}: the machine's own work has left no core for {:.0f} s: offering {} to other servers",
+               st.opts.node_id, std::chrono::duration<double>(st.opts.cpu_drain_after).count(),
+               blocks_of(h.range));
+  const block_host_actor host = h.host;
+  self->request(h.deployer, st.drain_time, move_atom::value, deployment_id, host.address(), true)
+      .then(
+          [=](bool) {
+            hosted_blocks* moved = self->state.find(deployment_id, host);
+            if (!moved || moved->range.draining)
+              return;
+            moved->range.draining = true;
+            moved->release_by = clock_type::now() + self->state.drain_time;
+            move_answered(self, deployment_id, host, "");
+          },
+          [=](caf::error& err) {
+            if (hosted_blocks* kept = self->state.find(deployment_id, host))
+              self->state.log->warn("{}: no other server takes {} ({}): it keeps serving here, at its low "
+                                    "priority",
+                                    self->state.opts.node_id, blocks_of(kept->range), error_text(err));
+          });
+}
+
+// Offers every serving host's blocks to other servers once the machine's own work has left
+// this node no core for cpu-drain-seconds: here they compute only in the owner's gaps. Once per
+// such stretch: a host nobody takes stays, and is offered again only after the owner has left
+// a core free and then taken them all again.
+void drain_when_starved(contributor_pointer self) {
+  auto& st = self->state;
+  const auto wait = st.opts.cpu_drain_after;
+  if (st.leaving || st.offered_while_starved || wait.count() <= 0 || !st.starved_since ||
+      clock_type::now() - *st.starved_since < wait)
+    return;
+  st.offered_while_starved = true;
+  for (auto& [id, h] : st.serving())
+    if (h->ready)
+      offer_elsewhere(self, id, *h);
 }
 
 // Drains just enough hosts to fit again when what this node may give shrank below what its

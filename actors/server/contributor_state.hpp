@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -61,6 +62,8 @@ struct hosted_blocks {
   deployer_actor deployer;           // ordered the load: asked to move the blocks before release
   clock_type::time_point release_by; // draining: released then at the latest
   bool move_answered = false;        // draining: the deployer moved the blocks, or cannot
+  uint64_t steps_measured = 0;       // its steps and forward time (us) at the last rate reading
+  double forward_us_measured = 0;
 
   // Weights plus KV budget promised to it (to a loading one too, so that two orders arriving
   // together cannot both take the same memory).
@@ -109,6 +112,13 @@ struct contributor_state {
   cpu_times cpu_at_last_tick = read_cpu_times();
   double owner_reading = 0;    // cores the machine's own work took over the last tick
   double owner_busy_cores = 0; // over each of the last two ticks (a burst does not count)
+  // Since when the owner's work leaves no core free (nullopt: it leaves some), and whether the
+  // hosts' blocks were offered to other servers in this stretch (drain_when_starved).
+  std::optional<clock_type::time_point> starved_since;
+  bool offered_while_starved = false;
+  // Tokens per second one session gets through one block here, from the hosts' forward times
+  // (0 until a host has run steps): heartbeats carry it, so a loaded machine reports less.
+  double block_tokens_per_s = 0;
   std::string last_join_error; // so a registry that keeps refusing does not flood the log
   std::map<std::string, std::vector<hosted_blocks>> hosts; // by deployment id
   link_keeper_actor links;                                 // this process's (actors/cluster/link_keeper.cpp)
@@ -147,13 +157,15 @@ struct contributor_state {
     const uint64_t promised = sum_over_hosts(std::mem_fn(&hosted_blocks::committed_bytes));
     o.memory_bytes = usable > promised && !leaving ? usable - promised : 0;
     o.cores = cores_now();
+    o.tokens_per_s = block_tokens_per_s;
+    o.starved = starved_since.has_value();
     return o;
   }
 
   // The cores it may compute on now: its share, less what the owner's work keeps busy.
-  int32_t cores_now() const {
-    const auto machine = static_cast<int32_t>(std::max(1u, std::thread::hardware_concurrency()));
-    return cores_left(opts.share_cores, machine, owner_busy_cores);
+  int32_t cores_now() const { return cores_left(opts.share_cores, machine_cores(), owner_busy_cores); }
+  static int32_t machine_cores() {
+    return static_cast<int32_t>(std::max(1u, std::thread::hardware_concurrency()));
   }
 
   // The hosts that still take new sessions, with their deployment ids.
@@ -223,9 +235,10 @@ void refresh_and_heartbeat(contributor_pointer self);
 // loaded it moves its blocks to a spare server; then it is released once its sessions ended.
 void drain(contributor_pointer self, const std::string& deployment_id, hosted_blocks& h,
            std::chrono::milliseconds within);
-void drain_to_fit(contributor_pointer self);    // when the leftover shrank
-void release_drained(contributor_pointer self); // those that may go now
-void check_movers(contributor_pointer self);    // each tick: do the deployers still answer?
+void drain_to_fit(contributor_pointer self);       // when the leftover shrank
+void drain_when_starved(contributor_pointer self); // when the owner's work leaves no core
+void release_drained(contributor_pointer self);    // those that may go now
+void check_movers(contributor_pointer self);       // each tick: do the deployers still answer?
 void forget_deployer(contributor_pointer self, const caf::actor_addr& gone);
 void finish_leave_when_empty(contributor_pointer self);
 

@@ -102,12 +102,14 @@ double owner_cores(const cpu_times& before, const cpu_times& after) {
   return std::max(0.0, others / wall);
 }
 
+int32_t free_cores(int32_t machine_cores, double owner_busy_cores) {
+  // 0.25 of slack absorbs the noise of a 1-second reading and the owner's short bursts.
+  return std::max(0, int32_t(std::floor(double(machine_cores) - owner_busy_cores + 0.25)));
+}
+
 int32_t cores_left(int32_t share, int32_t machine_cores, double owner_busy_cores) {
   const int32_t offered = share > 0 ? std::min(share, machine_cores) : machine_cores;
-  // A core counts as taken once the owner uses most of it (0.25 of slack absorbs the noise
-  // of a 1-second reading and the owner's short bursts).
-  const int32_t free_cores = int32_t(std::floor(double(machine_cores) - owner_busy_cores + 0.25));
-  return std::max(1, std::min(offered, free_cores));
+  return std::max(1, std::min(offered, free_cores(machine_cores, owner_busy_cores)));
 }
 
 } // namespace llamps

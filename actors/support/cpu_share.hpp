@@ -30,6 +30,10 @@ cpu_times read_cpu_times();
 // process's, over the wall time between them.
 double owner_cores(const cpu_times& before, const cpu_times& after);
 
+// The cores the owner's work leaves free, rounded down (a core counts as taken once the owner
+// uses most of it); 0 when it takes them all.
+int32_t free_cores(int32_t machine_cores, double owner_busy_cores);
+
 // The cores a contributor may use now: its share (0 = every core) less what the owner's
 // work keeps busy, rounded down; at least one, on which its hosts still compute at their low
 // priority when the owner leaves a cycle.

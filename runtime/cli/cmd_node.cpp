@@ -84,6 +84,7 @@ contributor_options contributor_options_of(const node_config& c) {
   o.join_token = c.join_token;
   o.heartbeat_interval = std::chrono::milliseconds(c.heartbeat_ms);
   o.session_idle_timeout = std::chrono::milliseconds(static_cast<int64_t>(c.session_idle_seconds * 1000));
+  o.cpu_drain_after = std::chrono::milliseconds(static_cast<int64_t>(c.cpu_drain_seconds * 1000));
   return o;
 }
 

@@ -43,6 +43,9 @@ po::options_description node_options(node_config& c) {
       "drain-seconds", po::value(&c.drain_seconds)->default_value(c.drain_seconds, "60"),
       "when the node drains (SIGTERM, or a share that no longer holds its blocks), how long the sessions in "
       "flight may take before the blocks are released")(
+      "cpu-drain-seconds", po::value(&c.cpu_drain_seconds)->default_value(c.cpu_drain_seconds, "30"),
+      "when the machine's own work leaves this node no core for this long, its blocks are moved to other "
+      "servers (a host no other server can take keeps serving at its low priority); 0 = never")(
       "state-file", po::value(&c.state_file), "registry: file that keeps the deployments across a restart")(
       "queue-seconds", po::value(&c.queue_seconds)->default_value(c.queue_seconds, "30"),
       "registry: a new session whose model's hosts are all full waits in the model's queue this long at "
@@ -84,6 +87,8 @@ void validate(const node_config& c) {
     throw po::error("session-idle-seconds must be between 0.1 and 86400");
   if (!(c.drain_seconds >= 0 && c.drain_seconds <= 86400))
     throw po::error("drain-seconds must be between 0 and 86400");
+  if (!(c.cpu_drain_seconds >= 0 && c.cpu_drain_seconds <= 86400))
+    throw po::error("cpu-drain-seconds must be between 0 and 86400");
   if (!(c.queue_seconds >= 0 && c.queue_seconds <= 86400))
     throw po::error("queue-seconds must be between 0 and 86400");
   if (c.queue_length < 1 || c.queue_length > 1000000)
