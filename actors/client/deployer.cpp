@@ -151,7 +151,7 @@ void execute(deployer_pointer self, const std::string& model, const std::string&
   r->hosts.resize(r->plan.entries.size());
   r->awaiting = r->plan.entries.size();
   for (const plan_entry& e : r->plan.entries)
-    r->status.servers.push_back(load_progress{id, e.node_id, 0, e.weight_bytes, "loading"});
+    r->status.servers.push_back(load_progress{id, e.node_id, 0, e.weight_bytes, "loading", e.first, e.last});
   self->state.log->info("deploying {} as {}: {}", model, id, r->plan.summary);
   for (size_t i = 0; i < r->plan.entries.size(); ++i) {
     const plan_entry& e = r->plan.entries[i];
@@ -302,10 +302,17 @@ deployer_actor::behavior_type deployer(deployer_pointer self, registry_actor reg
         deployment_record* r = self->state.by_id(p.deployment_id);
         if (!r || !r->deploying())
           return;
-        // Progress and the contributor's answer travel separately: never undo a "ready".
+        // Progress and the contributor's answer travel separately: never undo a "ready". The
+        // blocks stay as planned, and a report without byte counts (the host maps its file)
+        // keeps the bytes fetched so far.
         for (load_progress& mine : r->status.servers)
-          if (mine.node_id == p.node_id && mine.state != "ready")
-            mine = p;
+          if (mine.node_id == p.node_id && mine.state != "ready") {
+            mine.state = p.state;
+            if (p.bytes_total > 0) {
+              mine.bytes_done = p.bytes_done;
+              mine.bytes_total = p.bytes_total;
+            }
+          }
       },
       [=](fetch_atom, const std::string& id, const std::string& node, uint64_t offset, uint64_t length) {
         return fetch(self, id, node, offset, length);

@@ -38,7 +38,8 @@ void replace_host(deployer_pointer self, const std::string& model, size_t index,
       return changed();
     r->contributors[node] = c;
     r->source->allow(node, old.range.first, old.range.last);
-    r->status.servers.push_back(load_progress{id, node, 0, old.range.weight_bytes, "loading (replacement)"});
+    r->status.servers.push_back(load_progress{id, node, 0, old.range.weight_bytes, "loading (replacement)",
+                                              old.range.first, old.range.last});
     load_order order{id, r->request.model, old.range.first, old.range.last, old.range.kv_budget_bytes, ""};
     self->request(c, load_timeout, load_atom::value, std::move(order), caf::actor_cast<deployer_actor>(self))
         .then(

@@ -160,6 +160,8 @@ struct load_progress {
   uint64_t bytes_done = 0;
   uint64_t bytes_total = 0;
   std::string state; // "fetching", "loading", "ready", "failed: ...", "rolled back"
+  int32_t first = 0; // the server's blocks [first, last), as the deployer planned them
+  int32_t last = 0;
 };
 
 struct deploy_status {
@@ -458,7 +460,7 @@ typename Inspector::result_type inspect(Inspector& f, load_order& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, load_progress& x) {
   return f(caf::meta::type_name("load_progress"), x.deployment_id, x.node_id, x.bytes_done, x.bytes_total,
-           x.state);
+           x.state, x.first, x.last);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, deploy_status& x) {

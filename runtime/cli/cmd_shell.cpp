@@ -51,7 +51,8 @@ int cmd::shell(int argc, char** argv) {
   {
     cluster_client client(sys, registry, planner, deployer);
     llamps::shell sh(client, std::cout, std::cerr,
-                     std::chrono::milliseconds(static_cast<int64_t>(queue_seconds * 1000)));
+                     std::chrono::milliseconds(static_cast<int64_t>(queue_seconds * 1000)),
+                     isatty(STDOUT_FILENO) != 0);
     code = sh.run(isatty(STDIN_FILENO) && isatty(STDOUT_FILENO));
   }
   caf::anon_send_exit(deployer, caf::exit_reason::user_shutdown);

@@ -61,10 +61,8 @@ void to_json(json& j, const placement_plan& x) {
 }
 
 void to_json(json& j, const load_progress& x) {
-  j = json{{"node_id", x.node_id},
-           {"bytes_done", x.bytes_done},
-           {"bytes_total", x.bytes_total},
-           {"state", x.state}};
+  j = json{{"node_id", x.node_id}, {"bytes_done", x.bytes_done}, {"bytes_total", x.bytes_total},
+           {"state", x.state},     {"first", x.first},           {"last", x.last}};
 }
 
 void to_json(json& j, const deploy_status& x) {

@@ -82,6 +82,16 @@ std::string render_progress(const deploy_status& status) {
   return out.str();
 }
 
+std::string render_load_line(const load_progress& p, double bytes_per_s) {
+  const int percent = p.bytes_total > 0 ? static_cast<int>(p.bytes_done * 100 / p.bytes_total)
+                                        : (p.state == "ready" ? 100 : 0);
+  const std::string rate = bytes_per_s >= 0 ? human_bytes(static_cast<uint64_t>(bytes_per_s)) + "/s" : "-";
+  return format("  %-14s blocks %-7s %10s / %-10s %3d%% %11s  %s\n", p.node_id.c_str(),
+                p.last > p.first ? blocks_text(p.first, p.last).c_str() : "-",
+                human_bytes(p.bytes_done).c_str(), human_bytes(p.bytes_total).c_str(), percent, rate.c_str(),
+                p.state.c_str());
+}
+
 std::string render_route(const std::vector<std::string>& nodes) {
   std::string out;
   for (auto& n : nodes)

@@ -72,8 +72,6 @@ std::string join_words(const std::vector<std::string>& words) {
   return out;
 }
 
-namespace {
-
 // Options shared by plan and deploy.
 plan_request plan_request_from(const std::vector<std::string>& args, const char* command) {
   plan_request req;
@@ -95,11 +93,9 @@ plan_request plan_request_from(const std::vector<std::string>& args, const char*
   return req;
 }
 
-} // namespace
-
 shell::shell(cluster_client& client, std::ostream& out, std::ostream& err,
-             std::chrono::milliseconds queue_wait)
-    : client_(client), out_(out), err_(err), queue_wait_(queue_wait) {}
+             std::chrono::milliseconds queue_wait, bool terminal_out)
+    : client_(client), out_(out), err_(err), queue_wait_(queue_wait), terminal_out_(terminal_out) {}
 
 session_options shell::session_for(const std::string& model) const {
   session_options so;
@@ -114,13 +110,6 @@ void shell::servers() { out_ << render_servers(client_.servers()); }
 
 void shell::plan(const std::vector<std::string>& args) {
   out_ << render_plan(client_.plan(plan_request_from(args, "plan")));
-}
-
-void shell::deploy(const std::vector<std::string>& args) {
-  auto req = plan_request_from(args, "deploy");
-  out_ << "deploying " << req.model.name << " (" << human_bytes(req.model.block_bytes * req.model.n_blocks)
-       << " of blocks)..." << std::endl;
-  out_ << render_progress(client_.deploy(req));
 }
 
 void shell::undeploy(const std::vector<std::string>& args) {

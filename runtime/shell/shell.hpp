@@ -13,8 +13,9 @@ namespace llamps {
 class shell {
 public:
   // queue_wait: the longest its sessions wait in their model's queue for a place.
+  // terminal_out: `out` is a terminal, so live progress redraws its lines in place.
   shell(cluster_client& client, std::ostream& out, std::ostream& err,
-        std::chrono::milliseconds queue_wait = session_options{}.queue_wait);
+        std::chrono::milliseconds queue_wait = session_options{}.queue_wait, bool terminal_out = false);
   // Runs one command line. Returns false when the shell should end (quit).
   bool run_line(const std::string& line);
   // Reads lines (readline on a terminal) until quit or end of input. Returns the exit code:
@@ -24,7 +25,9 @@ public:
 private:
   void servers();
   void plan(const std::vector<std::string>& args);
-  void deploy(const std::vector<std::string>& args);
+  void deploy(const std::vector<std::string>& args);     // runtime/shell/shell_deploy.cpp
+  deploy_status deploy_watched(const plan_request& req); // runtime/shell/shell_deploy.cpp
+  std::vector<deploy_status> poll_progress();            // runtime/shell/shell_deploy.cpp
   void undeploy(const std::vector<std::string>& args);
   void deployments();
   void sessions();
@@ -40,6 +43,7 @@ private:
   std::ostream& out_;
   std::ostream& err_;
   std::chrono::milliseconds queue_wait_;
+  bool terminal_out_ = false;
   bool interactive_ = false;
   bool last_failed_ = false;
   int failures_ = 0;

@@ -5,6 +5,8 @@
 
 #include <boost/program_options.hpp>
 
+#include "actors/protocol/protocol.hpp"
+
 namespace llamps {
 
 // Parses a command's words against `options`; the words that are not options go to the
@@ -17,5 +19,8 @@ parse_shell_args(const std::vector<std::string>& args,
 
 // The words after the options, as the one prompt they spell.
 std::string join_words(const std::vector<std::string>& words);
+
+// The request of plan and deploy (MODEL and their options); `command` names it in errors.
+plan_request plan_request_from(const std::vector<std::string>& args, const char* command);
 
 } // namespace llamps
