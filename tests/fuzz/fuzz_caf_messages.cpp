@@ -161,7 +161,7 @@ std::vector<char> encode(const T& x) {
 void write_seeds(const std::string& dir) {
   activations a{{2, 4}, std::vector<char>(2 * 4 * sizeof(float), 1)};
   step_request step{42, 3, a, {}};
-  node_offer offer{"c0", "127.0.0.1:4243", 1u << 20, 1u << 21, 2, 10.5, "token"};
+  node_offer offer{"c0", "127.0.0.1:4243", 1u << 20, 1u << 21, 2, 10.5, false, "token"};
   model_profile profile;
   profile.name = "m";
   profile.path = "/m.gguf";
