@@ -319,6 +319,8 @@ registry_actor::behavior_type registry(registry_pointer self, registry_options o
 registry_actor spawn_registry(caf::actor_system& sys, const registry_options& opts) {
   // Read before spawning, so that a corrupt state file stops the node with its reason.
   auto restored = opts.state_file.empty() ? std::vector<deployment>{} : load_deployments(opts.state_file);
+  if (opts.own_thread)
+    return sys.spawn<caf::detached>(registry, opts, std::move(restored));
   return sys.spawn(registry, opts, std::move(restored));
 }
 

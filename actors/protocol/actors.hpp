@@ -25,6 +25,8 @@ struct registry_options {
   // each this long at most (actors/cluster/admission_queue.hpp).
   size_t queue_length = 256;
   std::chrono::milliseconds queue_wait{std::chrono::seconds(30)};
+  // Run detached, on a thread of its own (llamps bench-registry reads that thread's CPU time).
+  bool own_thread = false;
 };
 registry_actor spawn_registry(caf::actor_system& sys, const registry_options& opts);
 

@@ -31,6 +31,8 @@ const command commands[] = {
     {"bench", llamps::cmd::bench, "prefill/decode tokens/s and memory-bandwidth roofline"},
     {"bench-cluster", llamps::cmd::bench_cluster,
      "distributed speed on loopback: chain, sessions, hop cost, memory"},
+    {"bench-registry", llamps::cmd::bench_registry,
+     "registry at scale: N simulated contributors, CPU per heartbeat, route and plan latency"},
     {"ca", llamps::cmd::ca, "cluster CA for TLS between nodes: ca init, ca issue NODE"},
 };
 
