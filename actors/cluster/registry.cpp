@@ -81,19 +81,21 @@ void mark_gone(registry_state& st, const std::string& node_id, const char* why) 
 }
 
 // Tells every live contributor where the others are, so that they link to each other
-// (actors/cluster/link_keeper.cpp).
+// (actors/cluster/link_keeper.cpp): one list, built once and shared by every message (each
+// contributor skips itself and those it needs no link to), sent on the tick after a change,
+// so that N nodes joining at once cost N lists, not N lists each.
 void send_peers(registry_pointer self) {
   auto& st = self->state;
   st.peers_changed = false;
-  for (auto& [to, receiver] : st.servers) {
-    if (!receiver.healthy)
-      continue;
-    std::map<std::string, std::string> peers; // those in other processes than the receiver
-    for (auto& [id, s] : st.servers)
-      if (s.healthy && id != to && s.contributor.node() != receiver.contributor.node())
-        peers.emplace(id, s.link_address);
-    self->send(receiver.contributor, peers_atom::value, peers);
-  }
+  std::map<std::string, std::string> peers;
+  for (auto& [id, s] : st.servers)
+    if (s.healthy)
+      peers.emplace(id, s.link_address);
+  const caf::message list = caf::make_message(peers_atom::value, std::move(peers));
+  const auto me = caf::actor_cast<caf::actor>(self); // as the sender: contributors check it
+  for (auto& [id, receiver] : st.servers)
+    if (receiver.healthy)
+      caf::send_as(me, caf::actor_cast<caf::actor>(receiver.contributor), list);
 }
 
 // Where the others link to a contributor that joined: the address it listens on, or the
@@ -108,11 +110,12 @@ void learn_address(registry_pointer self, const std::string& node_id, const cont
   auto colon = address.rfind(':');
   const std::string host = colon == std::string::npos ? address : address.substr(0, colon);
   entry.link_address = "";
+  self->state.peers_changed = true; // the others learn of it on the next tick
   if (contributor.node() == self->node() || colon == std::string::npos)
-    return send_peers(self);
+    return;
   if (host != "0.0.0.0" && host != "::" && !host.empty()) {
     entry.link_address = address;
-    return send_peers(self);
+    return;
   }
   self->request(self->system().middleman().actor_handle(), std::chrono::seconds(5), caf::get_atom::value,
                 contributor.node())
@@ -124,9 +127,9 @@ void learn_address(registry_pointer self, const std::string& node_id, const cont
               self->state.log->info("node {} listens on {}: others link to it at {}", node_id, address,
                                     i->second.link_address);
             }
-            send_peers(self);
+            self->state.peers_changed = true;
           },
-          [=](caf::error&) { send_peers(self); });
+          [](caf::error&) {});
 }
 
 // A session lost its link to one of the node's hosts. That may be the link, not the node: ask

@@ -373,8 +373,11 @@ contributor_actor::behavior_type contributor(contributor_pointer self, contribut
         if (caf::actor_cast<caf::actor_addr>(self->current_sender()) != st.registry.address())
           return; // only the registry says who the peers are
         st.peers.clear();
+        // Not itself, not those in the registry's process (no address: already connected) or in
+        // its own (its address), and of each pair only the one that should_link says.
         for (auto& [node, address] : peers)
-          if (node != st.opts.node_id && should_link(st.opts.node_id, node))
+          if (node != st.opts.node_id && !address.empty() && address != st.opts.address &&
+              should_link(st.opts.node_id, node))
             st.peers.emplace(node, address);
         link_peers(self);
       },
