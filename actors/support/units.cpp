@@ -1,5 +1,6 @@
 #include "actors/support/units.hpp"
 
+#include <cstdarg>
 #include <cstdio>
 #include <stdexcept>
 
@@ -12,6 +13,15 @@ std::string one_decimal(double v) {
   return text;
 }
 } // namespace
+
+std::string format_text(const char* fmt, ...) {
+  char buf[512];
+  va_list args;
+  va_start(args, fmt);
+  std::vsnprintf(buf, sizeof buf, fmt, args);
+  va_end(args);
+  return buf;
+}
 
 std::string human_bytes(uint64_t bytes) {
   const char* units[] = {"B", "KB", "MB", "GB", "TB"};
