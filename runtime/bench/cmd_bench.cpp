@@ -12,6 +12,7 @@
 #include "model/quant/dot.hpp"
 #include "model/quant/kernel_bench.hpp"
 #include "model/shapes/roofline.hpp"
+#include "runtime/bench/process_group.hpp"
 #include "runtime/cli/cli.hpp"
 #include "runtime/cli/commands.hpp"
 
@@ -19,10 +20,6 @@ namespace {
 
 using namespace llamps;
 using clock_type = std::chrono::steady_clock;
-
-double since(clock_type::time_point t0) {
-  return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
 
 int32_t argmax(const std::vector<float>& v) {
   return int32_t(std::max_element(v.begin(), v.end()) - v.begin());
@@ -43,11 +40,11 @@ struct model_under_test {
   std::vector<float> step(session_id s, int32_t pos, const std::vector<int32_t>& tokens) {
     auto t0 = clock_type::now();
     tensor_data in = head.embed(tokens);
-    head_seconds += since(t0);
+    head_seconds += seconds_since(t0);
     tensor_data h = blocks.forward(s, pos, in);
     t0 = clock_type::now();
     auto logits = head.logits(h.values.data() + (h.rows() - 1) * h.cols());
-    head_seconds += since(t0);
+    head_seconds += seconds_since(t0);
     return logits;
   }
 
@@ -56,7 +53,7 @@ struct model_under_test {
     auto t0 = clock_type::now();
     for (int k = 0; k < n; ++k)
       logits = step(s, pos + k, {argmax(logits)});
-    return since(t0);
+    return seconds_since(t0);
   }
 };
 
@@ -169,7 +166,7 @@ int llamps::cmd::bench(int argc, char** argv) {
   for (int r = 0; r < 3; ++r) {
     auto t0 = clock_type::now();
     logits = m.step(1, 0, prompt);
-    prefill = std::min(prefill, since(t0));
+    prefill = std::min(prefill, seconds_since(t0));
   }
   print_rate("prefill", prompt_n, prefill, "tokens/s");
 
@@ -207,7 +204,7 @@ int llamps::cmd::bench(int argc, char** argv) {
         rows.push_back(o.data());
       last = m.head.logits(rows);
     }
-    const double t = since(t0);
+    const double t = seconds_since(t0);
     char label[64];
     std::snprintf(label, sizeof label, "decode (%d sessions)", batch);
     print_rate(label, double(batch) * decode_n, t, "tokens/s");

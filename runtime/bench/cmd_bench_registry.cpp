@@ -19,7 +19,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -34,10 +33,13 @@
 
 #include <sys/resource.h>
 
+#include "actors/support/blocking_ask.hpp"
 #include "actors/support/logging.hpp"
+#include "actors/support/units.hpp"
 #include "model/quant/dot.hpp"
 #include "model/shapes/model_catalog.hpp"
 #include "runtime/bench/simulated_cluster.hpp"
+#include "runtime/bench/process_group.hpp"
 #include "runtime/cli/cli.hpp"
 #include "runtime/cli/commands.hpp"
 
@@ -88,10 +90,6 @@ std::vector<int> parse_counts(const std::string& text) {
   return out;
 }
 
-double since(clock_type::time_point t0) {
-  return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
-
 std::set<std::string> thread_ids() {
   std::set<std::string> out;
   for (const auto& e : std::filesystem::directory_iterator("/proc/self/task"))
@@ -119,17 +117,16 @@ double process_cpu_seconds() {
 // before. Returns the seconds that took, and how many servers it counts healthy.
 std::pair<double, size_t> flush(caf::scoped_actor& self, const registry_actor& registry) {
   const auto t0 = clock_type::now();
-  size_t healthy = 0;
-  self->request(registry, std::chrono::minutes(10), servers_atom::value)
-      .receive(
-          [&](const std::vector<server_status>& rows) {
-            for (const auto& r : rows)
-              healthy += r.healthy;
-          },
-          [&](caf::error& e) {
-            throw std::runtime_error("the registry did not list its servers: " + error_text(e));
-          });
-  return {since(t0), healthy};
+  std::vector<server_status> rows;
+  try {
+    rows = blocking_ask<std::vector<server_status>>(self, registry, std::chrono::minutes(10),
+                                                    servers_atom::value);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string("the registry did not list its servers: ") + e.what());
+  }
+  const auto healthy = static_cast<size_t>(
+      std::count_if(rows.begin(), rows.end(), [](const server_status& r) { return r.healthy; }));
+  return {seconds_since(t0), healthy};
 }
 
 double percentile(std::vector<double> v, double q) {
@@ -177,16 +174,6 @@ void print_row(const char* name, const std::string& text) {
   std::fflush(stdout);
 }
 
-std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-std::string format(const char* fmt, ...) {
-  char buf[512];
-  va_list args;
-  va_start(args, fmt);
-  std::vsnprintf(buf, sizeof buf, fmt, args);
-  va_end(args);
-  return buf;
-}
-
 // One window: the registry thread's CPU seconds and the heartbeats sent, from its start to its
 // end (after a flush, so that every heartbeat counted was processed).
 struct window {
@@ -207,7 +194,7 @@ window measure(caf::scoped_actor& self, const registry_actor& registry, const st
   during(t0 + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(seconds)));
   w.heartbeats = c.heartbeats - hb0;
   std::tie(w.lag, w.healthy) = flush(self, registry);
-  w.wall = since(t0);
+  w.wall = seconds_since(t0);
   w.cpu = thread_cpu_seconds(tid) - cpu0;
   return w;
 }
@@ -257,11 +244,11 @@ void run(int n, const options& o) {
       self->send_exit(s, caf::exit_reason::user_shutdown);
   };
   while (counters->joined + counters->join_failures < uint64_t(n)) {
-    if (since(join_t0) > o.join_seconds) {
+    if (seconds_since(join_t0) > o.join_seconds) {
       print_row("joins",
-                format("only %llu of %d joined within %d s (--join-seconds); registry thread %.1f s CPU",
-                       (unsigned long long)counters->joined.load(), n, o.join_seconds,
-                       thread_cpu_seconds(tid) - join_cpu0));
+                format_text("only %llu of %d joined within %d s (--join-seconds); registry thread %.1f s CPU",
+                            (unsigned long long)counters->joined.load(), n, o.join_seconds,
+                            thread_cpu_seconds(tid) - join_cpu0));
       // The registry's mailbox still holds the other joins, each of which it would process
       // before its exit message: the actor system would wait for them all. End here instead.
       std::fprintf(stderr, "llamps bench-registry: the contributors did not all join in time\n");
@@ -274,11 +261,9 @@ void run(int n, const options& o) {
     stop_all();
     throw std::runtime_error(std::to_string(counters->join_failures) + " contributors could not join");
   }
-  const double join_wall = since(join_t0), join_cpu = thread_cpu_seconds(tid) - join_cpu0;
-  // Each join sends every contributor the list of its peers (actors/cluster/registry.cpp):
-  // heartbeats wait behind the joins, and nodes may be marked gone meanwhile.
-  print_row("joins", format("%d in %.2f s (registry thread %.2f s CPU; %zu healthy right after)", n,
-                            join_wall, join_cpu, flush(self, registry).second));
+  const double join_wall = seconds_since(join_t0), join_cpu = thread_cpu_seconds(tid) - join_cpu0;
+  print_row("joins", format_text("%d in %.2f s (registry thread %.2f s CPU; %zu healthy right after)", n,
+                                 join_wall, join_cpu, flush(self, registry).second));
 
   // Deployments, their hosts spread over the nodes.
   const auto deploy_t0 = clock_type::now();
@@ -292,14 +277,16 @@ void run(int n, const options& o) {
     for (int i = d * nodes_per_deployment; i < (d + 1) * nodes_per_deployment; ++i)
       dep.hosts.push_back(
           host_ref{nodes[i].offer.node_id, *nodes[i].range, caf::actor_cast<block_host_actor>(sims[i]), ""});
-    self->request(registry, std::chrono::minutes(1), deployed_atom::value, dep)
-        .receive([](bool) {},
-                 [&](caf::error& e) { throw std::runtime_error("deployment refused: " + error_text(e)); });
+    try {
+      blocking_ask<bool>(self, registry, std::chrono::minutes(1), deployed_atom::value, dep);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(std::string("deployment refused: ") + e.what());
+    }
   }
   print_row("deployments",
-            format("%d x %s (80 blocks of %.0f MB, q4_0), %d stages x %d replicas: %d hosts, in %.2f s",
-                   n_deployments, model.name.c_str(), model.block_bytes / 1e6, stages, replicas,
-                   n_deployments * nodes_per_deployment, since(deploy_t0)));
+            format_text("%d x %s (80 blocks of %.0f MB, q4_0), %d stages x %d replicas: %d hosts, in %.2f s",
+                        n_deployments, model.name.c_str(), model.block_bytes / 1e6, stages, replicas,
+                        n_deployments * nodes_per_deployment, seconds_since(deploy_t0)));
 
   // Heartbeats alone.
   const double expected_per_s = n * 1000.0 / o.heartbeat_ms;
@@ -307,12 +294,13 @@ void run(int n, const options& o) {
                     [](clock_type::time_point end) { std::this_thread::sleep_until(end); });
   const double per_heartbeat = hb.heartbeats > 0 ? hb.cpu / double(hb.heartbeats) : 0;
   print_row("heartbeats",
-            format("%llu in %.2f s (%.0f/s; %.0f/s expected)", (unsigned long long)hb.heartbeats, hb.wall,
-                   hb.heartbeats / hb.wall, expected_per_s));
-  print_row("registry CPU per heartbeat", format("%.2f us (its thread busy %.1f%% of the window)",
-                                                 per_heartbeat * 1e6, 100 * hb.cpu / hb.wall));
-  print_row("registry lag", format("%.2f ms (a servers list asked at the window's end; %zu of %d healthy)",
-                                   hb.lag * 1e3, hb.healthy, n));
+            format_text("%llu in %.2f s (%.0f/s; %.0f/s expected)", (unsigned long long)hb.heartbeats,
+                        hb.wall, hb.heartbeats / hb.wall, expected_per_s));
+  print_row("registry CPU per heartbeat", format_text("%.2f us (its thread busy %.1f%% of the window)",
+                                                      per_heartbeat * 1e6, 100 * hb.cpu / hb.wall));
+  print_row("registry lag",
+            format_text("%.2f ms (a servers list asked at the window's end; %zu of %d healthy)", hb.lag * 1e3,
+                        hb.healthy, n));
 
   // Heartbeats and routes.
   auto log = std::make_shared<route_log>();
@@ -331,7 +319,7 @@ void run(int n, const options& o) {
     }
     std::this_thread::sleep_until(end);
     const auto grace = clock_type::now();
-    while (log->in_flight > 0 && since(grace) < 60)
+    while (log->in_flight > 0 && seconds_since(grace) < 60)
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
   });
   std::vector<double> latencies;
@@ -343,19 +331,20 @@ void run(int n, const options& o) {
     failures = log->failures;
     first_failure = log->first_failure;
   }
-  print_row("routes", format("%zu answered, %llu failed, of %llu asked (%.1f/s)%s", latencies.size(),
-                             (unsigned long long)failures, (unsigned long long)asked, asked / (o.seconds / 2),
-                             first_failure.empty() ? "" : ("; first failure: " + first_failure).c_str()));
-  print_row("route latency", format("p50 %.3f ms  p99 %.3f ms  max %.3f ms (admitted on %d hosts each)",
-                                    percentile(latencies, 0.5), percentile(latencies, 0.99),
-                                    percentile(latencies, 1.0), stages));
+  print_row("routes",
+            format_text("%zu answered, %llu failed, of %llu asked (%.1f/s)%s", latencies.size(),
+                        (unsigned long long)failures, (unsigned long long)asked, asked / (o.seconds / 2),
+                        first_failure.empty() ? "" : ("; first failure: " + first_failure).c_str()));
+  print_row("route latency", format_text("p50 %.3f ms  p99 %.3f ms  max %.3f ms (admitted on %d hosts each)",
+                                         percentile(latencies, 0.5), percentile(latencies, 0.99),
+                                         percentile(latencies, 1.0), stages));
   const double route_cpu = std::max(0.0, routes.cpu - per_heartbeat * double(routes.heartbeats));
   print_row(
       "registry CPU per route",
-      format("%.1f us (route, admissions, close and the session's end; the %llu heartbeats' share taken "
-             "off; thread busy %.1f%%)",
-             latencies.empty() ? 0.0 : route_cpu / double(latencies.size()) * 1e6,
-             (unsigned long long)routes.heartbeats, 100 * routes.cpu / routes.wall));
+      format_text("%.1f us (route, admissions, close and the session's end; the %llu heartbeats' share taken "
+                  "off; thread busy %.1f%%)",
+                  latencies.empty() ? 0.0 : route_cpu / double(latencies.size()) * 1e6,
+                  (unsigned long long)routes.heartbeats, 100 * routes.cpu / routes.wall));
 
   // Planning over the N servers (the planner asks the registry for its list, then runs OPA).
   auto planner = spawn_planner(sys, registry);
@@ -366,17 +355,22 @@ void run(int n, const options& o) {
   std::string plan_text;
   for (int k = 0; k < 3; ++k) {
     const auto t0 = clock_type::now();
-    self->request(planner, std::chrono::minutes(10), plan_atom::value, req)
-        .receive([&](const placement_plan& p) { plan_text = p.summary.substr(0, p.summary.find(';')); },
-                 [&](caf::error& e) { plan_text = "no plan: " + error_text(e); });
-    plan_ms.push_back(since(t0) * 1e3);
+    try {
+      const auto p =
+          blocking_ask<placement_plan>(self, planner, std::chrono::minutes(10), plan_atom::value, req);
+      plan_text = p.summary.substr(0, p.summary.find(';'));
+    } catch (const std::exception& e) {
+      plan_text = std::string("no plan: ") + e.what();
+    }
+    plan_ms.push_back(seconds_since(t0) * 1e3);
   }
-  print_row("plan latency", format("median %.1f ms of 3 (%.1f, %.1f, %.1f ms; the servers list included) "
-                                   "for %s over %d servers: %s",
-                                   percentile(plan_ms, 0.5), plan_ms[0], plan_ms[1], plan_ms[2],
-                                   model.name.c_str(), n, plan_text.c_str()));
-  print_row("process CPU", format("%.2f s (registry, simulators, sessions, planner; since the start)",
-                                  process_cpu_seconds() - process_cpu0));
+  print_row("plan latency",
+            format_text("median %.1f ms of 3 (%.1f, %.1f, %.1f ms; the servers list included) "
+                        "for %s over %d servers: %s",
+                        percentile(plan_ms, 0.5), plan_ms[0], plan_ms[1], plan_ms[2], model.name.c_str(), n,
+                        plan_text.c_str()));
+  print_row("process CPU", format_text("%.2f s (registry, simulators, sessions, planner; since the start)",
+                                       process_cpu_seconds() - process_cpu0));
   self->send_exit(planner, caf::exit_reason::user_shutdown);
   stop_all();
 }
