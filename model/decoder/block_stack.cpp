@@ -41,7 +41,6 @@ struct session_cache {
   std::unique_ptr<uint8_t[]> kv; // values of the cache's type (F16 as raw half-precision bits)
   int32_t capacity = 0;          // tokens it has room for
   int32_t length = 0;            // tokens cached
-  uint64_t bytes = 0;
 };
 
 // Rows [row, row + n) of the batch belong to one session at positions pos..pos+n-1.
@@ -176,8 +175,8 @@ struct block_stack::impl {
     int32_t cap = c ? c->capacity : 0;
     if (needed <= cap)
       return;
-    const uint64_t old_bytes = c ? c->bytes : 0;
-    const uint64_t per_token = uint64_t(blocks.size()) * kv_bytes_per_token_per_block(cfg.kv_dim(), kv);
+    const uint64_t old_bytes = c ? cache_bytes(*c) : 0;
+    const uint64_t per_token = kv_bytes_per_token();
     auto fits = [&](int32_t tokens) {
       return budget == 0 || kv_in_use - old_bytes + per_token * tokens <= budget;
     };
@@ -190,26 +189,32 @@ struct block_stack::impl {
                         std::to_string(needed) + " tokens; " + std::to_string(kv_in_use) + " of " +
                         std::to_string(budget) + " bytes in use");
     // [blocks, 2, n_head_kv, capacity, head_dim]: the cached tokens of each (block, K or V,
-    // head) plane move to the start of the same plane of the larger cache.
-    const size_t planes = blocks.size() * 2 * size_t(cfg.n_head_kv);
-    const size_t token_bytes = size_t(cfg.head_dim()) * kv_value_bytes(kv);
-    auto grown = std::make_unique<uint8_t[]>(planes * size_t(want) * token_bytes);
+    // head) move to the start of the same head's part of the larger cache.
+    const size_t heads = blocks.size() * 2 * size_t(cfg.n_head_kv);
+    auto grown = std::make_unique<uint8_t[]>(size_t(per_token) * size_t(want));
     if (c && c->length > 0)
-      for (size_t i = 0; i < planes; ++i)
-        std::memcpy(grown.get() + i * size_t(want) * token_bytes, c->kv.get() + i * size_t(cap) * token_bytes,
-                    size_t(c->length) * token_bytes);
+      for (size_t i = 0; i < heads; ++i)
+        std::memcpy(grown.get() + i * head_bytes(want), c->kv.get() + i * head_bytes(cap),
+                    head_bytes(c->length));
     session_cache& dst = sessions[s];
     dst.kv = std::move(grown);
     dst.capacity = want;
-    dst.bytes = planes * size_t(want) * token_bytes;
-    kv_in_use += dst.bytes - old_bytes;
+    kv_in_use += cache_bytes(dst) - old_bytes;
+  }
+
+  // K and V of one token in every local block: the one formula of kv_type.hpp.
+  uint64_t kv_bytes_per_token() const {
+    return uint64_t(blocks.size()) * kv_bytes_per_token_per_block(cfg.kv_dim(), kv);
+  }
+  uint64_t cache_bytes(const session_cache& c) const { return kv_bytes_per_token() * uint64_t(c.capacity); }
+  // One head's keys (or values) in one block, for `tokens` tokens.
+  size_t head_bytes(int32_t tokens) const {
+    return size_t(tokens) * size_t(cfg.head_dim()) * kv_value_bytes(kv);
   }
 
   // The cache's [n_head_kv, capacity, head_dim] keys (which = 0) or values (1) of local block blk.
   uint8_t* cache_plane(const session_cache& c, int blk, int which) const {
-    const size_t plane =
-        size_t(cfg.n_head_kv) * size_t(c.capacity) * size_t(cfg.head_dim()) * kv_value_bytes(kv);
-    return c.kv.get() + (size_t(blk) * 2 + size_t(which)) * plane;
+    return c.kv.get() + (size_t(blk) * 2 + size_t(which)) * size_t(cfg.n_head_kv) * head_bytes(c.capacity);
   }
 
   // Applies RoPE to the Q and K heads of the segment's rows of qkv and stores K and V in the
@@ -478,7 +483,7 @@ void block_stack::drop(session_id s) {
   auto it = impl_->sessions.find(s);
   if (it == impl_->sessions.end())
     return;
-  impl_->kv_in_use -= it->second.bytes;
+  impl_->kv_in_use -= impl_->cache_bytes(it->second);
   impl_->sessions.erase(it);
 }
 
