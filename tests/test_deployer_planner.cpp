@@ -123,7 +123,11 @@ struct cluster {
   uint64_t block_cost() const { return profile.block_bytes + profile.kv_bytes_per_token_per_block * 64; }
 
   contributor_actor join(const std::string& node, uint64_t memory, on_load mode = on_load::succeed) {
-    node_offer offer{node, "127.0.0.1:0", memory, memory, 4, 0, ""};
+    node_offer offer;
+    offer.node_id = node;
+    offer.address = "127.0.0.1:0";
+    offer.memory_bytes = offer.total_memory_bytes = memory;
+    offer.cores = 4;
     auto c = sys.spawn(fake_contributor, registry, offer, mode);
     contributors.push_back(c);
     // Joined once the registry lists it.

@@ -61,7 +61,7 @@ head_actor::behavior_type head_batcher(batcher_pointer self, std::shared_ptr<con
         st.arriving.arrived(batch, batch_size);
         // Now (once the mailbox's other requests are in) or when the rest had time to come.
         if (st.arriving.complete())
-          st.flush.now(self);
+          st.flush.now(self, [=] { flush(self); });
         else
           st.flush.schedule(self, max_batch_rest_wait);
         return promise;

@@ -57,6 +57,13 @@ struct session_state {
   std::optional<caf::typed_response_promise<std::vector<std::string>>> admitting;
   caf::actor queue_listener;
   uint64_t attempt = 0; // replies to older attempts are stale and ignored
+  // The step in flight (attempt step_attempt, sent at step_sent) and whether a deadline check
+  // is on its way. One check per step_timeout instead of a timeout on each request: CAF
+  // arms and cancels a request's timeout on its clock thread, two wake-ups of that thread
+  // per token.
+  std::optional<clock_type::time_point> step_sent;
+  uint64_t step_attempt = 0;
+  bool deadline_due = false;
   std::set<std::string> failed_nodes;
   int32_t recoveries = 0;
   int32_t route_retries = 0;
@@ -139,16 +146,25 @@ void on_logits(session_pointer self, std::vector<float>& logits) {
   auto session = st.route->session;
   g.logits_in = clock_type::now();
   g.head_s += std::chrono::duration<double>(g.logits_in - g.result_in).count();
+  std::vector<std::pair<int32_t, std::string>> tokens;
   auto next = g.loop->next(logits, [&](int32_t token, const std::string& piece) {
     g.text += piece;
-    if (g.listener)
-      caf::anon_send(g.listener, token_atom::value, session, token, piece);
+    tokens.emplace_back(token, piece);
   });
-  bool stopped = reached_stop(g);
-  if (next && !stopped)
+  // The listener hears of the tokens after the next step has left (waking the listener's
+  // thread is then off the chain's path) but before the generation's report.
+  auto tell = [&, listener = g.listener] {
+    if (listener)
+      for (auto& [token, piece] : tokens)
+        caf::anon_send(listener, token_atom::value, session, token, std::move(piece));
+  };
+  if (next && !reached_stop(g)) {
     send_feed(self, *next);
-  else
+    tell();
+  } else {
+    tell();
     finish(self);
+  }
 }
 
 void on_step_result(session_pointer self, const step_result& result) {
@@ -163,8 +179,19 @@ void on_step_result(session_pointer self, const step_result& result) {
   auto hidden = from_wire(result.hidden);
   if (hidden.rows() < 1 || hidden.cols() != st.model->config.n_embd)
     return fail(self, "a host returned malformed hidden states");
-  // The logits come from the head batcher this process's sessions share.
   std::vector<float> last(hidden.values.end() - hidden.cols(), hidden.values.end());
+  if (result.batch_size <= 1) {
+    // A step that came back alone has no partner to share the head's product with: its
+    // logits are computed here, a round trip through the batcher less per token.
+    std::vector<float> logits;
+    try {
+      logits = st.model->head.logits(last.data());
+    } catch (const std::exception& e) {
+      return fail(self, std::string("output head: ") + e.what());
+    }
+    return on_logits(self, logits);
+  }
+  // The logits of a batch's members come from the head batcher this process's sessions share.
   auto attempt = st.attempt;
   self->request(st.head, caf::infinite, logits_atom::value, std::move(last), result.batch, result.batch_size)
       .then(
@@ -297,16 +324,50 @@ void send_feed(session_pointer self, const generation_loop::feed& feed) {
     if (g.logits_in > g.started)
       g.client_s += std::chrono::duration<double>(g.sent - g.logits_in).count();
   }
-  self->request(hosts.front().host, st.options.step_timeout, step_atom::value, std::move(req))
+  st.step_sent = clock_type::now();
+  st.step_attempt = attempt;
+  if (!st.deadline_due) {
+    st.deadline_due = true;
+    self->delayed_send(self, st.options.step_timeout, deadline_atom::value);
+  }
+  self->request(hosts.front().host, caf::infinite, step_atom::value, std::move(req))
       .then(
           [=](step_result& result) {
-            if (attempt == self->state.attempt && self->state.current)
+            if (attempt != self->state.attempt)
+              return;
+            self->state.step_sent.reset();
+            if (self->state.current)
               on_step_result(self, result);
           },
           [=](caf::error& e) {
-            if (attempt == self->state.attempt)
-              recover(self, "step failed: " + error_text(e));
+            if (attempt != self->state.attempt)
+              return;
+            self->state.step_sent.reset();
+            recover(self, "step failed: " + error_text(e));
           });
+}
+
+// The deadline check: a step still in flight step_timeout after it left counts as failed (a
+// host that hangs without its connection dropping); one sent since is checked at its own
+// deadline.
+void check_deadline(session_pointer self) {
+  auto& st = self->state;
+  st.deadline_due = false;
+  if (!st.step_sent || st.step_attempt != st.attempt)
+    return;
+  const auto deadline = *st.step_sent + st.options.step_timeout;
+  const auto now = clock_type::now();
+  if (now < deadline) {
+    st.deadline_due = true;
+    self->delayed_send(self,
+                       std::chrono::duration_cast<std::chrono::microseconds>(deadline - now) +
+                           std::chrono::microseconds(1),
+                       deadline_atom::value);
+    return;
+  }
+  st.step_sent.reset();
+  recover(self, "step failed: no answer from the chain within " +
+                    std::to_string(st.options.step_timeout.count()) + " ms");
 }
 
 // Loads the tokenizer and head the first time: from the configured path, or from the
@@ -444,6 +505,7 @@ session_actor::behavior_type session(session_pointer self, registry_actor regist
         if (self->state.current)
           reroute(self);
       },
+      [=](deadline_atom) { check_deadline(self); },
   };
 }
 

@@ -69,6 +69,7 @@ using peers_atom = caf::atom_constant<caf::atom("peers")>;
 using queued_atom = caf::atom_constant<caf::atom("queued")>;
 using queue_atom = caf::atom_constant<caf::atom("queue")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
+using deadline_atom = caf::atom_constant<caf::atom("deadline")>; // is the step in flight overdue?
 
 // ---- plain message types ----
 
@@ -374,7 +375,8 @@ using session_actor = caf::typed_actor<
     caf::replies_to<route_atom>::with<std::vector<std::string>>,
     caf::reacts_to<queued_atom, int32_t>, // from the registry
     caf::reacts_to<close_atom>,
-    caf::reacts_to<tick_atom>>; // internal: retry routing
+    caf::reacts_to<tick_atom>,      // internal: retry routing
+    caf::reacts_to<deadline_atom>>; // internal: check the step in flight against step_timeout
 
 // Process-local: this process's direct network links to other nodes (actors/cluster/link_keeper.cpp).
 // CAF's automatic connections are off, so that every pair of nodes is linked once, by one

@@ -118,12 +118,14 @@ clock_type::time_point flush_time(const block_host_state& st, bool entering_chai
 // memory bandwidth, so a batch of 16 costs little more than a batch of 1: one large batch
 // going round the chain does as much per second as several small ones in flight, with a
 // fraction of the weight traffic. A lone session, or one whose partners stopped, never waits.
+void flush_decodes(host_pointer self);
+
 void schedule_flush(host_pointer self, bool entering_chain) {
   auto& st = self->state;
   const auto now = clock_type::now();
   const auto at = flush_time(st, entering_chain, now);
-  if (st.flush.pending() && at <= now)
-    st.flush.now(self); // everyone expected is here: run now, not at the timer
+  if (at <= now)
+    st.flush.now(self, [=] { flush_decodes(self); }); // everyone expected is here
   else
     st.flush.schedule(self, at - now);
 }
@@ -189,10 +191,10 @@ void flush_decodes(host_pointer self) {
     auto outputs = st.blocks->forward_batch(steps);
     const double forward = std::chrono::duration<double>(clock_type::now() - started).count();
     record_latency(st, forward, steps.size());
-    st.log->debug("{}: batch of {} (hop {}) waited {:.1f} ms, forward {:.1f} ms", host_name(st), batch.size(),
+    st.log->debug("{}: batch of {} (hop {}) waited {:.0f} us, forward {:.0f} us", host_name(st), batch.size(),
                   batch.front()->request.hop,
-                  std::chrono::duration<double, std::milli>(started - batch.front()->arrived).count(),
-                  forward * 1e3);
+                  std::chrono::duration<double, std::micro>(started - batch.front()->arrived).count(),
+                  forward * 1e6);
     const uint64_t id = st.batch_ids() | 1; // never 0 ("no batch")
     auto per_next = steps_per_next_stop(batch);
     for (size_t i = 0; i < batch.size(); ++i)

@@ -52,10 +52,18 @@ public:
       self->delayed_send(self, std::chrono::duration_cast<std::chrono::microseconds>(wait), flush_atom::value,
                          round);
   }
-  // Sends a flush now, overtaking a delayed one.
-  template <class Self>
-  void now(Self* self) {
+  // Runs the queue now: inside the current handler when the mailbox holds nothing else (a
+  // flush message would come straight back and find no more members: one message and one
+  // mailbox round less per hop), else by a flush message behind what is waiting, overtaking a
+  // delayed one.
+  template <class Self, class Run>
+  void now(Self* self, Run run) {
     pending_ = false;
+    if (self->mailbox().empty()) {
+      ++round_; // a flush still on its way is stale
+      run();
+      return;
+    }
     schedule(self, {});
   }
   // Whether a flush message that arrived is the current one; the queue then runs.
