@@ -21,7 +21,7 @@ namespace llamps {
 int cmd::shell(int argc, char** argv) {
   namespace po = cli::po;
   std::string connect, log_level, join_token, tls_ca, tls_cert, tls_key;
-  double queue_seconds = 30;
+  double queue_seconds = 30, step_timeout = 30;
   po::options_description options("llamps shell options");
   options.add_options()("connect", po::value(&connect)->default_value("127.0.0.1:4242"),
                         "HOST:PORT of the registry")("join-token", po::value(&join_token),
@@ -32,6 +32,9 @@ int cmd::shell(int argc, char** argv) {
       "queue-seconds", po::value(&queue_seconds)->default_value(queue_seconds, "30"),
       "the longest generate, chat and load wait in line while a model is at capacity (the registry's "
       "queue-seconds may end the wait sooner)")(
+      "step-timeout", po::value(&step_timeout)->default_value(step_timeout, "30"),
+      "seconds a step through the chain may take before its session counts the route as broken and "
+      "re-routes (a host that hangs without its connection dropping)")(
       "log-level", po::value(&log_level)->default_value("error"),
       "trace, debug, info, warn, error, off (errors reach you as answers anyway)");
   auto parsed = cli::parse(argc, argv, "llamps shell --connect HOST:PORT", options);
@@ -42,6 +45,13 @@ int cmd::shell(int argc, char** argv) {
     std::cerr << "llamps shell: error: --queue-seconds must be between 0 and 86400\n";
     return 2;
   }
+  if (!(step_timeout >= 0.1 && step_timeout <= 86400)) {
+    std::cerr << "llamps shell: error: --step-timeout must be between 0.1 and 86400\n";
+    return 2;
+  }
+  session_options sessions;
+  sessions.queue_wait = std::chrono::milliseconds(static_cast<int64_t>(queue_seconds * 1000));
+  sessions.step_timeout = std::chrono::milliseconds(static_cast<int64_t>(step_timeout * 1000));
   system_config cfg(tls_files{tls_ca, tls_cert, tls_key});
   caf::actor_system sys{cfg};
   auto registry = connect_registry(sys, cfg, connect, join_token); // throws when refused
@@ -50,9 +60,7 @@ int cmd::shell(int argc, char** argv) {
   int code = 0;
   {
     cluster_client client(sys, registry, planner, deployer);
-    llamps::shell sh(client, std::cout, std::cerr,
-                     std::chrono::milliseconds(static_cast<int64_t>(queue_seconds * 1000)),
-                     isatty(STDOUT_FILENO) != 0);
+    llamps::shell sh(client, std::cout, std::cerr, sessions, isatty(STDOUT_FILENO) != 0);
     code = sh.run(isatty(STDIN_FILENO) && isatty(STDOUT_FILENO));
   }
   caf::anon_send_exit(deployer, caf::exit_reason::user_shutdown);

@@ -93,14 +93,13 @@ plan_request plan_request_from(const std::vector<std::string>& args, const char*
   return req;
 }
 
-shell::shell(cluster_client& client, std::ostream& out, std::ostream& err,
-             std::chrono::milliseconds queue_wait, bool terminal_out)
-    : client_(client), out_(out), err_(err), queue_wait_(queue_wait), terminal_out_(terminal_out) {}
+shell::shell(cluster_client& client, std::ostream& out, std::ostream& err, session_options sessions,
+             bool terminal_out)
+    : client_(client), out_(out), err_(err), sessions_(std::move(sessions)), terminal_out_(terminal_out) {}
 
 session_options shell::session_for(const std::string& model) const {
-  session_options so;
+  session_options so = sessions_;
   so.model = model;
-  so.queue_wait = queue_wait_;
   return so;
 }
 

@@ -12,10 +12,11 @@ namespace llamps {
 
 class shell {
 public:
-  // queue_wait: the longest its sessions wait in their model's queue for a place.
+  // sessions: the options of its sessions (how long they wait in line for a place, how long a
+  // step may take); the model is set per command.
   // terminal_out: `out` is a terminal, so live progress redraws its lines in place.
-  shell(cluster_client& client, std::ostream& out, std::ostream& err,
-        std::chrono::milliseconds queue_wait = session_options{}.queue_wait, bool terminal_out = false);
+  shell(cluster_client& client, std::ostream& out, std::ostream& err, session_options sessions = {},
+        bool terminal_out = false);
   // Runs one command line. Returns false when the shell should end (quit).
   bool run_line(const std::string& line);
   // Reads lines (readline on a terminal) until quit or end of input. Returns the exit code:
@@ -42,7 +43,7 @@ private:
   cluster_client& client_;
   std::ostream& out_;
   std::ostream& err_;
-  std::chrono::milliseconds queue_wait_;
+  session_options sessions_;
   bool terminal_out_ = false;
   bool interactive_ = false;
   bool last_failed_ = false;

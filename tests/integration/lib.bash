@@ -78,14 +78,14 @@ run_shell_once() {
   printf '%s\n' "$@" | "$LLAMPS" shell --connect 127.0.0.1:$REG_PORT 2>&1
 }
 
-# Long-lived shells reading commands from a FIFO: start_shell NAME starts one (its output
+# Long-lived shells reading commands from a FIFO: start_shell NAME [OPTION...] starts one (its output
 # goes to $WORK/NAME.out, errors to NAME.err), shell_send NAME LINE writes a command to it,
 # stop_shell NAME [SECONDS] sends quit and waits for it to end.
 declare -A SHELL_FD SHELL_PID
 start_shell() {
-  local name=$1 fd
+  local name=$1 fd; shift
   mkfifo "$WORK/$name.in"
-  "$LLAMPS" shell --connect 127.0.0.1:$REG_PORT <"$WORK/$name.in" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+  "$LLAMPS" shell --connect 127.0.0.1:$REG_PORT "$@" <"$WORK/$name.in" >"$WORK/$name.out" 2>"$WORK/$name.err" &
   SHELL_PID[$name]=$!
   PIDS+=($!)
   exec {fd}>"$WORK/$name.in"
