@@ -45,6 +45,11 @@ struct contributor_options {
   // The machine's own work leaving this node no core this long offers its hosts' blocks to
   // other servers; a host nobody can take keeps serving at its low priority (0 = never).
   std::chrono::milliseconds cpu_drain_after{std::chrono::seconds(30)};
+  // Its hosts compute on CAF's scheduler instead of threads of their own (block_host_options::
+  // own_thread), at normal priority and on any core: for contributors that share one process
+  // with their sessions and no owner (llamps demo), whose steps then pass host to host
+  // without a thread switch.
+  bool hosts_on_scheduler = false;
   // Finds the registry again when its process restarts (runs on a thread of its own, may
   // block; throws when it cannot). Empty: the registry is in this process.
   std::function<registry_actor()> reconnect;
@@ -71,9 +76,14 @@ struct block_host_options {
   int32_t compute_threads = 0;                  // threads for its forward passes (0 = every core)
   cpu_priority priority = cpu_priority::normal; // of those threads; pinned to compute_threads CPUs
   caf::actor_addr owner;                        // the host ends when this actor (its contributor) ends
+  // A thread of its own, placed at `priority` on `compute_threads` CPUs, whose forward passes
+  // hold up nothing else. Without one it runs on CAF's scheduler, unplaced: a step from an
+  // actor of the same process then runs on the sender's worker thread, with no wake-up (about
+  // a fifth of a small model's token time in one process), but a long forward pass keeps a
+  // worker from the node's other actors.
+  bool own_thread = true;
 };
-// A block host starts empty; a load_atom message gives it its blocks. It runs detached (its
-// own thread): forward passes block, and must not stall the scheduler's workers.
+// A block host starts empty; a load_atom message gives it its blocks.
 block_host_actor spawn_block_host(caf::actor_system& sys, const block_host_options& opts);
 
 struct session_options {

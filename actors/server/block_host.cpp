@@ -260,9 +260,12 @@ block_host_actor::behavior_type block_host(host_pointer self, block_host_options
   // The compute team's size (0 = every core), as this host's options say.
   set_compute_threads(self->state.options.compute_threads);
   // Its thread and the compute workers it starts (which inherit both) yield to the owner's
-  // work and stay on the shared cores.
+  // work and stay on the shared cores. On the scheduler, the thread is a CAF worker's: it is
+  // left as it is.
   const std::string placed =
-      place_compute_thread(self->state.options.priority, self->state.options.compute_threads);
+      self->state.options.own_thread
+          ? place_compute_thread(self->state.options.priority, self->state.options.compute_threads)
+          : "CAF's scheduler";
   self->state.log->info("{}: compute threads: {}", self->state.options.node_id, placed);
   if (auto owner = self->state.options.owner) {
     // A block host lives no longer than the contributor that spawned it.
@@ -367,7 +370,7 @@ block_host_actor::behavior_type block_host(host_pointer self, block_host_options
 } // namespace
 
 block_host_actor spawn_block_host(caf::actor_system& sys, const block_host_options& opts) {
-  return sys.spawn<caf::detached>(block_host, opts);
+  return opts.own_thread ? sys.spawn<caf::detached>(block_host, opts) : sys.spawn(block_host, opts);
 }
 
 } // namespace llamps

@@ -220,6 +220,7 @@ caf::result<host_ref> load(contributor_pointer self, load_order order, deployer_
   host_opts.node_id = st.opts.node_id;
   host_opts.compute_threads = st.opts.share_cores;
   host_opts.priority = st.opts.priority;
+  host_opts.own_thread = !st.opts.hosts_on_scheduler;
   host_opts.owner = self->address();
   host_opts.session_idle_timeout = st.opts.session_idle_timeout;
   if (!st.opts.cache_dir.empty())

@@ -30,6 +30,9 @@ demo_cluster::demo_cluster(const model_profile& model, int32_t sessions, const r
     opts.share_cores = s.cores;
     opts.cache_dir = cache + "/" + s.name;
     opts.use_local_copies = s.local_copy;
+    // Three "machines" in one process on one machine: no owner to yield to, and the steps
+    // pass from host to host on one thread.
+    opts.hosts_on_scheduler = true;
     contributors_.push_back(spawn_contributor(sys, opts, registry_));
   }
   planner_ = spawn_planner(sys, registry_);
