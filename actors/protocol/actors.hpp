@@ -50,6 +50,10 @@ struct contributor_options {
   // with their sessions and no owner (llamps demo), whose steps then pass host to host
   // without a thread switch.
   bool hosts_on_scheduler = false;
+  // Measure the machine's own CPU demand (busy time not this process's) and yield cores to
+  // it. Off for nodes that share a machine while standing for separate machines (llamps
+  // bench-cluster's): each would take the others' compute for an owner's and shrink to a thread.
+  bool watch_owner_cpu = true;
   // Finds the registry again when its process restarts (runs on a thread of its own, may
   // block; throws when it cannot). Empty: the registry is in this process.
   std::function<registry_actor()> reconnect;

@@ -178,6 +178,8 @@ void reconnect(contributor_pointer self) {
 // cpu-drain-seconds of that its blocks are offered to other servers (drain_when_starved).
 void watch_owner(contributor_pointer self) {
   auto& st = self->state;
+  if (!st.opts.watch_owner_cpu)
+    return;
   const cpu_times now = read_cpu_times();
   const int32_t before = st.cores_now();
   const double reading = owner_cores(st.cpu_at_last_tick, now);

@@ -55,29 +55,14 @@ void start_contributors(cluster& c, const harness& h, const std::string& tag, co
   for (int i = 0; i < o.nodes; ++i) {
     std::string id = tag + "-c" + std::to_string(i);
     c.node_ids.push_back(id);
-    c.procs->start(id, {"node",
-                        "--role",
-                        "contributor",
-                        "--node-id",
-                        id,
-                        "--listen",
-                        "127.0.0.1:" + std::to_string(free_port()),
-                        "--registry",
-                        reg,
-                        "--share-memory-gb",
-                        share,
-                        "--share-cores",
-                        std::to_string(o.node_cores),
-                        "--cpu-priority",
-                        o.cpu_priority,
-                        "--model-dir",
-                        model_dir,
-                        "--cache-dir",
-                        h.work + "/cache-" + id,
-                        "--heartbeat-ms",
-                        "1000",
-                        "--log-level",
-                        o.log_level});
+    c.procs->start(id,
+                   {"node", "--role", "contributor", "--node-id", id, "--listen",
+                    "127.0.0.1:" + std::to_string(free_port()), "--registry", reg, "--share-memory-gb", share,
+                    "--share-cores", std::to_string(o.node_cores), "--cpu-priority", o.cpu_priority,
+                    // Three "machines" on one: each would count the others' compute
+                    // as its owner's and drop to one thread.
+                    "--watch-owner-cpu", "false", "--model-dir", model_dir, "--cache-dir",
+                    h.work + "/cache-" + id, "--heartbeat-ms", "1000", "--log-level", o.log_level});
   }
   for (auto& id : c.node_ids)
     c.procs->wait_for(id, "contributor listening", 30);

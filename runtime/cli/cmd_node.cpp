@@ -81,6 +81,7 @@ contributor_options contributor_options_of(const node_config& c) {
   o.model_dir = c.model_dir;
   o.cache_dir = c.cache_dir;
   o.use_local_copies = c.use_local_copies;
+  o.watch_owner_cpu = c.watch_owner_cpu;
   o.join_token = c.join_token;
   o.heartbeat_interval = std::chrono::milliseconds(c.heartbeat_ms);
   o.session_idle_timeout = std::chrono::milliseconds(static_cast<int64_t>(c.session_idle_seconds * 1000));

@@ -46,6 +46,9 @@ po::options_description node_options(node_config& c) {
       "cpu-drain-seconds", po::value(&c.cpu_drain_seconds)->default_value(c.cpu_drain_seconds, "30"),
       "when the machine's own work leaves this node no core for this long, its blocks are moved to other "
       "servers (a host no other server can take keeps serving at its low priority); 0 = never")(
+      "watch-owner-cpu", po::value(&c.watch_owner_cpu)->default_value(true),
+      "measure the machine's own CPU demand and yield cores to it (false: for nodes that share one machine "
+      "while standing for separate ones, which would take each other's compute for an owner's)")(
       "state-file", po::value(&c.state_file), "registry: file that keeps the deployments across a restart")(
       "queue-seconds", po::value(&c.queue_seconds)->default_value(c.queue_seconds, "30"),
       "registry: a new session whose model's hosts are all full waits in the model's queue this long at "

@@ -24,6 +24,7 @@ struct node_config {
   double session_idle_seconds = 600; // a block host frees a session idle this long
   double drain_seconds = 60;         // on SIGTERM or a smaller share, how long sessions in flight may take
   double cpu_drain_seconds = 30;     // the owner's work leaving no core this long moves the blocks away
+  bool watch_owner_cpu = true;       // false: the machine's other work is not the owner's (co-located nodes)
   std::string state_file;            // registry: deployments survive a restart
   double queue_seconds = 30;         // registry: the longest a session waits for a place (HTTP too)
   int queue_length = 256;            // registry: sessions waiting per model at most
