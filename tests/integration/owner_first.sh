@@ -47,15 +47,20 @@ grep -q "compute threads: $want_placed" "$WORK/c0.log" || { cat "$WORK/c0.log"; 
 # for one on another machine, at normal priority: its share is small (the model's head is 512
 # tokens wide), and a niced client would starve beside the owner's job and leave the node
 # idle, which is no load at all.
-( while :; do printf "load --sessions 2 --steps 400 --temperature 0 hello\n" |
+# The loop runs without errexit (a client ended by the pkill below exits non-zero, which
+# would otherwise end the loop at once and make its own kill fail), until the stop file.
+( set +e; while [ ! -e "$WORK/stop-load" ]; do printf "load --sessions 2 --steps 400 --temperature 0 hello\n" |
     "$LLAMPS" shell --connect 127.0.0.1:$REG_PORT >/dev/null 2>&1; done ) &
 load_loop=$!
 PIDS+=($load_loop)
 sleep 3
 with_node=$(owner_job)
 with_node=$(min "$with_node" "$(owner_job)" "$(owner_job)") # the best of three, as for the solo time
-pkill -P "$load_loop" || true
-kill "$load_loop"
+touch "$WORK/stop-load"
+while kill -0 "$load_loop" 2>/dev/null; do
+  pkill -P "$load_loop" || true
+  sleep 0.1
+done
 echo "owner job: alone ${solo} s, beside the node at full load ${with_node} s"
 # The ratio is reported, not asserted: it varies too much between runs for a fixed bound (the
 # guest's scheduling, the node's cache and memory traffic in the owner's gaps move it);
