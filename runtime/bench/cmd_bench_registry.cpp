@@ -375,15 +375,6 @@ void run(int n, const options& o) {
   stop_all();
 }
 
-// cli::between for a double option, worded without the trailing zeros of std::to_string.
-std::function<void(const double&)> within(const std::string& option, int low, int high) {
-  return [=](const double& value) {
-    if (!(value >= low && value <= high))
-      throw cli::po::error("--" + option + " must be between " + std::to_string(low) + " and " +
-                           std::to_string(high));
-  };
-}
-
 void add_options(cli::po::options_description& opts, options& o) {
   namespace po = cli::po;
   opts.add_options()(
@@ -397,10 +388,13 @@ void add_options(cli::po::options_description& opts, options& o) {
                                          ->default_value(o.heartbeat_ms)
                                          ->notifier(cli::between("heartbeat-ms", 10, 600000)),
                                      "each contributor's heartbeat interval (a node's default)")(
-      "seconds", po::value(&o.seconds)->default_value(o.seconds)->notifier(within("seconds", 1, 3600)),
+      "seconds",
+      po::value(&o.seconds)->default_value(o.seconds)->notifier(cli::between<double>("seconds", 1, 3600)),
       "measured time: the first half heartbeats alone, the second half with routes")(
       "routes-per-s",
-      po::value(&o.routes_per_s)->default_value(o.routes_per_s)->notifier(within("routes-per-s", 0, 10000)),
+      po::value(&o.routes_per_s)
+          ->default_value(o.routes_per_s)
+          ->notifier(cli::between<double>("routes-per-s", 0, 10000)),
       "sessions asking for a route (then closing it) per second, in the second half")(
       "join-seconds",
       po::value(&o.join_seconds)

@@ -39,7 +39,8 @@ expect_error() {
 }
 expect_error "--contributors must be a number or a comma-separated list" --contributors 200,abc
 expect_error "--contributors must be a number or a comma-separated list" --contributors 10
-expect_error "--seconds must be between 1 and 3600" --seconds 0
+expect_error "--seconds must be at least 1" --seconds 0
+expect_error "--seconds must be between 1 and 3600" --seconds nan
 expect_error "--heartbeat-ms must be at least 10" --heartbeat-ms 5
 expect_error "unrecognised option '--bogus'" --bogus
 "$LLAMPS" bench-registry --help | grep -qF -- "--routes-per-s" || fail "--help names no --routes-per-s"
