@@ -29,10 +29,16 @@ int cmd::shell(int argc, char** argv) {
       "tls-ca", po::value(&tls_ca), "cluster CA certificate (TLS clusters)")(
       "tls-cert", po::value(&tls_cert), "this shell's certificate")("tls-key", po::value(&tls_key),
                                                                     "this shell's private key")(
-      "queue-seconds", po::value(&queue_seconds)->default_value(queue_seconds, "30"),
+      "queue-seconds",
+      po::value(&queue_seconds)
+          ->default_value(queue_seconds, "30")
+          ->notifier(cli::between<double>("queue-seconds", 0, 86400)),
       "the longest generate, chat and load wait in line while a model is at capacity (the registry's "
       "queue-seconds may end the wait sooner)")(
-      "step-timeout", po::value(&step_timeout)->default_value(step_timeout, "30"),
+      "step-timeout",
+      po::value(&step_timeout)
+          ->default_value(step_timeout, "30")
+          ->notifier(cli::between<double>("step-timeout", 0.1, 86400)),
       "seconds a step through the chain may take before its session counts the route as broken and "
       "re-routes (a host that hangs without its connection dropping)")(
       "log-level", po::value(&log_level)->default_value("error"),
@@ -41,14 +47,6 @@ int cmd::shell(int argc, char** argv) {
   if (parsed.exit_code)
     return *parsed.exit_code;
   set_log_level(log_level);
-  if (!(queue_seconds >= 0 && queue_seconds <= 86400)) {
-    std::cerr << "llamps shell: error: --queue-seconds must be between 0 and 86400\n";
-    return 2;
-  }
-  if (!(step_timeout >= 0.1 && step_timeout <= 86400)) {
-    std::cerr << "llamps shell: error: --step-timeout must be between 0.1 and 86400\n";
-    return 2;
-  }
   session_options sessions;
   sessions.queue_wait = std::chrono::milliseconds(static_cast<int64_t>(queue_seconds * 1000));
   sessions.step_timeout = std::chrono::milliseconds(static_cast<int64_t>(step_timeout * 1000));
