@@ -20,6 +20,7 @@
 #include "model/shapes/presets.hpp"
 #include "model/quant/quantize.hpp"
 #include "model/quant/formats.hpp"
+#include "model/quant/kernel_bench.hpp"
 #include "model/quant/matrix.hpp"
 
 using namespace llamps;
@@ -411,7 +412,7 @@ TEST_CASE("several activation rows at once give each row's product bit for bit",
                                                         {"kq-q2_k.gguf", "blk.0.ffn_down.weight"}}) {
     const auto f = gguf::file::open(find_model(file));
     const quant::weight_matrix w = quant::map_matrix(f, tensor, f.require_tensor(tensor).dims);
-    for (int64_t n : {2, 3, 4, 5, 11, 45}) {
+    for (int64_t n : {2, 3, 4, 5, 11, 16, 45}) {
       std::vector<float> x(size_t(n * w.cols));
       for (float& v : x)
         v = normal(rng);
@@ -436,6 +437,34 @@ TEST_CASE("several activation rows at once give each row's product bit for bit",
       }
     }
   }
+}
+
+TEST_CASE("the float tiles give each session's own sums at odd shapes", "[quant]") {
+  // The F32 and F16 tiles (BF16 shares their code) take weight rows in pairs, activation rows in groups of up to
+  // six and columns in chunks of 512 with a tail past the last step of 32: odd counts of each
+  // must still give every session the one-row kernel's floats.
+  std::mt19937 rng(23);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  for (gguf::tensor_type t : {gguf::tensor_type::f32, gguf::tensor_type::f16})
+    for (const auto& [rows, cols] : std::vector<std::pair<int64_t, int64_t>>{{37, 1100}, {18, 40}, {5, 31}}) {
+      const quant::weight_matrix w = quant::random_matrix(t, rows, cols, rng);
+      for (int64_t n : {2, 7, 13}) {
+        std::vector<float> x(size_t(n * cols));
+        for (float& v : x)
+          v = normal(rng);
+        for (quant::isa set : {quant::isa::scalar, quant::isa::avx2, quant::isa::avx512vnni}) {
+          if (!quant::cpu_runs(set))
+            continue;
+          std::vector<float> together(size_t(n * rows)), alone(size_t(n * rows));
+          quant::matmul(w, x.data(), n, together.data(), rows, false, set, quant::row_kind::sessions);
+          for (int64_t b = 0; b < n; ++b)
+            quant::matmul(w, x.data() + b * cols, 1, alone.data() + b * rows, rows, false, set);
+          INFO(gguf::type_name(t) << " " << rows << " x " << cols << ", " << n << " sessions, kernels "
+                                  << quant::isa_name(set));
+          CHECK(std::memcmp(together.data(), alone.data(), together.size() * 4) == 0);
+        }
+      }
+    }
 }
 
 TEST_CASE("Q4_0 with rows in eights: every set gives the same floats at every row count", "[quant]") {

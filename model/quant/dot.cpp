@@ -210,6 +210,14 @@ dot_rows_fn find_dot_rows(tensor_type t, isa i) {
   return best_kernel(i, vnni::dot_rows, avx2::dot_rows, no_rows_kernel, t);
 }
 
+float_tile_kernel find_float_tile(tensor_type t, isa i) {
+  if (i >= isa::avx512vnni)
+    return vnni::float_tile(t);
+  if (i >= isa::avx2)
+    return avx2::float_tile(t);
+  return {};
+}
+
 q4_0_x8_fn find_q4_0_x8(isa i) { return best_kernel(i, vnni::q4_0_x8, avx2::q4_0_x8, scalar_q4_0_x8); }
 
 tile_kernel find_tile_kernel(isa i) {

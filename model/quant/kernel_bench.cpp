@@ -10,8 +10,6 @@
 
 namespace llamps::quant {
 
-namespace {
-
 weight_matrix random_matrix(tensor_type t, int64_t rows, int64_t cols, std::mt19937& rng) {
   std::normal_distribution<float> normal(0.f, 0.02f);
   weight_matrix w;
@@ -31,14 +29,14 @@ weight_matrix random_matrix(tensor_type t, int64_t rows, int64_t cols, std::mt19
   return w;
 }
 
-} // namespace
-
 std::vector<kernel_rate> measure_kernels(const std::vector<tensor_type>& types,
-                                         const std::vector<int>& row_counts, int64_t n_rows, int64_t n_cols,
-                                         int runs) {
+                                         const std::vector<kernel_load>& loads, int64_t n_rows,
+                                         int64_t n_cols, int runs) {
   std::mt19937 rng(5);
   std::normal_distribution<float> normal(0.f, 1.f);
-  const int most = *std::max_element(row_counts.begin(), row_counts.end());
+  int most = 1;
+  for (const kernel_load& l : loads)
+    most = std::max(most, l.rows);
   std::vector<float> x(size_t(most * n_cols)), y(size_t(most * n_rows));
   for (float& v : x)
     v = normal(rng);
@@ -48,15 +46,16 @@ std::vector<kernel_rate> measure_kernels(const std::vector<tensor_type>& types,
     for (isa set : {isa::scalar, isa::avx2, isa::avx512vnni}) {
       if (!cpu_runs(set) || (set == isa::scalar && cpu_runs(isa::avx2)))
         continue; // the portable set is for correctness; it is timed only where it is all there is
-      for (int n : row_counts) {
-        matmul(w, x.data(), n, y.data(), n_rows, false, set); // warm-up
+      for (const kernel_load& load : loads) {
+        const int n = load.rows;
+        matmul(w, x.data(), n, y.data(), n_rows, false, set, load.kind); // warm-up
         double best = 1e30;
         for (int r = 0; r < runs; ++r) {
           const auto t0 = std::chrono::steady_clock::now();
-          matmul(w, x.data(), n, y.data(), n_rows, false, set);
+          matmul(w, x.data(), n, y.data(), n_rows, false, set, load.kind);
           best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         }
-        rates.push_back({t, set, n, best, uint64_t(n) * uint64_t(n_rows * n_cols), w.bytes()});
+        rates.push_back({t, set, load, best, uint64_t(n) * uint64_t(n_rows * n_cols), w.bytes()});
       }
     }
   }

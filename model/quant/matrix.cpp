@@ -19,7 +19,7 @@ namespace {
 constexpr int64_t parallel_work = int64_t(1) << 18;
 
 // Weight rows per tile: a tile stays in cache while every activation row passes over it.
-constexpr int64_t tile_rows = 16;
+constexpr int64_t tile_rows = float_tile_rows;
 
 // Runs part(first, last) over [0, items) split into contiguous ranges over the team, or on
 // the calling thread when the product is too small to share.
@@ -195,9 +195,25 @@ void matmul(const weight_matrix& w, const float* x, int64_t n, float* y, int64_t
   const size_t xbytes = activation_row_bytes(format, w.cols);
   const uint8_t* xe = encode_rows(format, x, n, w.cols);
   const dot_rows_fn dot_rows = n > 1 ? find_dot_rows(w.type, kernels) : nullptr;
+  const float_tile_kernel float_tile = n > 1 ? find_float_tile(w.type, kernels) : float_tile_kernel{};
+  thread_local std::vector<float> packed;
+  if (float_tile.multiply) {
+    packed.resize(size_t(float_tile_kernel::packed_values(int(n), w.cols)));
+    float_tile.pack(xe, xbytes, int(n), w.cols, packed.data());
+  }
+  const float* xp = packed.data(); // this thread's: the lambda runs on others too
   auto rows = [&](int64_t r0, int64_t r1) {
+    thread_local std::vector<float> sums;
     for (int64_t t0 = r0; t0 < r1; t0 += tile_rows) {
       const int64_t t1 = std::min(r1, t0 + tile_rows);
+      if (float_tile.multiply) {
+        sums.resize(size_t(n * tile_rows));
+        const int64_t next_rows = std::min(r1, t1 + tile_rows) - t1;
+        float_tile.multiply(w.row(t0), w.row_bytes, int(t1 - t0), xp, xe, xbytes, int(n), w.cols, sums.data(),
+                            tile_rows, next_rows ? w.row(t1) : nullptr, int(next_rows));
+        store_sums(y + t0, ldy, n, t1 - t0, sums.data(), tile_rows, 1, accumulate);
+        continue;
+      }
       for (int64_t b = 0; b < n; b += max_dot_rows) {
         const int nx = int(std::min<int64_t>(max_dot_rows, n - b));
         const uint8_t* xb = xe + size_t(b) * xbytes;

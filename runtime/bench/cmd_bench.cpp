@@ -61,20 +61,24 @@ struct model_under_test {
 // the batched and prefill row counts as multiply-adds per second.
 void print_kernels(int64_t size, int runs) {
   using gguf::tensor_type;
-  const std::vector<int> rows = {1, 4, 32};
+  using quant::row_kind;
+  const std::vector<quant::kernel_load> rows = {
+      {1, row_kind::sessions}, {4, row_kind::sessions}, {16, row_kind::sessions}, {32, row_kind::positions}};
   const auto rates = quant::measure_kernels(
       {tensor_type::f16, tensor_type::q8_0, tensor_type::q4_0, tensor_type::q4_k, tensor_type::q6_k}, rows,
       size, size, runs);
-  std::printf("kernels (%lld x %lld weights, best of %d; rows = activation rows per product):\n",
+  std::printf("kernels (%lld x %lld weights, best of %d; per product: 1 row, 4 and 16 sessions, a "
+              "prompt of 32 positions):\n",
               (long long)size, (long long)size, runs);
   for (size_t i = 0; i < rates.size(); i += rows.size()) {
     std::printf("  %-5s %-11s", gguf::type_name(rates[i].type), quant::isa_name(rates[i].kernels));
     for (size_t k = 0; k < rows.size(); ++k) {
       const quant::kernel_rate& r = rates[i + k];
-      if (r.rows == 1)
+      if (r.load.rows == 1)
         std::printf(" 1 row %6.2f GB/s %6.2f GMAC/s |", r.weight_gbs(), r.gmacs());
       else
-        std::printf(" %d rows %6.2f GMAC/s", r.rows, r.gmacs());
+        std::printf(" %d %s %6.2f GMAC/s", r.load.rows,
+                    r.load.kind == row_kind::sessions ? "sessions" : "positions", r.gmacs());
     }
     std::printf("\n");
   }
