@@ -129,8 +129,8 @@ weighted_sum_f16_fn find_weighted_sum_f16(isa i);
 // "<CPU model> | flags: avx2 fma f16c avx512f ... | kernels: avx2" for benchmark reports.
 std::string cpu_description();
 
-// Per instruction set (dot_scalar.cpp; dot_avx2.cpp, built once per vector set): the kernel
-// for t, or nullptr.
+// Per instruction set (dot_scalar.cpp; dot_avx2.cpp and float_weights_avx.cpp, built once per
+// vector set): the kernel for t, or nullptr.
 dot_fn scalar_dot(tensor_type t);
 weighted_sum_fn scalar_weighted_sum();
 weighted_sum_f16_fn scalar_weighted_sum_f16();

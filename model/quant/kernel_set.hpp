@@ -12,9 +12,18 @@
 #if defined(__x86_64__) && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #include <immintrin.h>
 
+#include "model/quant/dot.hpp"
 #include "model/quant/formats.hpp"
 
 namespace llamps::quant {
+
+// float_weights_avx.cpp: the kernels for F32, F16 and BF16 weights, of the set being built
+// (nullptr for other types). dot_avx2.cpp's entry points hand those types to them.
+namespace LLAMPS_KERNEL_SET {
+dot_fn float_weights_dot(tensor_type t);
+dot_rows_fn float_weights_dot_rows(tensor_type t);
+} // namespace LLAMPS_KERNEL_SET
+
 namespace {
 
 // A block's half-precision scale, by the F16C instruction (formats.hpp's load_half is the
@@ -23,6 +32,42 @@ inline float half(const uint8_t* p) { return _cvtsh_ss(load_u16(p)); }
 
 inline __m128i load16(const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
 inline __m256i load32(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// A weight row is streamed from memory once per decode step: each kernel asks for the bytes
+// `prefetch_distance` ahead of the block it is on, or it waits on each cache line in turn.
+constexpr int prefetch_distance = 1024;
+template <int Bytes>
+inline void prefetch_block(const uint8_t* block) {
+  for (int line = 0; line < Bytes; line += 64)
+    _mm_prefetch(reinterpret_cast<const char*>(block + prefetch_distance + line), _MM_HINT_T0);
+}
+
+// The single-row and multi-row entry points of a kernel written for NX rows.
+template <void (*K)(const uint8_t*, const uint8_t*, size_t, int64_t, float*)>
+float one_row(const uint8_t* w, const uint8_t* x, int64_t n) {
+  float out;
+  K(w, x, 0, n, &out);
+  return out;
+}
+template <void (*K1)(const uint8_t*, const uint8_t*, size_t, int64_t, float*),
+          void (*K2)(const uint8_t*, const uint8_t*, size_t, int64_t, float*),
+          void (*K3)(const uint8_t*, const uint8_t*, size_t, int64_t, float*),
+          void (*K4)(const uint8_t*, const uint8_t*, size_t, int64_t, float*)>
+void up_to_4_rows(const uint8_t* w, const uint8_t* x, size_t stride, int nx, int64_t n, float* out) {
+  switch (nx) {
+  case 1: K1(w, x, stride, n, out); return;
+  case 2: K2(w, x, stride, n, out); return;
+  case 3: K3(w, x, stride, n, out); return;
+  default: K4(w, x, stride, n, out); return;
+  }
+}
 
 } // namespace
 } // namespace llamps::quant
