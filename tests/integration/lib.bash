@@ -18,7 +18,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# Fails the test with MESSAGE, after the last lines of every node log and error file it wrote,
+# so that a failure seen once in CI says what the nodes were doing.
+fail() {
+  local f
+  for f in "$WORK"/*.log "$WORK"/*.err; do
+    [ -s "$f" ] && { echo "--- last lines of $(basename "$f")" >&2; tail -n 15 "$f" >&2; }
+  done
+  echo "FAIL: $*" >&2
+  exit 1
+}
 
 # The oracle's id lines from the shared README: oracle 1 = no prompt (40), 2 = "One day, Tom" (48).
 oracle_ids() { grep -E '^    1( [0-9]+)+$' "$ORACLE_README" | sed -n "${1}p" | sed 's/^ *//'; }
