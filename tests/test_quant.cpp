@@ -133,7 +133,7 @@ TEST_CASE("the vector dequantisers of the prefill tiles give dequantize_row's va
   for (const auto& [file, tensor] : sources) {
     const auto f = gguf::file::open(find_model(file));
     const quant::weight_matrix w = quant::map_matrix(f, tensor, f.require_tensor(tensor).dims);
-    for (quant::isa set : {quant::isa::avx2, quant::isa::avx512vnni}) {
+    for (quant::isa set : quant::every_isa) {
       const quant::dequantize_fn vector = quant::find_dequantize(w.type, set);
       if (!quant::cpu_runs(set) || !vector)
         continue;
@@ -247,7 +247,7 @@ TEST_CASE("every kernel equals the exact product of its encoded operands, on eve
       {"kq-iq4_nl.gguf", "blk.3.attn_output.weight"},
   };
   std::vector<quant::isa> paths;
-  for (quant::isa i : {quant::isa::scalar, quant::isa::avx2, quant::isa::avx512vnni})
+  for (quant::isa i : quant::every_isa)
     if (quant::cpu_runs(i))
       paths.push_back(i);
   std::mt19937 rng(7);
@@ -258,7 +258,6 @@ TEST_CASE("every kernel equals the exact product of its encoded operands, on eve
     const auto& info = f.require_tensor(tensor);
     const quant::weight_matrix w = quant::map_matrix(f, tensor, info.dims);
     covered.insert(w.type);
-    const quant::act_format format = quant::activation_format(w.type);
     std::vector<std::vector<float>> rows_f32(size_t(w.rows), std::vector<float>(size_t(w.cols)));
     for (int64_t r = 0; r < w.rows; ++r)
       w.row_f32(r, rows_f32[size_t(r)].data());
@@ -273,6 +272,10 @@ TEST_CASE("every kernel equals the exact product of its encoded operands, on eve
                   << quant::isa_name(path));
         std::vector<float> y(size_t(n * (w.rows + 3)), -1.f);
         quant::matmul(w, x.data(), n, y.data(), w.rows + 3, false, path);
+        // The int8 tiles encode every type's activations as q8_0.
+        const quant::act_format format = quant::takes_int8_tiles(w, n, quant::row_kind::positions, path)
+                                             ? quant::act_format::q8_0
+                                             : quant::activation_format(w.type);
         double worst = 0;
         for (int64_t b = 0; b < n; ++b) {
           std::vector<uint8_t> enc(quant::activation_row_bytes(format, w.cols));
@@ -389,9 +392,10 @@ TEST_CASE("several activation rows at once give each row's product bit for bit",
   // output. From a tile's width on (16 or 32 rows of a prompt) the tile kernels take over: their
   // sums are in another order (held to the exact product above). The vector sets compute the
   // same sums with other instructions and vector widths: their floats are equal in both
-  // regimes (11 rows: the dot products on every set; 45: the tiles on every set).
+  // regimes (11 rows: the dot products on every set; 45: the tiles on every set), except where
+  // a prompt takes the int8 tiles of the amx set (their sums are in q4_0_x8's order).
   std::vector<quant::isa> vector_sets;
-  for (quant::isa i : {quant::isa::avx2, quant::isa::avx512vnni})
+  for (quant::isa i : {quant::isa::avx2, quant::isa::avx512vnni, quant::isa::amx})
     if (quant::cpu_runs(i))
       vector_sets.push_back(i);
   std::mt19937 rng(11);
@@ -416,7 +420,7 @@ TEST_CASE("several activation rows at once give each row's product bit for bit",
       std::vector<float> x(size_t(n * w.cols));
       for (float& v : x)
         v = normal(rng);
-      std::vector<float> first;
+      std::map<bool, std::vector<float>> first; // per regime: the dot products or the tiles
       for (quant::isa set : vector_sets) {
         std::vector<float> together(size_t(n * w.rows)), alone(size_t(n * w.rows));
         quant::matmul(w, x.data(), n, together.data(), w.rows, false, set);
@@ -424,11 +428,17 @@ TEST_CASE("several activation rows at once give each row's product bit for bit",
           quant::matmul(w, x.data() + b * w.cols, 1, alone.data() + b * w.rows, w.rows, false, set);
         INFO(file << " " << tensor << " (" << gguf::type_name(w.type) << "), " << n << " rows, kernels "
                   << quant::isa_name(set));
-        if (n < 16 || quant::sums_in_eights(w))
+        const bool int8_tiles = quant::takes_int8_tiles(w, n, quant::row_kind::positions, set);
+        if ((n < 16 && !int8_tiles) || quant::sums_in_eights(w))
           CHECK(std::memcmp(together.data(), alone.data(), together.size() * 4) == 0);
-        if (first.empty())
-          first = together;
-        CHECK(std::memcmp(together.data(), first.data(), together.size() * 4) == 0);
+        // 16 rows are a tile's width with 8-lane vectors and below it with 16-lane ones.
+        const bool tiled = n >= quant::find_tile_kernel(set).tokens;
+        if (!int8_tiles) {
+          std::vector<float>& same_regime = first[tiled];
+          if (same_regime.empty())
+            same_regime = together;
+          CHECK(std::memcmp(together.data(), same_regime.data(), together.size() * 4) == 0);
+        }
         // Rows of separate sessions (a decode batch) never take the tiles: each row's product
         // is its own at any batch size.
         std::vector<float> sessions(size_t(n * w.rows));
@@ -452,7 +462,7 @@ TEST_CASE("the float tiles give each session's own sums at odd shapes", "[quant]
         std::vector<float> x(size_t(n * cols));
         for (float& v : x)
           v = normal(rng);
-        for (quant::isa set : {quant::isa::scalar, quant::isa::avx2, quant::isa::avx512vnni}) {
+        for (quant::isa set : quant::every_isa) {
           if (!quant::cpu_runs(set))
             continue;
           std::vector<float> together(size_t(n * rows)), alone(size_t(n * rows));
@@ -469,26 +479,33 @@ TEST_CASE("the float tiles give each session's own sums at odd shapes", "[quant]
 
 TEST_CASE("Q4_0 with rows in eights: every set gives the same floats at every row count", "[quant]") {
   // llama.cpp's x86 build repacks these matrices and sums each block whole (dot.hpp's
-  // q4_0_x8); the portable set sums them the same way, so the floats are equal everywhere.
+  // q4_0_x8); the portable set sums them the same way, and so do the amx set's int8 tiles
+  // (prompts and decode batches alike), so the floats are equal everywhere. A tensor of the
+  // pack, and one of 40 rows (two tiles of 16 and a part) of 1024 values.
   const auto f = gguf::file::open(find_model("s260k-q4_0.gguf"));
   const std::string tensor = "blk.0.attn_output.weight";
-  const quant::weight_matrix w = quant::map_matrix(f, tensor, f.require_tensor(tensor).dims);
-  REQUIRE(quant::sums_in_eights(w));
   std::mt19937 rng(13);
+  const std::vector<quant::weight_matrix> matrices = {
+      quant::map_matrix(f, tensor, f.require_tensor(tensor).dims),
+      quant::random_matrix(gguf::tensor_type::q4_0, 40, 1024, rng)};
   std::normal_distribution<float> normal(0.f, 1.f);
-  for (int64_t n : {1, 4, 5, 33, 70}) {
-    std::vector<float> x(size_t(n * w.cols));
-    for (float& v : x)
-      v = normal(rng);
-    std::vector<float> portable(size_t(n * w.rows));
-    quant::matmul(w, x.data(), n, portable.data(), w.rows, false, quant::isa::scalar);
-    for (quant::isa set : {quant::isa::avx2, quant::isa::avx512vnni}) {
-      if (!quant::cpu_runs(set))
-        continue;
-      INFO(n << " rows, kernels " << quant::isa_name(set));
-      std::vector<float> vector(size_t(n * w.rows));
-      quant::matmul(w, x.data(), n, vector.data(), w.rows, false, set);
-      CHECK(std::memcmp(vector.data(), portable.data(), vector.size() * 4) == 0);
+  for (const quant::weight_matrix& w : matrices) {
+    REQUIRE(quant::sums_in_eights(w));
+    for (int64_t n : {1, 4, 5, 8, 9, 16, 33, 70}) {
+      std::vector<float> x(size_t(n * w.cols));
+      for (float& v : x)
+        v = normal(rng);
+      std::vector<float> portable(size_t(n * w.rows));
+      quant::matmul(w, x.data(), n, portable.data(), w.rows, false, quant::isa::scalar);
+      for (quant::isa set : {quant::isa::avx2, quant::isa::avx512vnni, quant::isa::amx})
+        for (quant::row_kind kind : {quant::row_kind::positions, quant::row_kind::sessions}) {
+          if (!quant::cpu_runs(set))
+            continue;
+          INFO(w.rows << " x " << w.cols << ", " << n << " rows, kernels " << quant::isa_name(set));
+          std::vector<float> vector(size_t(n * w.rows));
+          quant::matmul(w, x.data(), n, vector.data(), w.rows, false, set, kind);
+          CHECK(std::memcmp(vector.data(), portable.data(), vector.size() * 4) == 0);
+        }
     }
   }
 }

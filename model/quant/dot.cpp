@@ -8,6 +8,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#if defined(__x86_64__) && defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include "model/errors.hpp"
 #include "model/quant/dot.hpp"
@@ -146,9 +150,27 @@ const char* isa_name(isa i) {
   switch (i) {
   case isa::avx2: return "avx2";
   case isa::avx512vnni: return "avx512vnni";
+  case isa::amx: return "amx";
   default: return "scalar";
   }
 }
+
+namespace {
+
+// Linux keeps the AMX tile registers out of a thread's saved state until the process asks
+// for them (arch_prctl ARCH_REQ_XCOMP_PERM for XFEATURE_XTILEDATA); a tile instruction before
+// that faults. The leave holds for every thread of the process.
+bool amx_allowed() {
+#if defined(__x86_64__) && defined(__linux__)
+  constexpr int req_xcomp_perm = 0x1023, xtiledata = 18;
+  static const bool allowed = syscall(SYS_arch_prctl, req_xcomp_perm, xtiledata) == 0;
+  return allowed;
+#else
+  return false;
+#endif
+}
+
+} // namespace
 
 bool cpu_runs(isa i) {
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -159,6 +181,9 @@ bool cpu_runs(isa i) {
   case isa::avx512vnni:
     return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+  case isa::amx:
+    return cpu_runs(isa::avx512vnni) && __builtin_cpu_supports("amx-tile") &&
+           __builtin_cpu_supports("amx-int8") && amx_allowed();
   default: return true;
   }
 #else
@@ -169,12 +194,12 @@ bool cpu_runs(isa i) {
 isa active_isa() {
   static const isa chosen = [] {
     isa best = isa::scalar;
-    for (isa i : {isa::avx2, isa::avx512vnni})
+    for (isa i : every_isa)
       if (cpu_runs(i))
         best = i;
     // LLAMPS_KERNELS lowers the choice (never raises it past what the CPU runs).
     if (const char* forced = std::getenv("LLAMPS_KERNELS"))
-      for (isa i : {isa::scalar, isa::avx2, isa::avx512vnni})
+      for (isa i : every_isa)
         if (forced == std::string(isa_name(i)) && i < best)
           best = i;
     return best;
@@ -226,6 +251,10 @@ tile_kernel find_tile_kernel(isa i) {
   if (i >= isa::avx2)
     return avx2::tile();
   return {};
+}
+
+int8_tile_kernel find_int8_tile(tensor_type t, isa i) {
+  return i >= isa::amx ? vnni::int8_tile(t) : int8_tile_kernel{};
 }
 
 dequantize_fn find_dequantize(tensor_type t, isa i) {

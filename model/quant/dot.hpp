@@ -58,8 +58,10 @@ constexpr int float_tile_rows = 16;
 
 // Instruction sets, each a superset of the one before: avx2 is AVX2 + FMA + F16C; avx512vnni
 // adds AVX-512 (F, BW, VL) and its VNNI integer dot products (the dot products use them 256
-// bits at a time, the prefill tiles 512).
-enum class isa : uint8_t { scalar, avx2, avx512vnni };
+// bits at a time, the prefill tiles 512); amx adds the AMX-INT8 tile unit (Sapphire Rapids
+// and later, with the kernel's leave to use its registers) for prompts.
+enum class isa : uint8_t { scalar, avx2, avx512vnni, amx };
+constexpr isa every_isa[] = {isa::scalar, isa::avx2, isa::avx512vnni, isa::amx};
 const char* isa_name(isa i);
 // The best instruction set this CPU runs, lowered by LLAMPS_KERNELS=scalar (or avx2, ...).
 isa active_isa();
@@ -102,6 +104,26 @@ struct tile_kernel {
 };
 // The tile kernel of set i (multiply is nullptr for the scalar set: it takes the dot products).
 tile_kernel find_tile_kernel(isa i);
+// Prompts on AMX's integer tiles: each 32-value block's integer product of 16 weight rows
+// with 16 activation rows (encoded as q8_0) comes whole from one tile instruction, and each
+// sum is acc = fma(float(isum), d_w * d_x, acc) (- m_w * s_x for the K-quants' mins) block
+// after block: q4_0_x8's order, so for q4_0 both give the same floats. The weights are
+// unpacked to int8 a tile of 16 rows at a time, in each thread's cache.
+struct int8_tile_kernel {
+  // Lays the nx q8_0 activation rows (x, x + stride, ...) of n values out as multiply reads
+  // them, in groups of 16 (the last padded with zeros): packed_bytes(nx, n) bytes.
+  void (*pack)(const uint8_t* x, size_t stride, int nx, int64_t n, uint8_t* packed) = nullptr;
+  // out[g * 256 + r * 16 + t] for activation row 16g + t and weight row r < rows <= 16 (w, w +
+  // row_bytes, ...).
+  void (*multiply)(const uint8_t* w, size_t row_bytes, int rows, const uint8_t* packed, int nx, int64_t n,
+                   float* out) = nullptr;
+  static size_t packed_bytes(int nx, int64_t n) { return size_t((nx + 15) / 16) * size_t(n / 32) * 640; }
+};
+constexpr int int8_tile_rows = 16;
+// The int8 tile kernel for t on set i: functions nullptr below amx and for types it lacks
+// (those with sub-blocks of 16 and with mins of their own: q4_1, q5_1, q2_k, q3_k, q6_k).
+int8_tile_kernel find_int8_tile(tensor_type t, isa i);
+
 // Writes the values of an encoded activation row of n values as floats: what the dot
 // products multiply (d * q for the integer formats).
 void decode_activation(act_format f, const uint8_t* encoded, float* out, int64_t n);
@@ -151,6 +173,8 @@ LLAMPS_VECTOR_KERNEL_ENTRY_POINTS
 } // namespace avx2
 namespace vnni {
 LLAMPS_VECTOR_KERNEL_ENTRY_POINTS
+// tiles_amx.cpp, built into this set with AMX-INT8 besides.
+int8_tile_kernel int8_tile(tensor_type t);
 } // namespace vnni
 #undef LLAMPS_VECTOR_KERNEL_ENTRY_POINTS
 

@@ -42,26 +42,6 @@ __m256i add_madd(__m256i sum, __m256i a, __m256i b) {
   else
     return _mm256_add_epi32(sum, _mm256_madd_epi16(a, b));
 }
-// 16 bytes of nibbles to 32 bytes: values 0..15 (low nibbles) then 16..31 (high nibbles).
-__m256i unpack_nibbles(const uint8_t* qs) {
-  const __m128i b = load16(qs);
-  const __m256i both = _mm256_set_m128i(_mm_srli_epi16(b, 4), b);
-  return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
-}
-
-// The 32 bits of a 5-bit format's high-bit word as 32 bytes of 0x10 (bit set) or 0.
-__m256i high_bits(const uint8_t* p) {
-  uint32_t bits;
-  std::memcpy(&bits, p, 4);
-  // Byte j takes byte j/8 of the word, then keeps its bit j%8.
-  const __m256i spread =
-      _mm256_shuffle_epi8(_mm256_set1_epi32(int(bits)),
-                          _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0));
-  const __m256i bit = _mm256_set1_epi64x(int64_t(0x8040201008040201ull));
-  const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
-  return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
-}
-
 // Eight outputs at a time: lane[l] holds, for 8 neighbouring d, the sum of positions j = l
 // (mod 32); the lanes are then reduced in llama.cpp's order, elementwise across the 8 d.
 // Values are F32, or F16 with the weights rounded to half precision first.

@@ -43,7 +43,7 @@ std::vector<kernel_rate> measure_kernels(const std::vector<tensor_type>& types,
   std::vector<kernel_rate> rates;
   for (tensor_type t : types) {
     const weight_matrix w = random_matrix(t, n_rows, n_cols, rng);
-    for (isa set : {isa::scalar, isa::avx2, isa::avx512vnni}) {
+    for (isa set : every_isa) {
       if (!cpu_runs(set) || (set == isa::scalar && cpu_runs(isa::avx2)))
         continue; // the portable set is for correctness; it is timed only where it is all there is
       for (const kernel_load& load : loads) {

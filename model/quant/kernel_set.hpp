@@ -40,9 +40,43 @@ inline float hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
+// 16 bytes of nibbles to 32 bytes: values 0..15 (low nibbles) then 16..31 (high nibbles).
+inline __m256i unpack_nibbles(const uint8_t* qs) {
+  const __m128i b = load16(qs);
+  const __m256i both = _mm256_set_m128i(_mm_srli_epi16(b, 4), b);
+  return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+}
+
+// The 32 bits of a 5-bit format's high-bit word as 32 bytes of 0x10 (bit set) or 0.
+inline __m256i high_bits(const uint8_t* p) {
+  uint32_t bits;
+  std::memcpy(&bits, p, 4);
+  // Byte j takes byte j/8 of the word, then keeps its bit j%8.
+  const __m256i spread =
+      _mm256_shuffle_epi8(_mm256_set1_epi32(int(bits)),
+                          _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0));
+  const __m256i bit = _mm256_set1_epi64x(int64_t(0x8040201008040201ull));
+  const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+  return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
+}
+
+// Sub-block s (0..7) of a q4_k / q5_k super-block (formats.cpp's layout) as 32 bytes of its
+// stored values: per chunk of 32 bytes, the low nibbles are sub-block 2c and the high ones
+// 2c+1; q5_k adds bit s of each of its 32 high-bit bytes as the fifth bit.
+template <bool five>
+__m256i k45_sub_block(const uint8_t* b, int s) {
+  const __m256i packed = load32(b + (five ? 48 : 16) + 32 * (s / 2));
+  __m256i v = _mm256_and_si256(s & 1 ? _mm256_srli_epi16(packed, 4) : packed, _mm256_set1_epi8(0x0F));
+  if (five) {
+    const __m256i high = _mm256_and_si256(_mm256_srli_epi16(load32(b + 16), s), _mm256_set1_epi8(1));
+    v = _mm256_or_si256(v, _mm256_slli_epi16(high, 4));
+  }
+  return v;
+}
+
 // A weight row is streamed from memory once per decode step: each kernel asks for the bytes
 // `prefetch_distance` ahead of the block it is on, or it waits on each cache line in turn.
-constexpr int prefetch_distance = 1024;
+constexpr int prefetch_distance = 4096;
 template <int Bytes>
 inline void prefetch_block(const uint8_t* block) {
   for (int line = 0; line < Bytes; line += 64)

@@ -148,10 +148,50 @@ void matmul_q4_0_x8(const weight_matrix& w, const float* x, int64_t n, float* y,
   });
 }
 
+// dot.hpp's int8_tile_kernel: the activation rows are encoded as q8_0 and laid out once, then
+// each thread unpacks its weight rows 16 at a time and passes every group of 16 activation
+// rows over them.
+void matmul_int8_tiles(const weight_matrix& w, const float* x, int64_t n, float* y, int64_t ldy,
+                       bool accumulate, const int8_tile_kernel& kernel) {
+  const size_t xbytes = activation_row_bytes(act_format::q8_0, w.cols);
+  const uint8_t* xe = encode_rows(act_format::q8_0, x, n, w.cols);
+  thread_local std::vector<uint8_t> packed;
+  packed.resize(int8_tile_kernel::packed_bytes(int(n), w.cols));
+  kernel.pack(xe, xbytes, int(n), w.cols, packed.data());
+  const uint8_t* xp = packed.data(); // this thread's: the lambda runs on others too
+  constexpr int64_t height = int8_tile_rows;
+  const int64_t groups = (n + height - 1) / height;
+  auto tiles = [&](int64_t first, int64_t last) {
+    thread_local std::vector<float> sums;
+    sums.resize(size_t(groups * height * height));
+    for (int64_t tile = first; tile < last; ++tile) {
+      const int64_t r0 = tile * height, nr = std::min(height, w.rows - r0);
+      kernel.multiply(w.row(r0), w.row_bytes, int(nr), xp, int(n), w.cols, sums.data());
+      for (int64_t g = 0; g < groups; ++g) {
+        const int64_t t0 = g * height;
+        store_sums(y + t0 * ldy + r0, ldy, std::min(n, t0 + height) - t0, nr,
+                   sums.data() + g * height * height, 1, height, accumulate);
+      }
+    }
+  };
+  const int64_t count = (w.rows + height - 1) / height;
+  if (w.rows * w.cols * n < parallel_work)
+    tiles(0, count);
+  else
+    parallel_chunks(count, chunk_tiles, tiles);
+}
+
 } // namespace
 
 bool sums_in_eights(const weight_matrix& w) {
   return w.type == tensor_type::q4_0 && w.rows % q4_0_x8_rows == 0;
+}
+
+// The int8 tiles sum in q4_0_x8's order: for those matrices at every row kind, for the
+// others in prompts only (a decode batch sums as one decode step does).
+bool takes_int8_tiles(const weight_matrix& w, int64_t n, row_kind rows, isa i) {
+  return n >= int8_tile_min_rows && (rows == row_kind::positions || sums_in_eights(w)) &&
+         find_int8_tile(w.type, i).multiply != nullptr;
 }
 
 void weight_matrix::row_f32(int64_t r, float* out) const { dequantize_row(type, row(r), out, cols); }
@@ -174,6 +214,10 @@ int threads() { return team_size(); }
 
 void matmul(const weight_matrix& w, const float* x, int64_t n, float* y, int64_t ldy, bool accumulate,
             isa kernels, row_kind kind) {
+  if (takes_int8_tiles(w, n, kind, kernels)) {
+    matmul_int8_tiles(w, x, n, y, ldy, accumulate, find_int8_tile(w.type, kernels));
+    return;
+  }
   if (sums_in_eights(w)) {
     matmul_q4_0_x8(w, x, n, y, ldy, accumulate, kernels);
     return;

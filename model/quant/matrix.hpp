@@ -46,6 +46,12 @@ void matmul(const weight_matrix& w, const float* x, int64_t n, float* y, int64_t
 // x86 build repacks them): then its sums are in that order at every row count and kind.
 bool sums_in_eights(const weight_matrix& w);
 
+// Whether matmul takes n rows of the given kind through dot.hpp's int8 tiles on set i: for
+// at least int8_tile_min_rows rows of a prompt (a group of 16 padded from fewer costs more
+// than the vector products), or of any kind where the sums are in eights (the same floats).
+constexpr int64_t int8_tile_min_rows = 8;
+bool takes_int8_tiles(const weight_matrix& w, int64_t n, row_kind rows, isa i);
+
 // Threads for matmul (0 = all cores).
 void set_threads(int n);
 int threads();

@@ -130,28 +130,17 @@ void store32(__m256i bytes, float first, float second, float min, float* out) {
   store16<is_signed, with_min>(_mm256_extracti128_si256(bytes, 1), second, min, out + 16);
 }
 
-// q4_k and q5_k (formats.cpp's layout): per chunk of 32 bytes, the low nibbles are sub-block
-// 2c and the high ones 2c+1; q5_k adds bit s of each high-bit byte as the fifth bit.
+// q4_k and q5_k: each sub-block's values (kernel_set.hpp) times its scale, minus its min.
 template <bool five>
 void q45_k(const uint8_t* b, float* out, int64_t n) {
   constexpr int bytes = five ? 176 : 144;
-  const __m256i nibble = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
   for (int64_t i = 0; i < n; i += 256, b += bytes) {
     const float d = half(b), dmin = half(b + 2);
-    const __m256i high_bits = five ? load32(b + 16) : _mm256_setzero_si256();
-    const uint8_t* qs = b + (five ? 48 : 16);
-    for (int c = 0; c < 4; ++c, qs += 32) {
-      const __m256i packed = load32(qs);
-      for (int s = 2 * c; s < 2 * c + 2; ++s, out += 32) {
-        __m256i v = _mm256_and_si256(s & 1 ? _mm256_srli_epi16(packed, 4) : packed, nibble);
-        if (five)
-          v = _mm256_or_si256(v,
-                              _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high_bits, s), one), 4));
-        int sc, mn;
-        k4_scale_min(b + 4, s, sc, mn);
-        const float dl = d * float(sc);
-        store32<false, true>(v, dl, dl, dmin * float(mn), out);
-      }
+    for (int s = 0; s < 8; ++s, out += 32) {
+      int sc, mn;
+      k4_scale_min(b + 4, s, sc, mn);
+      const float dl = d * float(sc);
+      store32<false, true>(k45_sub_block<five>(b, s), dl, dl, dmin * float(mn), out);
     }
   }
 }

@@ -1,0 +1,182 @@
+// Prompts on AMX's integer tiles (dot.hpp's int8_tile_kernel). Built into the AVX-512 set
+// with AMX-INT8 besides (CMakeLists.txt); dot.cpp calls it only where the CPU has the tile
+// unit and the kernel lets this process use it.
+//
+// One tile instruction (TDPBSSD) takes 16 weight rows x 32 int8 values (tile 1, one block of
+// each row) and 16 activation rows' 32 values (tile 2, laid out as the instruction reads its
+// second operand: row k holds values 4k..4k+3 of each activation row in turn) into the 16 x 16
+// integer products of those blocks (tile 0). Each block's scales are then applied in vector
+// registers, 16 activation rows to a vector, one vector per weight row.
+#include "model/quant/dot.hpp"
+#include "model/quant/kernel_set.hpp"
+
+#if defined(__x86_64__) && defined(__AMX_INT8__) && defined(__AVX512F__)
+// GCC 12 warns about the undefined vectors inside its own AVX-512 intrinsics (its bug 105593).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+
+#include <cstring>
+#include <vector>
+
+#include "model/quant/formats.hpp"
+
+namespace llamps::quant {
+
+namespace {
+
+constexpr int tile = 16; // weight rows per tile, activation rows per group
+
+// One block of a group of 16 activation rows.
+struct packed_block {
+  int8_t q[8 * 64]; // row k: for activation row t, its values 4k..4k+3 at bytes 4t..4t+3
+  float d[tile];    // each row's scale
+  float s[tile];    // d * the sum of its 32 values (for the K-quants' mins)
+};
+static_assert(sizeof(packed_block) == 640, "dot.hpp's packed_bytes counts 640 bytes a block");
+
+// One block of 16 weight rows, unpacked to int8.
+struct alignas(64) weight_block {
+  int8_t q[tile * 32]; // row r's 32 values at 32r
+  float d[tile];       // each row's scale
+  float m[tile];       // its min (the K-quants': value = d * q - m)
+};
+
+void pack(const uint8_t* x, size_t stride, int nx, int64_t n, uint8_t* packed) {
+  const int64_t blocks = n / 32, xbytes = q8_32_bytes(false), xq = q8_32_values(false);
+  auto* out = reinterpret_cast<packed_block*>(packed);
+  if (nx % tile != 0) // the last group's padding rows
+    std::memset(out + (nx / tile) * blocks, 0, size_t(blocks) * sizeof(packed_block));
+  for (int t = 0; t < nx; ++t) {
+    const uint8_t* row = x + size_t(t) * stride;
+    packed_block* group = out + (t / tile) * blocks;
+    const int lane = t % tile;
+    for (int64_t b = 0; b < blocks; ++b) {
+      const uint8_t* xb = row + b * xbytes;
+      packed_block& p = group[b];
+      for (int k = 0; k < 8; ++k)
+        std::memcpy(p.q + 64 * k + 4 * lane, xb + xq + 4 * k, 4);
+      const __m256i sums = _mm256_maddubs_epi16(_mm256_set1_epi8(1), load32(xb + xq));
+      const __m256i sums32 = _mm256_madd_epi16(sums, _mm256_set1_epi16(1));
+      __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sums32), _mm256_extracti128_si256(sums32, 1));
+      s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
+      s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
+      p.d[lane] = load_f32(xb);
+      p.s[lane] = p.d[lane] * float(_mm_cvtsi128_si32(s4));
+    }
+  }
+}
+
+// Block b of a weight row as int8 values with its scale and min.
+template <tensor_type T>
+void unpack_block(const uint8_t* row, int64_t b, int8_t* q, float& d, float& m) {
+  __m256i v;
+  m = 0.f;
+  if constexpr (T == tensor_type::q4_k || T == tensor_type::q5_k) {
+    constexpr bool five = T == tensor_type::q5_k;
+    const uint8_t* sb = row + (b / 8) * (five ? 176 : 144);
+    const int s = int(b % 8);
+    int sc, mn;
+    k4_scale_min(sb + 4, s, sc, mn);
+    v = k45_sub_block<five>(sb, s);
+    d = half(sb) * float(sc);
+    m = half(sb + 2) * float(mn);
+  } else {
+    const uint8_t* wb = row + b * block32_bytes(T);
+    d = half(wb);
+    if constexpr (T == tensor_type::q8_0) {
+      v = load32(wb + 2);
+    } else if constexpr (T == tensor_type::iq4_nl) {
+      const __m256i table =
+          _mm256_broadcastsi128_si256(load16(reinterpret_cast<const uint8_t*>(iq4_nl_values)));
+      v = _mm256_shuffle_epi8(table, unpack_nibbles(wb + 2));
+    } else {
+      v = unpack_nibbles(wb + block32_bytes(T) - 16);
+      if constexpr (block32_has_high(T))
+        v = _mm256_or_si256(v, high_bits(wb + 2));
+      v = _mm256_sub_epi8(v, _mm256_set1_epi8(char(block32_offset(T))));
+    }
+  }
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(q), v);
+}
+
+// Tile 0: the products (16 weight rows x 16 int32); 1: 16 weight rows x 32 int8; 2: 8 rows of
+// 16 activation rows x 4 int8. Loaded at every call: the configuration is the thread's, and
+// nothing else here may be assumed to leave it alone.
+void configure_tiles() {
+  struct alignas(64) {
+    uint8_t palette = 1, start_row = 0, reserved[14] = {};
+    uint16_t bytes_per_row[16] = {64, 32, 64};
+    uint8_t rows[16] = {tile, tile, 8};
+  } config;
+  _tile_loadconfig(&config);
+}
+
+template <tensor_type T>
+void multiply(const uint8_t* w, size_t row_bytes, int rows, const uint8_t* packed, int nx, int64_t n,
+              float* out) {
+  constexpr bool with_min = T == tensor_type::q4_k || T == tensor_type::q5_k;
+  const int64_t blocks = n / 32;
+  thread_local std::vector<weight_block> unpacked;
+  unpacked.resize(size_t(blocks));
+  weight_block* u = unpacked.data();
+  for (int r = 0; r < tile; ++r)
+    for (int64_t b = 0; b < blocks; ++b)
+      if (r < rows) {
+        unpack_block<T>(w + size_t(r) * row_bytes, b, u[b].q + 32 * r, u[b].d[r], u[b].m[r]);
+      } else {
+        std::memset(u[b].q + 32 * r, 0, 32);
+        u[b].d[r] = u[b].m[r] = 0.f;
+      }
+  configure_tiles();
+  alignas(64) int32_t products[tile * tile];
+  const auto* groups = reinterpret_cast<const packed_block*>(packed);
+  for (int g = 0; g < (nx + tile - 1) / tile; ++g) {
+    __m512 acc[tile];
+    for (__m512& a : acc)
+      a = _mm512_setzero_ps();
+    for (int64_t b = 0; b < blocks; ++b) {
+      const packed_block& x = groups[g * blocks + b];
+      _tile_zero(0);
+      _tile_loadd(1, u[b].q, 32);
+      _tile_loadd(2, x.q, 64);
+      _tile_dpbssd(0, 1, 2);
+      _tile_stored(0, products, 64);
+      const __m512 dx = _mm512_loadu_ps(x.d);
+      const __m512 sx = with_min ? _mm512_loadu_ps(x.s) : dx;
+#pragma GCC unroll 16
+      for (int r = 0; r < tile; ++r) {
+        const __m512 isum = _mm512_cvtepi32_ps(_mm512_load_si512(products + tile * r));
+        acc[r] = _mm512_fmadd_ps(isum, _mm512_mul_ps(_mm512_set1_ps(u[b].d[r]), dx), acc[r]);
+        if constexpr (with_min)
+          acc[r] = _mm512_fnmadd_ps(_mm512_set1_ps(u[b].m[r]), sx, acc[r]);
+      }
+    }
+    for (int r = 0; r < tile; ++r)
+      _mm512_storeu_ps(out + g * tile * tile + tile * r, acc[r]);
+  }
+}
+
+} // namespace
+
+int8_tile_kernel vnni::int8_tile(tensor_type t) {
+  switch (t) {
+  case tensor_type::q8_0: return {pack, multiply<tensor_type::q8_0>};
+  case tensor_type::q4_0: return {pack, multiply<tensor_type::q4_0>};
+  case tensor_type::q5_0: return {pack, multiply<tensor_type::q5_0>};
+  case tensor_type::iq4_nl: return {pack, multiply<tensor_type::iq4_nl>};
+  case tensor_type::q4_k: return {pack, multiply<tensor_type::q4_k>};
+  case tensor_type::q5_k: return {pack, multiply<tensor_type::q5_k>};
+  default: return {};
+  }
+}
+
+} // namespace llamps::quant
+
+#else // a compiler or target without AMX-INT8: no tile kernels
+
+namespace llamps::quant {
+int8_tile_kernel vnni::int8_tile(tensor_type) { return {}; }
+} // namespace llamps::quant
+
+#endif
