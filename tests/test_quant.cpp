@@ -234,6 +234,35 @@ std::vector<float> decode_activation(quant::act_format f, const std::vector<uint
 
 } // namespace
 
+TEST_CASE("the vector encoders give the portable loop's bytes", "[quant]") {
+  // Random rows, rows whose scaled values fall on halves (ties round to even), a zero block
+  // and one of a single value, in both 32-value formats, on every set that has an encoder.
+  std::mt19937 rng(29);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  std::vector<float> x(32 * 64);
+  for (float& v : x)
+    v = normal(rng);
+  for (int j = 0; j < 32; ++j) {
+    x[size_t(32 + j)] = 127.f - 0.5f * float(j); // amax 127: each value is its own scaled one
+    x[size_t(64 + j)] = 0.f;
+    x[size_t(96 + j)] = j == 5 ? -3.f : 0.f;
+  }
+  int checked = 0;
+  for (quant::act_format f : {quant::act_format::q8_0, quant::act_format::q8_1}) {
+    std::vector<uint8_t> want(quant::activation_row_bytes(f, int64_t(x.size()))), got(want.size());
+    quant::quantize_activation(f, x.data(), want.data(), int64_t(x.size()), quant::isa::scalar);
+    for (quant::isa set : quant::every_isa) {
+      if (!quant::cpu_runs(set) || !quant::find_encode(f, set))
+        continue;
+      INFO(quant::isa_name(set) << (f == quant::act_format::q8_0 ? " q8_0" : " q8_1"));
+      quant::quantize_activation(f, x.data(), got.data(), int64_t(x.size()), set);
+      CHECK(want == got);
+      ++checked;
+    }
+  }
+  if (quant::cpu_runs(quant::isa::avx2))
+    CHECK(checked >= 2);
+}
 TEST_CASE("every kernel equals the exact product of its encoded operands, on every path", "[quant]") {
   // One 2-D tensor of each supported type from the pack (rows of 64, 172, 256 or 768 values).
   const std::vector<std::pair<std::string, std::string>> sources = {

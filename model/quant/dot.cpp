@@ -119,7 +119,11 @@ void q8_k(const float* x, uint8_t* out, int64_t n) {
 
 } // namespace
 
-void quantize_activation(act_format f, const float* x, uint8_t* out, int64_t n) {
+void quantize_activation(act_format f, const float* x, uint8_t* out, int64_t n, isa kernels) {
+  if (const encode_fn vector = find_encode(f, kernels)) {
+    vector(x, out, n);
+    return;
+  }
   switch (f) {
   case act_format::f32: std::memcpy(out, x, size_t(n) * 4); return;
   case act_format::f16: rounded<gguf::f32_to_fp16, gguf::fp16_to_f32>(x, out, n); return;
@@ -253,8 +257,18 @@ tile_kernel find_tile_kernel(isa i) {
   return {};
 }
 
+// Asks cpu_runs too: a caller may name the set without active_isa having asked for the
+// process's leave to use the tiles (without it their first instruction faults).
 int8_tile_kernel find_int8_tile(tensor_type t, isa i) {
-  return i >= isa::amx ? vnni::int8_tile(t) : int8_tile_kernel{};
+  return i >= isa::amx && cpu_runs(isa::amx) ? vnni::int8_tile(t) : int8_tile_kernel{};
+}
+
+namespace {
+encode_fn no_vector_encode(act_format) { return nullptr; }
+} // namespace
+
+encode_fn find_encode(act_format f, isa i) {
+  return best_kernel(i, vnni::encode, avx2::encode, no_vector_encode, f);
 }
 
 dequantize_fn find_dequantize(tensor_type t, isa i) {

@@ -13,6 +13,17 @@ namespace llamps::quant {
 
 using gguf::tensor_type;
 
+// Instruction sets, each a superset of the one before: avx2 is AVX2 + FMA + F16C; avx512vnni
+// adds AVX-512 (F, BW, VL) and its VNNI integer dot products (the dot products use them 256
+// bits at a time, the prefill tiles 512); amx adds the AMX-INT8 tile unit (Sapphire Rapids
+// and later, with the kernel's leave to use its registers) for prompts.
+enum class isa : uint8_t { scalar, avx2, avx512vnni, amx };
+constexpr isa every_isa[] = {isa::scalar, isa::avx2, isa::avx512vnni, isa::amx};
+const char* isa_name(isa i);
+// The best instruction set this CPU runs, lowered by LLAMPS_KERNELS=scalar (or avx2, ...).
+isa active_isa();
+bool cpu_runs(isa i);
+
 // How an activation row is encoded for the products with one weight type. f16 and bf16 rows
 // hold the values rounded to that precision, stored as F32.
 enum class act_format : uint8_t { f32, f16, bf16, q8_0, q8_1, q8_k };
@@ -25,8 +36,13 @@ size_t activation_row_bytes(act_format f, int64_t n);
 constexpr int q8_32_bytes(bool with_sum) { return with_sum ? 40 : 36; }
 constexpr int q8_32_values(bool with_sum) { return with_sum ? 8 : 4; } // offset of q
 // Encodes n values of x; the rounding is llama.cpp's on x86: q8_0/q8_1 scale by 127/amax and
-// round half to even, q8_k by -127/max (the signed value of largest magnitude).
-void quantize_activation(act_format f, const float* x, uint8_t* out, int64_t n);
+// round half to even, q8_k by -127/max (the signed value of largest magnitude). By the active
+// set's vector encoder where it has one (the same bytes: a test holds them to the portable
+// loop's), else by that loop.
+void quantize_activation(act_format f, const float* x, uint8_t* out, int64_t n, isa kernels = active_isa());
+using encode_fn = void (*)(const float* x, uint8_t* out, int64_t n);
+// The encoder of set i for format f, or nullptr (then the portable loop).
+encode_fn find_encode(act_format f, isa i);
 
 // The dot product of one weight row (n values of its type) with one encoded activation row.
 using dot_fn = float (*)(const uint8_t* w, const uint8_t* x, int64_t n);
@@ -56,16 +72,6 @@ struct float_tile_kernel {
 };
 constexpr int float_tile_rows = 16;
 
-// Instruction sets, each a superset of the one before: avx2 is AVX2 + FMA + F16C; avx512vnni
-// adds AVX-512 (F, BW, VL) and its VNNI integer dot products (the dot products use them 256
-// bits at a time, the prefill tiles 512); amx adds the AMX-INT8 tile unit (Sapphire Rapids
-// and later, with the kernel's leave to use its registers) for prompts.
-enum class isa : uint8_t { scalar, avx2, avx512vnni, amx };
-constexpr isa every_isa[] = {isa::scalar, isa::avx2, isa::avx512vnni, isa::amx};
-const char* isa_name(isa i);
-// The best instruction set this CPU runs, lowered by LLAMPS_KERNELS=scalar (or avx2, ...).
-isa active_isa();
-bool cpu_runs(isa i);
 // The kernel for weights of type t on instruction set i: i's own, or the next lower set's
 // where i has none (the scalar set has every supported type).
 dot_fn find_dot(tensor_type t, isa i);
@@ -114,9 +120,10 @@ struct int8_tile_kernel {
   // them, in groups of 16 (the last padded with zeros): packed_bytes(nx, n) bytes.
   void (*pack)(const uint8_t* x, size_t stride, int nx, int64_t n, uint8_t* packed) = nullptr;
   // out[g * 256 + r * 16 + t] for activation row 16g + t and weight row r < rows <= 16 (w, w +
-  // row_bytes, ...).
+  // row_bytes, ...). Meanwhile it asks for the `next_rows` weight rows from `next` (the next
+  // tile: their fetch overlaps this tile's arithmetic instead of stalling its unpacking).
   void (*multiply)(const uint8_t* w, size_t row_bytes, int rows, const uint8_t* packed, int nx, int64_t n,
-                   float* out) = nullptr;
+                   float* out, const uint8_t* next, int next_rows) = nullptr;
   static size_t packed_bytes(int nx, int64_t n) { return size_t((nx + 15) / 16) * size_t(n / 32) * 640; }
 };
 constexpr int int8_tile_rows = 16;
@@ -167,7 +174,8 @@ q4_0_x8_fn scalar_q4_0_x8();
   tile_kernel tile();                                                                                        \
   dequantize_fn dequantize(tensor_type t);                                                                   \
   q4_0_x8_fn q4_0_x8();                                                                                      \
-  float_tile_kernel float_tile(tensor_type t);
+  float_tile_kernel float_tile(tensor_type t);                                                               \
+  encode_fn encode(act_format f);
 namespace avx2 {
 LLAMPS_VECTOR_KERNEL_ENTRY_POINTS
 } // namespace avx2

@@ -166,7 +166,9 @@ void matmul_int8_tiles(const weight_matrix& w, const float* x, int64_t n, float*
     sums.resize(size_t(groups * height * height));
     for (int64_t tile = first; tile < last; ++tile) {
       const int64_t r0 = tile * height, nr = std::min(height, w.rows - r0);
-      kernel.multiply(w.row(r0), w.row_bytes, int(nr), xp, int(n), w.cols, sums.data());
+      const int64_t next_rows = tile + 1 < last ? std::min(height, w.rows - r0 - height) : 0;
+      kernel.multiply(w.row(r0), w.row_bytes, int(nr), xp, int(n), w.cols, sums.data(),
+                      next_rows ? w.row(r0 + height) : nullptr, int(next_rows));
       for (int64_t g = 0; g < groups; ++g) {
         const int64_t t0 = g * height;
         store_sums(y + t0 * ldy + r0, ldy, std::min(n, t0 + height) - t0, nr,

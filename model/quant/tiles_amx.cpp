@@ -35,7 +35,8 @@ struct packed_block {
 };
 static_assert(sizeof(packed_block) == 640, "dot.hpp's packed_bytes counts 640 bytes a block");
 
-// One block of 16 weight rows, unpacked to int8.
+// One block of 16 weight rows, unpacked to int8 (the rows past a matrix's last are never
+// written nor read).
 struct alignas(64) weight_block {
   int8_t q[tile * 32]; // row r's 32 values at 32r
   float d[tile];       // each row's scale
@@ -100,57 +101,110 @@ void unpack_block(const uint8_t* row, int64_t b, int8_t* q, float& d, float& m) 
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(q), v);
 }
 
-// Tile 0: the products (16 weight rows x 16 int32); 1: 16 weight rows x 32 int8; 2: 8 rows of
-// 16 activation rows x 4 int8. Loaded at every call: the configuration is the thread's, and
-// nothing else here may be assumed to leave it alone.
-void configure_tiles() {
+// q8_0's values are int8 in the file already: the tiles load them in place (16 rows,
+// row_bytes apart), and only the scales are unpacked.
+template <tensor_type T>
+constexpr bool in_place = T == tensor_type::q8_0;
+
+// Tiles 0 and 3: products (weight rows x 16 int32); 1 and 4: weight rows x 32 int8; 2 and 5:
+// 8 rows of 16 activation rows x 4 int8. Two blocks are in flight at a time. Loaded at every
+// call (the configuration is the thread's, and nothing else here may be assumed to leave it
+// alone), with the tile's own count of weight rows: no row past the matrix is read.
+void configure_tiles(int rows) {
+  const auto r = uint8_t(rows);
   struct alignas(64) {
     uint8_t palette = 1, start_row = 0, reserved[14] = {};
-    uint16_t bytes_per_row[16] = {64, 32, 64};
-    uint8_t rows[16] = {tile, tile, 8};
+    uint16_t bytes_per_row[16] = {64, 32, 64, 64, 32, 64};
+    uint8_t rows[16] = {};
   } config;
+  const uint8_t counts[6] = {r, r, 8, r, r, 8};
+  std::memcpy(config.rows, counts, 6);
   _tile_loadconfig(&config);
+}
+
+// One block's products of the weight rows at a (a_stride apart) with a group's block x, into
+// products[16 * r + t], on tiles 0-2 or 3-5 (the intrinsics name their tiles by literals).
+template <bool second>
+inline void block_products(const void* a, size_t a_stride, const packed_block& x, int32_t* products) {
+  if constexpr (second) {
+    _tile_zero(3);
+    _tile_loadd(4, a, a_stride);
+    _tile_loadd(5, x.q, 64);
+    _tile_dpbssd(3, 4, 5);
+    _tile_stored(3, products, 64);
+  } else {
+    _tile_zero(0);
+    _tile_loadd(1, a, a_stride);
+    _tile_loadd(2, x.q, 64);
+    _tile_dpbssd(0, 1, 2);
+    _tile_stored(0, products, 64);
+  }
+}
+
+// acc[r] += products(r) * d_w[r] * d_x (- m_w[r] * s_x): one block's sums, 16 activation rows to
+// a vector.
+template <bool with_min>
+inline void add_block(__m512* acc, const int32_t* products, const weight_block& u, const packed_block& x) {
+  const __m512 dx = _mm512_loadu_ps(x.d);
+  const __m512 sx = with_min ? _mm512_loadu_ps(x.s) : dx;
+#pragma GCC unroll 16
+  for (int r = 0; r < tile; ++r) {
+    const __m512 isum = _mm512_cvtepi32_ps(_mm512_load_si512(products + tile * r));
+    acc[r] = _mm512_fmadd_ps(isum, _mm512_mul_ps(_mm512_set1_ps(u.d[r]), dx), acc[r]);
+    if constexpr (with_min)
+      acc[r] = _mm512_fnmadd_ps(_mm512_set1_ps(u.m[r]), sx, acc[r]);
+  }
 }
 
 template <tensor_type T>
 void multiply(const uint8_t* w, size_t row_bytes, int rows, const uint8_t* packed, int nx, int64_t n,
-              float* out) {
+              float* out, const uint8_t* next, int next_rows) {
   constexpr bool with_min = T == tensor_type::q4_k || T == tensor_type::q5_k;
   const int64_t blocks = n / 32;
   thread_local std::vector<weight_block> unpacked;
   unpacked.resize(size_t(blocks));
   weight_block* u = unpacked.data();
-  for (int r = 0; r < tile; ++r)
-    for (int64_t b = 0; b < blocks; ++b)
-      if (r < rows) {
+  for (int r = 0; r < rows; ++r)
+    for (int64_t b = 0; b < blocks; ++b) {
+      if constexpr (in_place<T>)
+        u[b].d[r] = half(w + size_t(r) * row_bytes + size_t(b) * 34);
+      else
         unpack_block<T>(w + size_t(r) * row_bytes, b, u[b].q + 32 * r, u[b].d[r], u[b].m[r]);
-      } else {
-        std::memset(u[b].q + 32 * r, 0, 32);
-        u[b].d[r] = u[b].m[r] = 0.f;
-      }
-  configure_tiles();
-  alignas(64) int32_t products[tile * tile];
+    }
+  // Block b's weight tile and the distance between its rows.
+  auto weights = [&](int64_t b) -> const void* {
+    if constexpr (in_place<T>)
+      return w + b * 34 + 2;
+    else
+      return u[b].q;
+  };
+  const size_t stride = in_place<T> ? row_bytes : 32;
+  configure_tiles(rows);
+  alignas(64) int32_t products[2][tile * tile];
   const auto* groups = reinterpret_cast<const packed_block*>(packed);
-  for (int g = 0; g < (nx + tile - 1) / tile; ++g) {
+  const int group_count = (nx + tile - 1) / tile;
+  // The next tile's lines, spread over this one's steps (group by pair of blocks).
+  const int64_t steps = group_count * ((blocks + 1) / 2);
+  const int64_t next_lines = (int64_t(next_rows) * int64_t(row_bytes) + 63) / 64;
+  const int64_t lines_per_step = (next_lines + steps - 1) / steps;
+  int64_t line = 0;
+  for (int g = 0; g < group_count; ++g) {
+    const packed_block* x = groups + g * blocks;
     __m512 acc[tile];
     for (__m512& a : acc)
       a = _mm512_setzero_ps();
-    for (int64_t b = 0; b < blocks; ++b) {
-      const packed_block& x = groups[g * blocks + b];
-      _tile_zero(0);
-      _tile_loadd(1, u[b].q, 32);
-      _tile_loadd(2, x.q, 64);
-      _tile_dpbssd(0, 1, 2);
-      _tile_stored(0, products, 64);
-      const __m512 dx = _mm512_loadu_ps(x.d);
-      const __m512 sx = with_min ? _mm512_loadu_ps(x.s) : dx;
-#pragma GCC unroll 16
-      for (int r = 0; r < tile; ++r) {
-        const __m512 isum = _mm512_cvtepi32_ps(_mm512_load_si512(products + tile * r));
-        acc[r] = _mm512_fmadd_ps(isum, _mm512_mul_ps(_mm512_set1_ps(u[b].d[r]), dx), acc[r]);
-        if constexpr (with_min)
-          acc[r] = _mm512_fnmadd_ps(_mm512_set1_ps(u[b].m[r]), sx, acc[r]);
-      }
+    int64_t b = 0;
+    for (; b + 2 <= blocks; b += 2) {
+      for (int64_t i = 0; i < lines_per_step && line < next_lines; ++i, ++line)
+        _mm_prefetch(reinterpret_cast<const char*>(next + 64 * line), _MM_HINT_T1);
+      block_products<false>(weights(b), stride, x[b], products[0]);
+      block_products<true>(weights(b + 1), stride, x[b + 1], products[1]);
+      add_block<with_min>(acc, products[0], u[b], x[b]);
+      add_block<with_min>(acc, products[1], u[b + 1], x[b + 1]);
+    }
+    if (b < blocks) {
+      block_products<false>(weights(b), stride, x[b], products[0]);
+      add_block<with_min>(acc, products[0], u[b], x[b]);
     }
     for (int r = 0; r < tile; ++r)
       _mm512_storeu_ps(out + g * tile * tile + tile * r, acc[r]);
