@@ -128,7 +128,7 @@ struct int8_tile_kernel {
 };
 constexpr int int8_tile_rows = 16;
 // The int8 tile kernel for t on set i: functions nullptr below amx and for types it lacks
-// (those with sub-blocks of 16 and with mins of their own: q4_1, q5_1, q2_k, q3_k, q6_k).
+// (q4_1 and q5_1, whose mins llama.cpp takes per block in half precision; q2_k and q3_k).
 int8_tile_kernel find_int8_tile(tensor_type t, isa i);
 
 // Writes the values of an encoded activation row of n values as floats: what the dot

@@ -74,6 +74,20 @@ __m256i k45_sub_block(const uint8_t* b, int s) {
   return v;
 }
 
+// Sub-block s (0..7, 32 values) of a q6_k super-block as signed bytes: in each half h of 128
+// values, value 32j + l has its low four bits in byte l (j even) or 32 + l (j odd) of the
+// half's low nibbles (j < 2: the low nibble, else the high), its top two bits at bit pair j of
+// high-bit byte l; stored with +32. Its 16-value scales are int8 192 + 2s and 193 + 2s.
+inline __m256i q6_k_sub_block(const uint8_t* b, int s) {
+  const int h = s / 4, j = s % 4;
+  const __m256i low_bytes = load32(b + 64 * h + 32 * (j & 1));
+  const __m256i low =
+      _mm256_and_si256(j < 2 ? low_bytes : _mm256_srli_epi16(low_bytes, 4), _mm256_set1_epi8(0x0F));
+  const __m256i top =
+      _mm256_and_si256(_mm256_srli_epi16(load32(b + 128 + 32 * h), 2 * j), _mm256_set1_epi8(3));
+  return _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(top, 4)), _mm256_set1_epi8(32));
+}
+
 // A weight row is streamed from memory once per decode step: each kernel asks for the bytes
 // `prefetch_distance` ahead of the block it is on, or it waits on each cache line in turn.
 constexpr int prefetch_distance = 4096;

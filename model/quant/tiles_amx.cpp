@@ -38,10 +38,16 @@ static_assert(sizeof(packed_block) == 640, "dot.hpp's packed_bytes counts 640 by
 // One block of 16 weight rows, unpacked to int8 (the rows past a matrix's last are never
 // written nor read).
 struct alignas(64) weight_block {
-  int8_t q[tile * 32]; // row r's 32 values at 32r
-  float d[tile];       // each row's scale
-  float m[tile];       // its min (the K-quants': value = d * q - m)
+  int8_t q[tile * 32];  // row r's 32 values at 32r
+  float d[tile];        // each row's scale
+  float d_second[tile]; // q6_k's: the scale of the block's second 16 values (d: the first's)
+  float m[tile];        // the min of q4_k and q5_k (value = d * q - m)
 };
+
+// q6_k's blocks are two sub-blocks of 16 values with scales of their own: a tile step takes
+// 16 values.
+template <tensor_type T>
+constexpr bool halves = T == tensor_type::q6_k;
 
 void pack(const uint8_t* x, size_t stride, int nx, int64_t n, uint8_t* packed) {
   const int64_t blocks = n / 32, xbytes = q8_32_bytes(false), xq = q8_32_values(false);
@@ -68,11 +74,11 @@ void pack(const uint8_t* x, size_t stride, int nx, int64_t n, uint8_t* packed) {
   }
 }
 
-// Block b of a weight row as int8 values with its scale and min.
+// Block b of weight row r (at row) into u: its int8 values, scale(s) and min.
 template <tensor_type T>
-void unpack_block(const uint8_t* row, int64_t b, int8_t* q, float& d, float& m) {
+void unpack_block(const uint8_t* row, int64_t b, weight_block& u, int r) {
   __m256i v;
-  m = 0.f;
+  u.m[r] = 0.f;
   if constexpr (T == tensor_type::q4_k || T == tensor_type::q5_k) {
     constexpr bool five = T == tensor_type::q5_k;
     const uint8_t* sb = row + (b / 8) * (five ? 176 : 144);
@@ -80,11 +86,18 @@ void unpack_block(const uint8_t* row, int64_t b, int8_t* q, float& d, float& m) 
     int sc, mn;
     k4_scale_min(sb + 4, s, sc, mn);
     v = k45_sub_block<five>(sb, s);
-    d = half(sb) * float(sc);
-    m = half(sb + 2) * float(mn);
+    u.d[r] = half(sb) * float(sc);
+    u.m[r] = half(sb + 2) * float(mn);
+  } else if constexpr (halves<T>) {
+    const uint8_t* sb = row + (b / 8) * 210;
+    const int s = int(b % 8);
+    const auto* sc = reinterpret_cast<const int8_t*>(sb + 192 + 2 * s);
+    v = q6_k_sub_block(sb, s);
+    u.d[r] = half(sb + 208) * float(sc[0]);
+    u.d_second[r] = half(sb + 208) * float(sc[1]);
   } else {
     const uint8_t* wb = row + b * block32_bytes(T);
-    d = half(wb);
+    u.d[r] = half(wb);
     if constexpr (T == tensor_type::q8_0) {
       v = load32(wb + 2);
     } else if constexpr (T == tensor_type::iq4_nl) {
@@ -98,7 +111,7 @@ void unpack_block(const uint8_t* row, int64_t b, int8_t* q, float& d, float& m) 
       v = _mm256_sub_epi8(v, _mm256_set1_epi8(char(block32_offset(T))));
     }
   }
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(q), v);
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(u.q + 32 * r), v);
 }
 
 // q8_0's values are int8 in the file already: the tiles load them in place (16 rows,
@@ -106,53 +119,58 @@ void unpack_block(const uint8_t* row, int64_t b, int8_t* q, float& d, float& m) 
 template <tensor_type T>
 constexpr bool in_place = T == tensor_type::q8_0;
 
-// Tiles 0 and 3: products (weight rows x 16 int32); 1 and 4: weight rows x 32 int8; 2 and 5:
-// 8 rows of 16 activation rows x 4 int8. Two blocks are in flight at a time. Loaded at every
-// call (the configuration is the thread's, and nothing else here may be assumed to leave it
-// alone), with the tile's own count of weight rows: no row past the matrix is read.
-void configure_tiles(int rows) {
-  const auto r = uint8_t(rows);
+// Tiles 0 and 3: products (weight rows x 16 int32); 1 and 4: weight rows x 32 int8 (16 for
+// q6_k's halves); 2 and 5: 8 rows (4) of 16 activation rows x 4 int8. Two steps are in flight
+// at a time. Loaded at every call (the configuration is the thread's, and nothing else here
+// may be assumed to leave it alone), with the tile's own count of weight rows: no row past the
+// matrix is read.
+void configure_tiles(int rows, int values) {
+  const auto r = uint8_t(rows), k = uint8_t(values / 4);
   struct alignas(64) {
     uint8_t palette = 1, start_row = 0, reserved[14] = {};
-    uint16_t bytes_per_row[16] = {64, 32, 64, 64, 32, 64};
+    uint16_t bytes_per_row[16] = {};
     uint8_t rows[16] = {};
   } config;
-  const uint8_t counts[6] = {r, r, 8, r, r, 8};
-  std::memcpy(config.rows, counts, 6);
+  const uint16_t widths[6] = {64, uint16_t(values), 64, 64, uint16_t(values), 64};
+  const uint8_t counts[6] = {r, r, k, r, r, k};
+  std::memcpy(config.bytes_per_row, widths, sizeof widths);
+  std::memcpy(config.rows, counts, sizeof counts);
   _tile_loadconfig(&config);
 }
 
-// One block's products of the weight rows at a (a_stride apart) with a group's block x, into
-// products[16 * r + t], on tiles 0-2 or 3-5 (the intrinsics name their tiles by literals).
+// The products of the weight rows at a (a_stride apart) with activation values at x (B's
+// layout, rows of 64 bytes), into products[16 * r + t], on tiles 0-2 or 3-5 (the intrinsics
+// name their tiles by literals).
 template <bool second>
-inline void block_products(const void* a, size_t a_stride, const packed_block& x, int32_t* products) {
+inline void step_products(const void* a, size_t a_stride, const int8_t* x, int32_t* products) {
   if constexpr (second) {
     _tile_zero(3);
     _tile_loadd(4, a, a_stride);
-    _tile_loadd(5, x.q, 64);
+    _tile_loadd(5, x, 64);
     _tile_dpbssd(3, 4, 5);
     _tile_stored(3, products, 64);
   } else {
     _tile_zero(0);
     _tile_loadd(1, a, a_stride);
-    _tile_loadd(2, x.q, 64);
+    _tile_loadd(2, x, 64);
     _tile_dpbssd(0, 1, 2);
     _tile_stored(0, products, 64);
   }
 }
 
-// acc[r] += products(r) * d_w[r] * d_x (- m_w[r] * s_x): one block's sums, 16 activation rows to
-// a vector.
+// acc[r] += products(r) * d_w[r] * d_x (- m_w[r] * s_x): one step's sums, 16 activation rows
+// to a vector.
 template <bool with_min>
-inline void add_block(__m512* acc, const int32_t* products, const weight_block& u, const packed_block& x) {
+inline void add_step(__m512* acc, const int32_t* products, const float* dw, const float* mw,
+                     const packed_block& x) {
   const __m512 dx = _mm512_loadu_ps(x.d);
   const __m512 sx = with_min ? _mm512_loadu_ps(x.s) : dx;
 #pragma GCC unroll 16
   for (int r = 0; r < tile; ++r) {
     const __m512 isum = _mm512_cvtepi32_ps(_mm512_load_si512(products + tile * r));
-    acc[r] = _mm512_fmadd_ps(isum, _mm512_mul_ps(_mm512_set1_ps(u.d[r]), dx), acc[r]);
+    acc[r] = _mm512_fmadd_ps(isum, _mm512_mul_ps(_mm512_set1_ps(dw[r]), dx), acc[r]);
     if constexpr (with_min)
-      acc[r] = _mm512_fnmadd_ps(_mm512_set1_ps(u.m[r]), sx, acc[r]);
+      acc[r] = _mm512_fnmadd_ps(_mm512_set1_ps(mw[r]), sx, acc[r]);
   }
 }
 
@@ -169,7 +187,7 @@ void multiply(const uint8_t* w, size_t row_bytes, int rows, const uint8_t* packe
       if constexpr (in_place<T>)
         u[b].d[r] = half(w + size_t(r) * row_bytes + size_t(b) * 34);
       else
-        unpack_block<T>(w + size_t(r) * row_bytes, b, u[b].q + 32 * r, u[b].d[r], u[b].m[r]);
+        unpack_block<T>(w + size_t(r) * row_bytes, b, u[b], r);
     }
   // Block b's weight tile and the distance between its rows.
   auto weights = [&](int64_t b) -> const void* {
@@ -179,32 +197,47 @@ void multiply(const uint8_t* w, size_t row_bytes, int rows, const uint8_t* packe
       return u[b].q;
   };
   const size_t stride = in_place<T> ? row_bytes : 32;
-  configure_tiles(rows);
+  configure_tiles(rows, halves<T> ? 16 : 32);
   alignas(64) int32_t products[2][tile * tile];
   const auto* groups = reinterpret_cast<const packed_block*>(packed);
   const int group_count = (nx + tile - 1) / tile;
-  // The next tile's lines, spread over this one's steps (group by pair of blocks).
-  const int64_t steps = group_count * ((blocks + 1) / 2);
+  // The next tile's lines, spread over this one's steps (group by pair of steps).
+  const int64_t steps = group_count * (halves<T> ? blocks : (blocks + 1) / 2);
   const int64_t next_lines = (int64_t(next_rows) * int64_t(row_bytes) + 63) / 64;
   const int64_t lines_per_step = (next_lines + steps - 1) / steps;
   int64_t line = 0;
+  auto prefetch_next = [&] {
+    for (int64_t i = 0; i < lines_per_step && line < next_lines; ++i, ++line)
+      _mm_prefetch(reinterpret_cast<const char*>(next + 64 * line), _MM_HINT_T1);
+  };
   for (int g = 0; g < group_count; ++g) {
     const packed_block* x = groups + g * blocks;
     __m512 acc[tile];
     for (__m512& a : acc)
       a = _mm512_setzero_ps();
-    int64_t b = 0;
-    for (; b + 2 <= blocks; b += 2) {
-      for (int64_t i = 0; i < lines_per_step && line < next_lines; ++i, ++line)
-        _mm_prefetch(reinterpret_cast<const char*>(next + 64 * line), _MM_HINT_T1);
-      block_products<false>(weights(b), stride, x[b], products[0]);
-      block_products<true>(weights(b + 1), stride, x[b + 1], products[1]);
-      add_block<with_min>(acc, products[0], u[b], x[b]);
-      add_block<with_min>(acc, products[1], u[b + 1], x[b + 1]);
-    }
-    if (b < blocks) {
-      block_products<false>(weights(b), stride, x[b], products[0]);
-      add_block<with_min>(acc, products[0], u[b], x[b]);
+    if constexpr (halves<T>) {
+      // A block's two halves: values 0..15 meet rows 0..3 of the activations' layout, 16..31
+      // rows 4..7.
+      for (int64_t b = 0; b < blocks; ++b) {
+        prefetch_next();
+        step_products<false>(u[b].q, 32, x[b].q, products[0]);
+        step_products<true>(u[b].q + 16, 32, x[b].q + 4 * 64, products[1]);
+        add_step<false>(acc, products[0], u[b].d, u[b].m, x[b]);
+        add_step<false>(acc, products[1], u[b].d_second, u[b].m, x[b]);
+      }
+    } else {
+      int64_t b = 0;
+      for (; b + 2 <= blocks; b += 2) {
+        prefetch_next();
+        step_products<false>(weights(b), stride, x[b].q, products[0]);
+        step_products<true>(weights(b + 1), stride, x[b + 1].q, products[1]);
+        add_step<with_min>(acc, products[0], u[b].d, u[b].m, x[b]);
+        add_step<with_min>(acc, products[1], u[b + 1].d, u[b + 1].m, x[b + 1]);
+      }
+      if (b < blocks) {
+        step_products<false>(weights(b), stride, x[b].q, products[0]);
+        add_step<with_min>(acc, products[0], u[b].d, u[b].m, x[b]);
+      }
     }
     for (int r = 0; r < tile; ++r)
       _mm512_storeu_ps(out + g * tile * tile + tile * r, acc[r]);
@@ -221,6 +254,7 @@ int8_tile_kernel vnni::int8_tile(tensor_type t) {
   case tensor_type::iq4_nl: return {pack, multiply<tensor_type::iq4_nl>};
   case tensor_type::q4_k: return {pack, multiply<tensor_type::q4_k>};
   case tensor_type::q5_k: return {pack, multiply<tensor_type::q5_k>};
+  case tensor_type::q6_k: return {pack, multiply<tensor_type::q6_k>};
   default: return {};
   }
 }

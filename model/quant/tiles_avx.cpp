@@ -145,26 +145,13 @@ void q45_k(const uint8_t* b, float* out, int64_t n) {
   }
 }
 
-// q6_k: in each half of 128 values, value 32j + l has its low four bits in byte l (j even) or
-// 32 + l (j odd) of the low nibbles (j < 2: low nibble, else high), its top two bits at bit
-// pair j of high-bit byte l; stored with +32, scale (32j + l) / 16.
+// q6_k: each sub-block's values (kernel_set.hpp), its two halves by their own scales.
 void q6_k(const uint8_t* b, float* out, int64_t n) {
-  const __m256i nibble = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(3);
   for (int64_t i = 0; i < n; i += 256, b += 210) {
     const float d = half(b + 208);
     const auto* sc = reinterpret_cast<const int8_t*>(b + 192);
-    for (int half = 0; half < 2; ++half) {
-      const __m256i high = load32(b + 128 + 32 * half);
-      for (int j = 0; j < 4; ++j, out += 32) {
-        const __m256i low_bytes = load32(b + 64 * half + 32 * (j & 1));
-        const __m256i low = _mm256_and_si256(j < 2 ? low_bytes : _mm256_srli_epi16(low_bytes, 4), nibble);
-        const __m256i top = _mm256_and_si256(_mm256_srli_epi16(high, 2 * j), two);
-        const __m256i q =
-            _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(top, 4)), _mm256_set1_epi8(32));
-        store32<true, false>(q, d * float(sc[8 * half + 2 * j]), d * float(sc[8 * half + 2 * j + 1]), 0.f,
-                             out);
-      }
-    }
+    for (int s = 0; s < 8; ++s, out += 32)
+      store32<true, false>(q6_k_sub_block(b, s), d * float(sc[2 * s]), d * float(sc[2 * s + 1]), 0.f, out);
   }
 }
 
