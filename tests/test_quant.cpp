@@ -478,16 +478,19 @@ TEST_CASE("several activation rows at once give each row's product bit for bit",
   }
 }
 
-TEST_CASE("the float tiles give each session's own sums at odd shapes", "[quant]") {
-  // The F32 and F16 tiles (BF16 shares their code) take weight rows in pairs, activation rows in groups of up to
-  // six and columns in chunks of 512 with a tail past the last step of 32: odd counts of each
-  // must still give every session the one-row kernel's floats.
+TEST_CASE("the session tiles give each session's own sums at odd shapes", "[quant]") {
+  // The F32 and F16 tiles (BF16 shares their code) take weight rows in pairs, activation rows
+  // in groups of up to six and columns in chunks of 512 with a tail past the last step of 32;
+  // q8_0's (AVX-512) takes weight rows in pairs, sessions in pairs and groups of 16, columns in
+  // chunks of 512: odd counts of each must still give every session the one-row kernel's floats.
   std::mt19937 rng(23);
   std::normal_distribution<float> normal(0.f, 1.f);
-  for (gguf::tensor_type t : {gguf::tensor_type::f32, gguf::tensor_type::f16})
-    for (const auto& [rows, cols] : std::vector<std::pair<int64_t, int64_t>>{{37, 1100}, {18, 40}, {5, 31}}) {
+  for (gguf::tensor_type t : {gguf::tensor_type::f32, gguf::tensor_type::f16, gguf::tensor_type::q8_0})
+    for (auto [rows, cols] : std::vector<std::pair<int64_t, int64_t>>{{37, 1100}, {18, 40}, {5, 31}}) {
+      if (t == gguf::tensor_type::q8_0)
+        cols = (cols + 31) / 32 * 32; // whole blocks
       const quant::weight_matrix w = quant::random_matrix(t, rows, cols, rng);
-      for (int64_t n : {2, 7, 13}) {
+      for (int64_t n : {2, 7, 13, 33}) {
         std::vector<float> x(size_t(n * cols));
         for (float& v : x)
           v = normal(rng);

@@ -239,11 +239,11 @@ dot_rows_fn find_dot_rows(tensor_type t, isa i) {
   return best_kernel(i, vnni::dot_rows, avx2::dot_rows, no_rows_kernel, t);
 }
 
-float_tile_kernel find_float_tile(tensor_type t, isa i) {
+session_tile_kernel find_session_tile(tensor_type t, isa i) {
   if (i >= isa::avx512vnni)
-    return vnni::float_tile(t);
+    return t == tensor_type::q8_0 ? vnni::q8_0_session_tile() : vnni::session_tile(t);
   if (i >= isa::avx2)
-    return avx2::float_tile(t);
+    return avx2::session_tile(t);
   return {};
 }
 

@@ -53,33 +53,33 @@ using dot_rows_fn = void (*)(const uint8_t* w, const uint8_t* x, size_t stride, 
                              float* out);
 constexpr int max_dot_rows = 4;
 
-// F32, F16 and BF16 weights against several activation rows (a decode batch, a short prompt),
-// each sum taken as dot_fn takes it, as a GEMM's register tile takes them: each weight is
-// widened once for several activation rows and each activation loaded once for several weight
-// rows.
-struct float_tile_kernel {
-  // Copies the nx activation rows (x, x + stride, ...) of n values into the order multiply
-  // reads them: packed_values(nx, n) floats, written once per product.
+// A decode batch (or a short prompt) as a GEMM's register tile: F32, F16 and BF16 weights on
+// both vector sets, q8_0 on the AVX-512 one. Each sum is taken as dot_fn takes it (so a batch
+// never changes a session's numbers), while each weight is unpacked once for several
+// activation rows and each activation loaded once for several weight rows.
+struct session_tile_kernel {
+  // Copies the nx activation rows (x, x + stride, ...) of n values, encoded, into the layout
+  // multiply reads: packed_values(nx, n) floats' room, written once per product.
   void (*pack)(const uint8_t* x, size_t stride, int nx, int64_t n, float* packed) = nullptr;
-  // out[i * ldo + j] for activation row i and weight row j < rows <= float_tile_rows (w, w +
+  int64_t (*packed_values)(int nx, int64_t n) = nullptr;
+  // out[i * ldo + j] for activation row i and weight row j < rows <= session_tile_rows (w, w +
   // row_bytes, ...); x and stride as packed (the values past the last step of 32 come from x).
   // Meanwhile it asks for the `next_rows` weight rows from `next` (the next tile: their fetch
   // overlaps this tile's arithmetic).
   void (*multiply)(const uint8_t* w, size_t row_bytes, int rows, const float* packed, const uint8_t* x,
                    size_t stride, int nx, int64_t n, float* out, int64_t ldo, const uint8_t* next,
                    int next_rows) = nullptr;
-  static int64_t packed_values(int nx, int64_t n) { return nx * (n / 32 * 32); }
 };
-constexpr int float_tile_rows = 16;
+constexpr int session_tile_rows = 16;
 
 // The kernel for weights of type t on instruction set i: i's own, or the next lower set's
 // where i has none (the scalar set has every supported type).
 dot_fn find_dot(tensor_type t, isa i);
 // The multi-row kernel for t on instruction set i, or nullptr (then find_dot row by row).
 dot_rows_fn find_dot_rows(tensor_type t, isa i);
-// The float tile kernel for t on set i; its functions are nullptr where there is none (the
+// The session tile kernel for t on set i; its functions are nullptr where there is none (the
 // scalar set, the other types: then dot_rows).
-float_tile_kernel find_float_tile(tensor_type t, isa i);
+session_tile_kernel find_session_tile(tensor_type t, isa i);
 
 // Q4_0 matrices whose rows come in eights, summed as llama.cpp's x86 build sums them (it
 // repacks such matrices into interleaved blocks of eight rows at load, and multiplies those in
@@ -174,7 +174,7 @@ q4_0_x8_fn scalar_q4_0_x8();
   tile_kernel tile();                                                                                        \
   dequantize_fn dequantize(tensor_type t);                                                                   \
   q4_0_x8_fn q4_0_x8();                                                                                      \
-  float_tile_kernel float_tile(tensor_type t);                                                               \
+  session_tile_kernel session_tile(tensor_type t);                                                           \
   encode_fn encode(act_format f);
 namespace avx2 {
 LLAMPS_VECTOR_KERNEL_ENTRY_POINTS
@@ -183,6 +183,8 @@ namespace vnni {
 LLAMPS_VECTOR_KERNEL_ENTRY_POINTS
 // tiles_amx.cpp, built into this set with AMX-INT8 besides.
 int8_tile_kernel int8_tile(tensor_type t);
+// sessions_avx512.cpp: q8_0's session tile, on 512-bit vectors.
+session_tile_kernel q8_0_session_tile();
 } // namespace vnni
 #undef LLAMPS_VECTOR_KERNEL_ENTRY_POINTS
 

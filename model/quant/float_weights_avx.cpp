@@ -100,7 +100,7 @@ void float_dot_4(const uint8_t* w, const uint8_t* x, size_t stride, int64_t n, f
 }
 
 // float_dot's sums for a tile of weight rows and many activation rows (dot.hpp's
-// float_tile_kernel), as a GEMM would take them. A pair's four accumulators are independent
+// session_tile_kernel), as a GEMM would take them. A pair's four accumulators are independent
 // chains (lanes 8k..8k+7 of each step of 32), so they are run one after the other: each
 // (weight row, activation row) pair then needs one register, and a register tile of 2 weight
 // rows by 6 activation rows holds its twelve beside the two widened weights and one
@@ -121,6 +121,8 @@ inline int activation_groups(int nx) { return (nx + tile_activations - 1) / tile
 inline int group_start(int nx, int groups, int g) { return g * nx / groups; }
 // Where group `b` (its first row) and the chunk from column c0 begin in the packed rows.
 inline int64_t packed_offset(int b, int group, int64_t whole, int64_t c0) { return b * whole + c0 * group; }
+
+int64_t float_packed_values(int nx, int64_t n) { return nx * (n / 32 * 32); }
 
 void pack_float_rows(const uint8_t* xp, size_t stride, int nx, int64_t n, float* packed) {
   const int64_t whole = n / 32 * 32;
@@ -189,7 +191,7 @@ template <tensor_type T>
 void float_tile_of(const uint8_t* w, size_t row_bytes, int rows, const float* packed, const uint8_t* xp,
                    size_t stride, int nx, int64_t n, float* out, int64_t ldo, const uint8_t* next,
                    int next_rows) {
-  constexpr int tile_pairs = float_tile_rows / tile_weight_rows;
+  constexpr int tile_pairs = session_tile_rows / tile_weight_rows;
   struct pair_parts {
     __m256 v[tile_weight_rows][tile_activations][4];
   };
@@ -257,11 +259,11 @@ dot_rows_fn LLAMPS_KERNEL_SET::float_weights_dot_rows(tensor_type t) {
   }
 }
 
-float_tile_kernel LLAMPS_KERNEL_SET::float_tile(tensor_type t) {
+session_tile_kernel LLAMPS_KERNEL_SET::session_tile(tensor_type t) {
   switch (t) {
-  case tensor_type::f32: return {pack_float_rows, float_tile_of<tensor_type::f32>};
-  case tensor_type::f16: return {pack_float_rows, float_tile_of<tensor_type::f16>};
-  case tensor_type::bf16: return {pack_float_rows, float_tile_of<tensor_type::bf16>};
+  case tensor_type::f32: return {pack_float_rows, float_packed_values, float_tile_of<tensor_type::f32>};
+  case tensor_type::f16: return {pack_float_rows, float_packed_values, float_tile_of<tensor_type::f16>};
+  case tensor_type::bf16: return {pack_float_rows, float_packed_values, float_tile_of<tensor_type::bf16>};
   default: return {};
   }
 }
@@ -271,7 +273,7 @@ float_tile_kernel LLAMPS_KERNEL_SET::float_tile(tensor_type t) {
 #else
 
 namespace llamps::quant {
-float_tile_kernel LLAMPS_KERNEL_SET::float_tile(tensor_type) { return {}; }
+session_tile_kernel LLAMPS_KERNEL_SET::session_tile(tensor_type) { return {}; }
 } // namespace llamps::quant
 
 #endif

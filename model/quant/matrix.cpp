@@ -19,7 +19,7 @@ namespace {
 constexpr int64_t parallel_work = int64_t(1) << 18;
 
 // Weight rows per tile: a tile stays in cache while every activation row passes over it.
-constexpr int64_t tile_rows = float_tile_rows;
+constexpr int64_t tile_rows = session_tile_rows;
 
 // Runs part(first, last) over [0, items) split into contiguous ranges over the team, or on
 // the calling thread when the product is too small to share.
@@ -241,22 +241,22 @@ void matmul(const weight_matrix& w, const float* x, int64_t n, float* y, int64_t
   const size_t xbytes = activation_row_bytes(format, w.cols);
   const uint8_t* xe = encode_rows(format, x, n, w.cols);
   const dot_rows_fn dot_rows = n > 1 ? find_dot_rows(w.type, kernels) : nullptr;
-  const float_tile_kernel float_tile = n > 1 ? find_float_tile(w.type, kernels) : float_tile_kernel{};
+  const session_tile_kernel session_tile = n > 1 ? find_session_tile(w.type, kernels) : session_tile_kernel{};
   thread_local std::vector<float> packed;
-  if (float_tile.multiply) {
-    packed.resize(size_t(float_tile_kernel::packed_values(int(n), w.cols)));
-    float_tile.pack(xe, xbytes, int(n), w.cols, packed.data());
+  if (session_tile.multiply) {
+    packed.resize(size_t(session_tile.packed_values(int(n), w.cols)));
+    session_tile.pack(xe, xbytes, int(n), w.cols, packed.data());
   }
   const float* xp = packed.data(); // this thread's: the lambda runs on others too
   auto rows = [&](int64_t r0, int64_t r1) {
     thread_local std::vector<float> sums;
     for (int64_t t0 = r0; t0 < r1; t0 += tile_rows) {
       const int64_t t1 = std::min(r1, t0 + tile_rows);
-      if (float_tile.multiply) {
+      if (session_tile.multiply) {
         sums.resize(size_t(n * tile_rows));
         const int64_t next_rows = std::min(r1, t1 + tile_rows) - t1;
-        float_tile.multiply(w.row(t0), w.row_bytes, int(t1 - t0), xp, xe, xbytes, int(n), w.cols, sums.data(),
-                            tile_rows, next_rows ? w.row(t1) : nullptr, int(next_rows));
+        session_tile.multiply(w.row(t0), w.row_bytes, int(t1 - t0), xp, xe, xbytes, int(n), w.cols,
+                              sums.data(), tile_rows, next_rows ? w.row(t1) : nullptr, int(next_rows));
         store_sums(y + t0, ldy, n, t1 - t0, sums.data(), tile_rows, 1, accumulate);
         continue;
       }
