@@ -90,7 +90,7 @@ inline __m256i q6_k_sub_block(const uint8_t* b, int s) {
 
 // A weight row is streamed from memory once per decode step: each kernel asks for the bytes
 // `prefetch_distance` ahead of the block it is on, or it waits on each cache line in turn.
-constexpr int prefetch_distance = 4096;
+constexpr int prefetch_distance = 1024;
 template <int Bytes>
 inline void prefetch_block(const uint8_t* block) {
   for (int line = 0; line < Bytes; line += 64)
