@@ -32,8 +32,8 @@ weight_matrix map_matrix(const gguf::file& f, const std::string& name, const std
 
 // What the activation rows of a product are: consecutive positions of one sequence (a
 // prompt: from a tile's width on, the tile kernels take them), or one row of each of several
-// sessions (a decode batch: always the dot products, so that a session's numbers never
-// depend on how many others it was batched with).
+// sessions (a decode batch: only kernels that sum as the one-row dot product does, so that a
+// session's numbers never depend on how many others it was batched with).
 enum class row_kind : uint8_t { positions, sessions };
 
 // y[b * ldy + r] = W[r] . x[b] (or += when accumulate) for the n rows of x ([n, cols]
