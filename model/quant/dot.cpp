@@ -260,7 +260,8 @@ tile_kernel find_tile_kernel(isa i) {
 // Asks cpu_runs too: a caller may name the set without active_isa having asked for the
 // process's leave to use the tiles (without it their first instruction faults).
 int8_tile_kernel find_int8_tile(tensor_type t, isa i) {
-  return i >= isa::amx && cpu_runs(isa::amx) ? vnni::int8_tile(t) : int8_tile_kernel{};
+  static const bool runs = cpu_runs(isa::amx); // asked once: every prompt's products call this
+  return i >= isa::amx && runs ? vnni::int8_tile(t) : int8_tile_kernel{};
 }
 
 namespace {

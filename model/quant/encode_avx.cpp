@@ -21,9 +21,10 @@ float hmax(__m256 v) {
   return _mm_cvtss_f32(m);
 }
 
-// A float as the half-precision value nearest it, widened back (dot.cpp's store_half_as_float).
+// A float as the half-precision value nearest it, widened back: the portable loop's
+// conversions, so that both round alike by construction (twice per block: not a hot path).
 void store_as_half(uint8_t* p, float v) {
-  const float h = _cvtsh_ss(_cvtss_sh(v, _MM_FROUND_TO_NEAREST_INT));
+  const float h = gguf::fp16_to_f32(gguf::f32_to_fp16(v));
   std::memcpy(p, &h, 4);
 }
 
@@ -52,10 +53,7 @@ void q8_32(const float* x, uint8_t* out, int64_t n) {
     store_as_half(out, d);
     if constexpr (with_sum) {
       const __m256i s = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
-      __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-      s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
-      s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
-      store_as_half(out + 4, d * float(_mm_cvtsi128_si32(s4)));
+      store_as_half(out + 4, d * float(hsum_epi32(s)));
     }
   }
 }

@@ -30,6 +30,19 @@ void split_rows(int64_t items, int64_t work, const std::function<void(int64_t, i
     parallel_for(items, 1, part);
 }
 
+// Tiles a thread takes at a time: few enough that the threads end together, enough that
+// each prefetches most of its next tile.
+constexpr int64_t chunk_tiles = 4;
+
+// Runs tiles(first, last) over [0, count) in chunks the team's threads take in turn, or on
+// the calling thread when the product is too small to share.
+void split_tiles(int64_t count, int64_t work, const std::function<void(int64_t, int64_t)>& tiles) {
+  if (work < parallel_work)
+    tiles(0, count);
+  else
+    parallel_chunks(count, chunk_tiles, tiles);
+}
+
 // Writes a block of sums into y, or adds them to it when accumulate: y[i * ldy + j] takes
 // v[i * vi + j * vj] for ni activation rows i and nj weight rows j (y points at the block's
 // first element). All three products store through it, so they store alike: each element
@@ -42,10 +55,6 @@ inline void store_sums(float* y, int64_t ldy, int64_t ni, int64_t nj, const floa
       out = accumulate ? out + v[i * vi + j * vj] : v[i * vi + j * vj];
     }
 }
-
-// Tiles a thread takes at a time: few enough that the threads end together, enough that
-// each prefetches most of its next tile.
-constexpr int64_t chunk_tiles = 4;
 
 // The tiled product (dot.hpp's tile_kernel): the activation rows are encoded, decoded and
 // interleaved by column, `tokens` rows per group (the last one padded with zeros), in
@@ -105,11 +114,7 @@ void matmul_tiled(const weight_matrix& w, act_format format, const float* x_rows
       }
     }
   };
-  const int64_t count = (w.rows + height - 1) / height;
-  if (w.rows * cols * n < parallel_work)
-    tiles(0, count);
-  else
-    parallel_chunks(count, chunk_tiles, tiles);
+  split_tiles((w.rows + height - 1) / height, w.rows * cols * n, tiles);
 }
 
 // The n activation rows of x encoded for weights of `format`: kept per thread, so a steady
@@ -176,11 +181,7 @@ void matmul_int8_tiles(const weight_matrix& w, const float* x, int64_t n, float*
       }
     }
   };
-  const int64_t count = (w.rows + height - 1) / height;
-  if (w.rows * w.cols * n < parallel_work)
-    tiles(0, count);
-  else
-    parallel_chunks(count, chunk_tiles, tiles);
+  split_tiles((w.rows + height - 1) / height, w.rows * w.cols * n, tiles);
 }
 
 } // namespace
@@ -189,11 +190,21 @@ bool sums_in_eights(const weight_matrix& w) {
   return w.type == tensor_type::q4_0 && w.rows % q4_0_x8_rows == 0;
 }
 
-// The int8 tiles sum in q4_0_x8's order: for those matrices at every row kind, for the
-// others in prompts only (a decode batch sums as one decode step does).
+namespace {
+
+// The int8 tile kernel matmul takes for these rows, or none. The tiles sum in q4_0_x8's order:
+// for those matrices at every row kind, for the others in prompts only (a decode batch sums as
+// one decode step does).
+int8_tile_kernel int8_tiles_for(const weight_matrix& w, int64_t n, row_kind rows, isa i) {
+  if (n < int8_tile_min_rows || (rows != row_kind::positions && !sums_in_eights(w)))
+    return {};
+  return find_int8_tile(w.type, i);
+}
+
+} // namespace
+
 bool takes_int8_tiles(const weight_matrix& w, int64_t n, row_kind rows, isa i) {
-  return n >= int8_tile_min_rows && (rows == row_kind::positions || sums_in_eights(w)) &&
-         find_int8_tile(w.type, i).multiply != nullptr;
+  return int8_tiles_for(w, n, rows, i).multiply != nullptr;
 }
 
 void weight_matrix::row_f32(int64_t r, float* out) const { dequantize_row(type, row(r), out, cols); }
@@ -216,8 +227,8 @@ int threads() { return team_size(); }
 
 void matmul(const weight_matrix& w, const float* x, int64_t n, float* y, int64_t ldy, bool accumulate,
             isa kernels, row_kind kind) {
-  if (takes_int8_tiles(w, n, kind, kernels)) {
-    matmul_int8_tiles(w, x, n, y, ldy, accumulate, find_int8_tile(w.type, kernels));
+  if (const int8_tile_kernel int8_tiles = int8_tiles_for(w, n, kind, kernels); int8_tiles.multiply) {
+    matmul_int8_tiles(w, x, n, y, ldy, accumulate, int8_tiles);
     return;
   }
   if (sums_in_eights(w)) {

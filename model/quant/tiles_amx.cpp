@@ -63,13 +63,9 @@ void pack(const uint8_t* x, size_t stride, int nx, int64_t n, uint8_t* packed) {
       packed_block& p = group[b];
       for (int k = 0; k < 8; ++k)
         std::memcpy(p.q + 64 * k + 4 * lane, xb + xq + 4 * k, 4);
-      const __m256i sums = _mm256_maddubs_epi16(_mm256_set1_epi8(1), load32(xb + xq));
-      const __m256i sums32 = _mm256_madd_epi16(sums, _mm256_set1_epi16(1));
-      __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sums32), _mm256_extracti128_si256(sums32, 1));
-      s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
-      s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
+      const __m256i pairs = _mm256_maddubs_epi16(_mm256_set1_epi8(1), load32(xb + xq));
       p.d[lane] = load_f32(xb);
-      p.s[lane] = p.d[lane] * float(_mm_cvtsi128_si32(s4));
+      p.s[lane] = p.d[lane] * float(hsum_epi32(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1))));
     }
   }
 }
